@@ -1,0 +1,63 @@
+# hifit — two entry points: `make demo` and `make test`. Both bootstrap everything they need
+# (Debian build packages, a .venv with the Python packages, the compiled extension).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+JOBS ?= 2
+APT_PACKAGES := g++ cmake ninja-build libeigen3-dev nlohmann-json3-dev libgtest-dev
+BUILD_REQS := "scikit-build-core>=0.10" "nanobind>=2.4" cmake ninja
+
+.PHONY: demo test system-deps venv install test-cpp test-python lint format bench clean
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+$(VENV)/.created:
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	touch $@
+
+venv: system-deps $(VENV)/.created
+
+# Non-isolated build into a persistent build dir: rebuilds are incremental.
+install: venv
+	$(PIP) install -q $(BUILD_REQS) numpy click
+	$(PIP) install -q --no-build-isolation -Cbuild-dir=build/py ".[test]"
+
+test-cpp: system-deps
+	cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DHIFIT_TESTS=ON >/dev/null
+	cmake --build build/cpp -j $(JOBS)
+	cd build/cpp && ctest --output-on-failure
+
+test-python: install
+	$(PY) -m pytest -q tests/python
+
+test: test-cpp test-python
+
+demo: install
+	$(VENV)/bin/hifit fit ../shared/data/pyhf/atlas-1Lbb-ins1755298/BkgOnly.json \
+	  --patchset ../shared/data/pyhf/atlas-1Lbb-ins1755298/patchset.json \
+	  --patch C1N2_Wh_hbb_1000_0 -o demo-output/fit.json
+
+bench: install
+	$(PY) benchmarks/bench_fit.py
+
+lint: venv
+	$(PIP) install -q ruff
+	$(VENV)/bin/ruff check src tests benchmarks
+	clang-format --dry-run --Werror include/hifit/*.hpp src/core/*.cpp src/core/*.hpp src/bindings/*.cpp src/bindings/*.hpp tests/cpp/*.cpp examples/cpp/*.cpp
+
+format: venv
+	$(PIP) install -q ruff
+	$(VENV)/bin/ruff format src tests benchmarks
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+	clang-format -i include/hifit/*.hpp src/core/*.cpp src/core/*.hpp src/bindings/*.cpp src/bindings/*.hpp tests/cpp/*.cpp examples/cpp/*.cpp
+
+clean:
+	rm -rf build $(VENV) demo-output

@@ -1,0 +1,41 @@
+#include "common.hpp"
+
+#include <hifit/fit.hpp>
+
+namespace hifit::bindings {
+
+void bind_fit(nb::module_& m) {
+    nb::class_<FitResult>(m, "FitResult")
+        .def_prop_ro("bestfit", [](const FitResult& r) { return r.bestfit; })
+        .def_prop_ro("uncertainty", [](const FitResult& r) { return r.uncertainty; })
+        .def_prop_ro("covariance", [](const FitResult& r) { return r.covariance; })
+        .def_prop_ro("correlation", [](const FitResult& r) { return r.correlation; })
+        .def_ro("twice_nll", &FitResult::twice_nll)
+        .def_ro("edm", &FitResult::edm)
+        .def_ro("valid", &FitResult::valid)
+        .def_prop_ro("status", [](const FitResult& r) { return std::string(to_string(r.status)); })
+        .def_ro("message", &FitResult::message)
+        .def_ro("iterations", &FitResult::iterations)
+        .def_ro("evaluations", &FitResult::evaluations)
+        .def_ro("wall_time", &FitResult::wall_time);
+
+    // The fit runs without the GIL: inputs are converted to C++ values first.
+    m.def(
+        "fit",
+        [](Likelihood& likelihood, std::vector<double> init,
+           std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
+           int max_iterations, double edm_tolerance) {
+            FitOptions options;
+            options.init = std::move(init);
+            options.bounds = std::move(bounds);
+            options.fixed = std::move(fixed);
+            options.max_iterations = max_iterations;
+            options.edm_tolerance = edm_tolerance;
+            nb::gil_scoped_release release;
+            return fit(likelihood, options);
+        },
+        nb::arg("likelihood"), nb::arg("init"), nb::arg("bounds"), nb::arg("fixed"),
+        nb::arg("max_iterations") = 500, nb::arg("edm_tolerance") = 1e-9);
+}
+
+} // namespace hifit::bindings

@@ -1,0 +1,308 @@
+// -2 ln L with its exact gradient and Hessian in one fused pass over the cells.
+//
+// Per cell nu = A * M with A = nominal + sum_h Delta_h(alpha_h) and M = prod_k kappa_k.
+// The main term per bin is nu - n ln nu (+ ln n!), so with w = 1 - n/nu and c = n/nu^2
+//   grad_i = sum_b w_b dnu_b/di
+//   hess_ij = sum_b c_b dnu_b/di dnu_b/dj + sum_cells w_b d2nu_cell/didj.
+#include <hifit/errors.hpp>
+#include <hifit/interpolation.hpp>
+#include <hifit/model.hpp>
+
+#include "model_data.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace hifit {
+
+struct Likelihood::Scratch {
+    std::vector<double> kappa, dkappa, d2kappa; // per factor slot
+    std::vector<double> cell_a, cell_m;         // per cell
+    std::vector<double> nu, w, c;               // per main bin
+    std::vector<double> jac;                    // nmain x npars
+    std::vector<double> r, g, p_minus;          // per factor of one cell
+    std::vector<double> da, d2a;                // per additive term of one cell
+    double data_constant = 0.0;                 // ln n! terms of the current data
+};
+
+namespace {
+
+interp::Value additive_value(const AdditiveTerm& t, double alpha) {
+    switch (t.code) {
+    case HistosysCode::code0: return interp::code0_from(t.up, t.down, alpha);
+    case HistosysCode::code2: return interp::code2_from(t.up, t.down, alpha);
+    case HistosysCode::code4p: break;
+    }
+    return interp::code4p_from(t.up, t.down, alpha);
+}
+
+double xlogy(double x, double y) { return x == 0.0 ? 0.0 : x * std::log(y); }
+
+} // namespace
+
+Likelihood::Likelihood(const Model& model, std::span<const double> data)
+    : model_(model), scratch_(std::make_unique<Scratch>()) {
+    const ModelData& md = model_.compiled();
+    Scratch& s = *scratch_;
+    s.kappa.resize(md.slots.size());
+    s.dkappa.resize(md.slots.size());
+    s.d2kappa.resize(md.slots.size());
+    s.cell_a.resize(md.cells.size());
+    s.cell_m.resize(md.cells.size());
+    s.nu.resize(md.nmain);
+    s.w.resize(md.nmain);
+    s.c.resize(md.nmain);
+    s.jac.resize(md.nmain * model_.npars());
+    std::size_t max_factors = 0, max_add = 0;
+    for (const Cell& cell : md.cells) {
+        max_factors = std::max<std::size_t>(max_factors, cell.factor_end - cell.factor_begin);
+        max_add = std::max<std::size_t>(max_add, cell.add_end - cell.add_begin);
+    }
+    s.r.resize(max_factors);
+    s.g.resize(max_factors);
+    s.p_minus.resize(max_factors);
+    s.da.resize(max_add);
+    s.d2a.resize(max_add);
+    set_data(data);
+}
+
+Likelihood::~Likelihood() = default;
+Likelihood::Likelihood(Likelihood&&) noexcept = default;
+Likelihood& Likelihood::operator=(Likelihood&&) noexcept = default;
+
+void Likelihood::set_data(std::span<const double> data) {
+    const ModelData& md = model_.compiled();
+    if (data.size() != md.nmain + md.auxdata.size()) {
+        throw InvalidArgument("data has " + std::to_string(data.size()) +
+                              " entries, the model expects " + std::to_string(md.nmain) +
+                              " main bins + " + std::to_string(md.auxdata.size()) +
+                              " auxiliary data");
+    }
+    data_.assign(data.begin(), data.end());
+    double constant = md.constraint_constant;
+    for (std::size_t b = 0; b < md.nmain; ++b) constant += std::lgamma(data_[b] + 1.0);
+    for (const PoissonTerm& t : md.poisson) {
+        constant += std::lgamma(data_[md.nmain + t.aux] + 1.0);
+    }
+    scratch_->data_constant = constant;
+}
+
+double Likelihood::twice_nll(std::span<const double> pars) {
+    return twice_nll_grad_hess(pars, {}, {});
+}
+
+double Likelihood::twice_nll_grad(std::span<const double> pars, std::span<double> grad) {
+    return twice_nll_grad_hess(pars, grad, {});
+}
+
+double Likelihood::twice_nll_grad_hess(std::span<const double> pars, std::span<double> grad,
+                                       std::span<double> hess) {
+    const ModelData& md = model_.compiled();
+    const std::size_t npars = model_.npars();
+    if (pars.size() != npars) {
+        throw InvalidArgument("parameter vector has " + std::to_string(pars.size()) +
+                              " entries, the model has " + std::to_string(npars));
+    }
+    const bool want_grad = !grad.empty() || !hess.empty();
+    const bool want_hess = !hess.empty();
+    Scratch& s = *scratch_;
+
+    // 1. Factor slots: each normsys value once per call, linear slots read theta.
+    for (std::size_t i = 0; i < md.slots.size(); ++i) {
+        const FactorSlot& slot = md.slots[i];
+        const double x = pars[slot.par];
+        interp::Value v{x, 1.0, 0.0};
+        if (slot.kind == FactorSlot::poly_code4) {
+            v = interp::code4_from(slot.poly, slot.ln_hi, slot.ln_lo, x);
+        } else if (slot.kind == FactorSlot::exp_code1) {
+            v = interp::code1_from(slot.ln_hi, slot.ln_lo, x);
+        }
+        s.kappa[i] = v.value;
+        s.dkappa[i] = v.d1;
+        s.d2kappa[i] = v.d2;
+    }
+
+    // 2. Expected rates.
+    std::fill(s.nu.begin(), s.nu.end(), 0.0);
+    for (std::size_t ci = 0; ci < md.cells.size(); ++ci) {
+        const Cell& cell = md.cells[ci];
+        double a = cell.nominal;
+        for (std::uint32_t h = cell.add_begin; h < cell.add_end; ++h) {
+            const AdditiveTerm& t = md.additive[h];
+            a += additive_value(t, pars[t.par]).value;
+        }
+        double m = 1.0;
+        for (std::uint32_t f = cell.factor_begin; f < cell.factor_end; ++f) {
+            m *= s.kappa[md.cell_factors[f]];
+        }
+        s.cell_a[ci] = a;
+        s.cell_m[ci] = m;
+        s.nu[cell.bin] += a * m;
+    }
+
+    // 3. Main Poisson terms.
+    double nll = 0.0;
+    for (std::size_t b = 0; b < md.nmain; ++b) {
+        const double n = data_[b], nu = s.nu[b];
+        nll += nu - xlogy(n, nu);
+        s.w[b] = n == 0.0 ? 1.0 : 1.0 - n / nu;
+        s.c[b] = n == 0.0 ? 0.0 : n / (nu * nu);
+    }
+
+    // 4. Constraint terms.
+    const double* aux = data_.data() + md.nmain;
+    if (want_grad) {
+        std::fill(grad.begin(), grad.end(), 0.0);
+    }
+    if (want_hess) {
+        std::fill(hess.begin(), hess.end(), 0.0);
+        std::fill(s.jac.begin(), s.jac.end(), 0.0);
+    }
+    for (const GaussianTerm& t : md.gaussian) {
+        const double z = (aux[t.aux] - pars[t.par]) / t.sigma;
+        nll += 0.5 * z * z;
+        if (want_grad) grad[t.par] -= z / t.sigma;
+        if (want_hess) hess[t.par * npars + t.par] += 1.0 / (t.sigma * t.sigma);
+    }
+    for (const PoissonTerm& t : md.poisson) {
+        const double a = aux[t.aux], rate = pars[t.par] * t.factor;
+        nll += rate - xlogy(a, rate);
+        if (want_grad) grad[t.par] += t.factor - (a == 0.0 ? 0.0 : a / pars[t.par]);
+        if (want_hess && a != 0.0) hess[t.par * npars + t.par] += a / (pars[t.par] * pars[t.par]);
+    }
+    nll += s.data_constant;
+    if (!want_grad) {
+        return 2.0 * nll;
+    }
+
+    // 5. Derivatives of every cell.
+    for (std::size_t ci = 0; ci < md.cells.size(); ++ci) {
+        const Cell& cell = md.cells[ci];
+        const double w = s.w[cell.bin];
+        const double a = s.cell_a[ci], m = s.cell_m[ci];
+        const std::uint32_t nf = cell.factor_end - cell.factor_begin;
+        const std::uint32_t* fac = md.cell_factors.data() + cell.factor_begin;
+        double* jac_row = want_hess ? s.jac.data() + cell.bin * npars : nullptr;
+
+        // Products of all factors but one, exact when some factor is zero.
+        int zeros = 0;
+        double m_nonzero = 1.0;
+        for (std::uint32_t k = 0; k < nf; ++k) {
+            const double kap = s.kappa[fac[k]];
+            if (kap == 0.0) {
+                ++zeros;
+            } else {
+                m_nonzero *= kap;
+            }
+        }
+        for (std::uint32_t k = 0; k < nf; ++k) {
+            const double kap = s.kappa[fac[k]];
+            s.p_minus[k] = zeros == 0                  ? m_nonzero / kap
+                           : (zeros == 1 && kap == 0.0) ? m_nonzero
+                                                        : 0.0;
+            s.g[k] = s.dkappa[fac[k]] * s.p_minus[k]; // dM/dkappa_k * dkappa_k/dtheta
+            const double d = a * s.g[k];
+            const std::uint32_t p = md.slots[fac[k]].par;
+            grad[p] += w * d;
+            if (jac_row) jac_row[p] += d;
+        }
+        for (std::uint32_t h = cell.add_begin; h < cell.add_end; ++h) {
+            const AdditiveTerm& t = md.additive[h];
+            const interp::Value v = additive_value(t, pars[t.par]);
+            s.da[h - cell.add_begin] = v.d1;
+            s.d2a[h - cell.add_begin] = v.d2;
+            grad[t.par] += w * v.d1 * m;
+            if (jac_row) jac_row[t.par] += v.d1 * m;
+        }
+        if (!want_hess || w == 0.0) continue;
+
+        // Second derivatives of nu_cell, weighted by w.
+        if (zeros == 0) {
+            // factor-factor: A M r_k r_l (k != l), A M kappa''_k / kappa_k on the diagonal.
+            const double am = w * a * m;
+            for (std::uint32_t k = 0; k < nf; ++k) {
+                s.r[k] = s.dkappa[fac[k]] / s.kappa[fac[k]];
+            }
+            for (std::uint32_t k = 0; k < nf; ++k) {
+                const std::uint32_t pk = md.slots[fac[k]].par;
+                const double rk = am * s.r[k];
+                if (rk != 0.0) {
+                    double* row = hess.data() + pk * npars;
+                    for (std::uint32_t l = 0; l < nf; ++l) {
+                        if (l != k) row[md.slots[fac[l]].par] += rk * s.r[l];
+                    }
+                }
+                hess[pk * npars + pk] += am * s.d2kappa[fac[k]] / s.kappa[fac[k]];
+            }
+        } else {
+            for (std::uint32_t k = 0; k < nf; ++k) {
+                const std::uint32_t pk = md.slots[fac[k]].par;
+                const double kk = s.kappa[fac[k]];
+                hess[pk * npars + pk] += w * a * s.d2kappa[fac[k]] * s.p_minus[k];
+                for (std::uint32_t l = 0; l < nf; ++l) {
+                    if (l == k) continue;
+                    const double kl = s.kappa[fac[l]];
+                    double pair = 0.0; // product of all factors but k and l
+                    if (zeros == 1) {
+                        pair = kk == 0.0 ? m_nonzero / kl : kl == 0.0 ? m_nonzero / kk : 0.0;
+                    } else if (zeros == 2 && kk == 0.0 && kl == 0.0) {
+                        pair = m_nonzero;
+                    }
+                    hess[pk * npars + md.slots[fac[l]].par] +=
+                        w * a * s.dkappa[fac[k]] * s.dkappa[fac[l]] * pair;
+                }
+            }
+        }
+        // additive-factor cross terms and additive diagonal terms
+        for (std::uint32_t h = cell.add_begin; h < cell.add_end; ++h) {
+            const std::uint32_t ph = md.additive[h].par;
+            const double dah = w * s.da[h - cell.add_begin];
+            if (dah != 0.0) {
+                for (std::uint32_t k = 0; k < nf; ++k) {
+                    const std::uint32_t pk = md.slots[fac[k]].par;
+                    hess[ph * npars + pk] += dah * s.g[k];
+                    hess[pk * npars + ph] += dah * s.g[k];
+                }
+            }
+            hess[ph * npars + ph] += w * s.d2a[h - cell.add_begin] * m;
+        }
+    }
+    for (std::size_t i = 0; i < npars; ++i) grad[i] *= 2.0;
+    if (!want_hess) {
+        return 2.0 * nll;
+    }
+
+    // 6. Gauss-Newton part: sum_b c_b J_b J_b^T, then scale to -2 ln L.
+    for (std::size_t b = 0; b < md.nmain; ++b) {
+        const double cb = s.c[b];
+        if (cb == 0.0) continue;
+        const double* jrow = s.jac.data() + b * npars;
+        for (std::size_t i = 0; i < npars; ++i) {
+            const double ji = cb * jrow[i];
+            if (ji == 0.0) continue;
+            double* hrow = hess.data() + i * npars;
+            for (std::size_t j = 0; j < npars; ++j) hrow[j] += ji * jrow[j];
+        }
+    }
+    for (double& h : hess) h *= 2.0;
+    return 2.0 * nll;
+}
+
+void Likelihood::expected_data(std::span<const double> pars, std::span<double> out,
+                               bool include_auxdata) {
+    const ModelData& md = model_.compiled();
+    const std::size_t need = md.nmain + (include_auxdata ? md.auxdata.size() : 0);
+    if (out.size() != need) {
+        throw InvalidArgument("output buffer has " + std::to_string(out.size()) +
+                              " entries, expected " + std::to_string(need));
+    }
+    twice_nll(pars); // fills the rates
+    std::copy(scratch_->nu.begin(), scratch_->nu.end(), out.begin());
+    if (!include_auxdata) return;
+    double* aux = out.data() + md.nmain;
+    for (const GaussianTerm& t : md.gaussian) aux[t.aux] = pars[t.par];
+    for (const PoissonTerm& t : md.poisson) aux[t.aux] = pars[t.par] * t.factor;
+}
+
+} // namespace hifit

@@ -1,0 +1,233 @@
+// Bounded trust-region Newton (Levenberg-Marquardt damping of the exact Hessian,
+// projected onto the box, active set for parameters pinned at a bound).
+#include <hifit/errors.hpp>
+#include <hifit/fit.hpp>
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+namespace hifit {
+
+const char* to_string(FitStatus status) {
+    switch (status) {
+    case FitStatus::converged: return "converged";
+    case FitStatus::max_iterations: return "maximum number of iterations reached";
+    case FitStatus::no_progress: return "no further decrease possible above the EDM goal";
+    case FitStatus::non_finite: return "objective is not finite at the starting point";
+    case FitStatus::covariance_failed: return "Hessian at the minimum is not positive definite";
+    }
+    return "unknown";
+}
+
+namespace {
+
+using Vec = Eigen::VectorXd;
+using Mat = Eigen::MatrixXd;
+using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+struct Problem {
+    Likelihood& lh;
+    std::vector<double> lo, hi;
+    std::vector<bool> fixed;
+    int evaluations = 0;
+
+    double value(const Vec& x) {
+        ++evaluations;
+        return lh.twice_nll({x.data(), static_cast<std::size_t>(x.size())});
+    }
+    double full(const Vec& x, Vec& g, RowMat& h) {
+        ++evaluations;
+        return lh.twice_nll_grad_hess({x.data(), static_cast<std::size_t>(x.size())},
+                                      {g.data(), static_cast<std::size_t>(g.size())},
+                                      {h.data(), static_cast<std::size_t>(h.size())});
+    }
+};
+
+// Free parameters that are not pinned at a bound by a gradient pointing outward.
+std::vector<int> free_set(const Problem& pb, const Vec& x, const Vec& g) {
+    std::vector<int> out;
+    for (int i = 0; i < x.size(); ++i) {
+        if (pb.fixed[i]) continue;
+        const bool at_lo = x[i] <= pb.lo[i] && g[i] > 0;
+        const bool at_hi = x[i] >= pb.hi[i] && g[i] < 0;
+        if (!at_lo && !at_hi) out.push_back(i);
+    }
+    return out;
+}
+
+Mat sub_matrix(const RowMat& h, const std::vector<int>& idx) {
+    const int n = static_cast<int>(idx.size());
+    Mat out(n, n);
+    for (int a = 0; a < n; ++a)
+        for (int b = 0; b < n; ++b) out(a, b) = h(idx[a], idx[b]);
+    return out;
+}
+
+Vec sub_vector(const Vec& v, const std::vector<int>& idx) {
+    Vec out(static_cast<int>(idx.size()));
+    for (int a = 0; a < out.size(); ++a) out[a] = v[idx[a]];
+    return out;
+}
+
+// EDM = g^T H^-1 g / 2 on the free set, or infinity when H is not positive definite.
+double edm_of(const Mat& h, const Vec& g) {
+    Eigen::LLT<Mat> llt(h);
+    if (llt.info() != Eigen::Success) return std::numeric_limits<double>::infinity();
+    return 0.5 * g.dot(llt.solve(g));
+}
+
+void covariance(const RowMat& h, const std::vector<bool>& fixed, FitResult& res) {
+    const int n = static_cast<int>(h.rows());
+    std::vector<int> idx;
+    for (int i = 0; i < n; ++i)
+        if (!fixed[i]) idx.push_back(i);
+    res.covariance.assign(static_cast<std::size_t>(n) * n, 0.0);
+    res.correlation.assign(static_cast<std::size_t>(n) * n, 0.0);
+    res.uncertainty.assign(n, 0.0);
+    if (idx.empty()) return;
+    Eigen::LDLT<Mat> ldlt(sub_matrix(h, idx));
+    const Mat inv = ldlt.solve(Mat::Identity(idx.size(), idx.size()));
+    bool positive = ldlt.info() == Eigen::Success && ldlt.isPositive();
+    for (int a = 0; a < static_cast<int>(idx.size()); ++a) positive = positive && inv(a, a) > 0;
+    // -2 ln L with errordef 1: cov = 2 H^-1.
+    for (int a = 0; a < static_cast<int>(idx.size()); ++a) {
+        for (int b = 0; b < static_cast<int>(idx.size()); ++b) {
+            res.covariance[idx[a] * n + idx[b]] = 2.0 * inv(a, b);
+        }
+    }
+    for (int a : idx) res.uncertainty[a] = std::sqrt(std::max(0.0, res.covariance[a * n + a]));
+    for (int a : idx) {
+        for (int b : idx) {
+            const double d = res.uncertainty[a] * res.uncertainty[b];
+            res.correlation[a * n + b] = d > 0 ? res.covariance[a * n + b] / d : 0.0;
+        }
+    }
+    if (!positive && res.status == FitStatus::converged) {
+        res.status = FitStatus::covariance_failed;
+    }
+}
+
+} // namespace
+
+FitResult fit(Likelihood& likelihood, const FitOptions& options) {
+    const auto start = std::chrono::steady_clock::now();
+    const Model& model = likelihood.model();
+    const int n = static_cast<int>(model.npars());
+    auto check_size = [&](std::size_t size, const char* what) {
+        if (size != 0 && size != static_cast<std::size_t>(n)) {
+            throw InvalidArgument(std::string(what) + " has " + std::to_string(size) +
+                                  " entries, the model has " + std::to_string(n) + " parameters");
+        }
+    };
+    check_size(options.init.size(), "init");
+    check_size(options.bounds.size(), "bounds");
+    check_size(options.fixed.size(), "fixed");
+    const auto& init = options.init.empty() ? model.suggested_init() : options.init;
+    const auto& bounds = options.bounds.empty() ? model.suggested_bounds() : options.bounds;
+    Problem pb{likelihood, {}, {}, options.fixed.empty() ? model.suggested_fixed() : options.fixed};
+    Vec x(n);
+    for (int i = 0; i < n; ++i) {
+        pb.lo.push_back(bounds[i].first);
+        pb.hi.push_back(bounds[i].second);
+        if (bounds[i].first > bounds[i].second) {
+            throw InvalidArgument("bounds of parameter \"" + model.par_names()[i] +
+                                  "\" are inverted");
+        }
+        // Fixed parameters stay where they are put, even outside their bounds.
+        x[i] = pb.fixed[i] ? init[i] : std::clamp(init[i], pb.lo[i], pb.hi[i]);
+    }
+
+    FitResult res;
+    Vec g(n);
+    RowMat h(n, n);
+    double f = pb.full(x, g, h);
+    double lambda = 0.0;
+    res.status = FitStatus::max_iterations;
+    if (!std::isfinite(f)) {
+        res.status = FitStatus::non_finite;
+    }
+    for (int it = 0; res.status == FitStatus::max_iterations && it < options.max_iterations;
+         ++it) {
+        res.iterations = it + 1;
+        const std::vector<int> idx = free_set(pb, x, g);
+        if (idx.empty()) {
+            res.edm = 0.0;
+            res.status = FitStatus::converged;
+            break;
+        }
+        const Mat hf = sub_matrix(h, idx);
+        const Vec gf = sub_vector(g, idx);
+        res.edm = edm_of(hf, gf);
+        if (res.edm < options.edm_tolerance) {
+            res.status = FitStatus::converged;
+            break;
+        }
+        // Damped Newton steps until one lowers the objective.
+        const Vec scale = hf.diagonal().cwiseAbs().cwiseMax(1e-8);
+        bool accepted = false;
+        for (int attempt = 0; attempt < 60 && !accepted; ++attempt) {
+            Mat damped = hf;
+            damped.diagonal() += lambda * scale;
+            Eigen::LLT<Mat> llt(damped);
+            if (llt.info() != Eigen::Success) {
+                lambda = std::max(4.0 * lambda, 1e-6);
+                continue;
+            }
+            const Vec p = -llt.solve(gf);
+            Vec trial = x;
+            for (int a = 0; a < static_cast<int>(idx.size()); ++a) {
+                const int i = idx[a];
+                trial[i] = std::clamp(x[i] + p[a], pb.lo[i], pb.hi[i]);
+            }
+            const Vec step = trial - x;
+            const double predicted = -(g.dot(step) + 0.5 * step.dot(h * step));
+            if (!(predicted > 0)) {
+                if (step.norm() <= 1e-15 * (1.0 + x.norm())) break;
+                lambda = std::max(4.0 * lambda, 1e-6);
+                continue;
+            }
+            const double f_trial = pb.value(trial);
+            const double rho = (f - f_trial) / predicted;
+            if (std::isfinite(f_trial) && f_trial <= f && rho > 1e-4) {
+                x = trial;
+                f = pb.full(x, g, h);
+                lambda = rho > 0.75 ? lambda / 4.0 : rho < 0.25 ? std::max(2.0 * lambda, 1e-6)
+                                                                 : lambda;
+                if (lambda < 1e-12) lambda = 0.0;
+                accepted = true;
+            } else {
+                lambda = std::max(4.0 * lambda, 1e-6);
+            }
+        }
+        if (!accepted) {
+            // Nothing lowers f any more: converged to rounding if the EDM is tiny.
+            res.status = res.edm < 1e3 * options.edm_tolerance ? FitStatus::converged
+                                                                : FitStatus::no_progress;
+        }
+    }
+    res.bestfit.assign(x.data(), x.data() + n);
+    res.twice_nll = f;
+    res.evaluations = pb.evaluations;
+    if (options.compute_covariance && res.status == FitStatus::converged) {
+        covariance(h, pb.fixed, res);
+    } else {
+        res.uncertainty.assign(n, 0.0);
+        res.covariance.assign(static_cast<std::size_t>(n) * n, 0.0);
+        res.correlation.assign(static_cast<std::size_t>(n) * n, 0.0);
+    }
+    res.valid = res.status == FitStatus::converged;
+    res.message = to_string(res.status);
+    res.wall_time =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return res;
+}
+
+FitResult fit(const Model& model, std::span<const double> data, const FitOptions& options) {
+    Likelihood likelihood(model, data);
+    return fit(likelihood, options);
+}
+
+} // namespace hifit

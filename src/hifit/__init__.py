@@ -1,0 +1,37 @@
+"""hifit: fast binned-likelihood inference (pyhf workspaces, fits, and more).
+
+The numerical engine is C++ (``hifit._core``); this package is its thin Python face.
+"""
+
+from __future__ import annotations
+
+from . import infer
+from ._model import Model, ModelConfig
+from ._workspace import PatchSet, Workspace
+from .exceptions import HifitError, InvalidModel, InvalidPatch, InvalidSpec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "HifitError",
+    "InvalidModel",
+    "InvalidPatch",
+    "InvalidSpec",
+    "Model",
+    "ModelConfig",
+    "PatchSet",
+    "Workspace",
+    "cmake_dir",
+    "infer",
+]
+
+
+def cmake_dir() -> str:
+    """Folder holding ``hifitConfig.cmake``, for ``find_package(hifit)`` in C++."""
+    from pathlib import Path
+
+    return str(Path(__file__).parent / "lib" / "cmake" / "hifit")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,123 @@
+"""Maximum-likelihood fits, run by the C++ minimizer without the GIL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from .._model import Model
+from ..exceptions import InvalidArgument
+
+
+def _readonly(values: Any, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    arr = np.array(values, dtype=np.float64)
+    if shape is not None:
+        arr = arr.reshape(shape)
+    arr.flags.writeable = False
+    return arr
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Result of a maximum-likelihood fit of -2 ln L.
+
+    ``valid`` is False when the minimizer did not converge or the Hessian at the
+    minimum is not positive definite; ``status`` says which.
+    """
+
+    bestfit: np.ndarray
+    uncertainty: np.ndarray
+    labels: list[str]
+    corr_mat: np.ndarray
+    cov_mat: np.ndarray
+    twice_nll: float
+    valid: bool
+    status: str
+    edm: float
+    iterations: int
+    evaluations: int
+    wall_time: float
+    fixed: list[bool] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "parameters": [
+                {"name": n, "value": float(v), "uncertainty": float(u), "fixed": f}
+                for n, v, u, f in zip(
+                    self.labels, self.bestfit, self.uncertainty, self.fixed, strict=True
+                )
+            ],
+            "twice_nll": self.twice_nll,
+            "valid": self.valid,
+            "status": self.status,
+            "edm": self.edm,
+            "iterations": self.iterations,
+            "wall_time": self.wall_time,
+            "correlation": self.corr_mat.tolist(),
+        }
+
+
+def fit(
+    data: Sequence[float] | np.ndarray,
+    model: Model,
+    init_pars: Sequence[float] | None = None,
+    par_bounds: Sequence[tuple[float, float]] | None = None,
+    fixed_params: Sequence[bool] | None = None,
+    *,
+    max_iterations: int = 500,
+    edm_tolerance: float = 1e-9,
+) -> FitResult:
+    """Minimize -2 ln L; arguments default to the model's suggested values (as pyhf)."""
+    config = model.config
+    init = list(config.suggested_init() if init_pars is None else init_pars)
+    bounds = [tuple(map(float, b)) for b in (par_bounds or config.suggested_bounds())]
+    fixed = [bool(f) for f in (config.suggested_fixed() if fixed_params is None else fixed_params)]
+    for name, x, (lo, hi), f in zip(config.par_names, init, bounds, fixed, strict=False):
+        if not f and not lo <= x <= hi:
+            msg = f"initial value {x} of parameter {name!r} lies outside its bounds [{lo}, {hi}]"
+            raise InvalidArgument(msg)
+    likelihood = model.likelihood(data)
+    res = _core.fit(likelihood, [float(x) for x in init], bounds, fixed,
+                    max_iterations, edm_tolerance)
+    n = config.npars
+    return FitResult(
+        bestfit=_readonly(res.bestfit),
+        uncertainty=_readonly(res.uncertainty),
+        labels=config.par_names,
+        corr_mat=_readonly(res.correlation, (n, n)),
+        cov_mat=_readonly(res.covariance, (n, n)),
+        twice_nll=float(res.twice_nll),
+        valid=bool(res.valid),
+        status=res.status,
+        edm=float(res.edm),
+        iterations=int(res.iterations),
+        evaluations=int(res.evaluations),
+        wall_time=float(res.wall_time),
+        fixed=fixed,
+    )
+
+
+def fixed_poi_fit(
+    poi_val: float,
+    data: Sequence[float] | np.ndarray,
+    model: Model,
+    init_pars: Sequence[float] | None = None,
+    par_bounds: Sequence[tuple[float, float]] | None = None,
+    fixed_params: Sequence[bool] | None = None,
+    **kwargs: Any,
+) -> FitResult:
+    """Fit with the parameter of interest fixed at ``poi_val``."""
+    poi = model.config.poi_index
+    if poi is None:
+        msg = "fixed_poi_fit needs a model with a parameter of interest"
+        raise InvalidArgument(msg)
+    init = list(model.config.suggested_init() if init_pars is None else init_pars)
+    fixed = list(model.config.suggested_fixed() if fixed_params is None else fixed_params)
+    init[poi] = float(poi_val)
+    fixed[poi] = True
+    return fit(data, model, init, par_bounds, fixed, **kwargs)
