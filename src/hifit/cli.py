@@ -14,21 +14,9 @@ from .exceptions import HifitError
 from .infer import fit as run_fit
 
 
-class _OneLineErrors(click.Group):
-    """Turn any expected failure into one line on stderr and exit code 2."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (HifitError, OSError, KeyError) as err:
-            message = err.args[0] if isinstance(err, KeyError) and err.args else err
-            click.echo(f"hifit: error: {message}", err=True)
-            sys.exit(2)
-
-
-@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hifit")
-def main() -> None:
+def cli() -> None:
     """Fast statistical inference on binned likelihoods (pyhf JSON workspaces).
 
     Every command reads a pyhf workspace; signal hypotheses from a patchset are
@@ -55,7 +43,7 @@ def _with_patch_options(func: Any) -> Any:
     return func
 
 
-@main.command()
+@cli.command()
 @click.argument("workspace", type=click.Path(dir_okay=False))
 @_with_patch_options
 @click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write JSON.")
@@ -80,7 +68,7 @@ def _parse_fix(items: tuple[str, ...]) -> dict[str, float]:
     return fixes
 
 
-@main.command("fit")
+@cli.command("fit")
 @click.argument("workspace", type=click.Path(dir_okay=False))
 @_with_patch_options
 @click.option("--measurement", help="Measurement name (default: the first).")
@@ -143,6 +131,22 @@ def _fit_table(result: Any) -> str:
         f"iterations: {result.iterations}   time: {1e3 * result.wall_time:.1f} ms"
     )
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: expected failures become one line on stderr and exit code 2."""
+    try:
+        code = cli.main(args=argv, prog_name="hifit", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("hifit: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as err:
+        click.echo(f"hifit: error: {err.format_message()}", err=True)
+        sys.exit(2)
+    except (HifitError, OSError) as err:
+        click.echo(f"hifit: error: {err}", err=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
