@@ -40,10 +40,17 @@ test-python: install
 
 test: test-cpp test-python
 
+SHARED := ../shared/data/pyhf
 demo: install
-	$(VENV)/bin/hifit fit ../shared/data/pyhf/atlas-1Lbb-ins1755298/BkgOnly.json \
-	  --patchset ../shared/data/pyhf/atlas-1Lbb-ins1755298/patchset.json \
-	  --patch C1N2_Wh_hbb_1000_0 -o demo-output/fit.json
+	@echo "== hifit fit: the example workspace shipped with hifit =="
+	$(VENV)/bin/hifit fit $$($(PY) -c "import hifit.examples as e; print(e.DEMO_WORKSPACE)") -o demo-output/demo_fit.json
+	@if [ -d $(SHARED) ]; then \
+	  echo "== hifit fit: ATLAS 1Lbb, signal C1N2_Wh_hbb_1000_0 (126 parameters) =="; \
+	  $(VENV)/bin/hifit fit $(SHARED)/atlas-1Lbb-ins1755298/BkgOnly.json \
+	    --patchset $(SHARED)/atlas-1Lbb-ins1755298/patchset.json --patch C1N2_Wh_hbb_1000_0 \
+	    -o demo-output/1Lbb_fit.json | tail -n 4; \
+	fi
+	@echo "results written to demo-output/"
 
 bench: install
 	$(PY) benchmarks/bench_fit.py
