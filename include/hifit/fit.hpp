@@ -1,4 +1,5 @@
-// Maximum-likelihood fits: a bounded trust-region Newton minimizer on the exact Hessian.
+// Maximum-likelihood fits: a bounded trust-region Newton minimizer on the exact
+// Hessian.
 #pragma once
 
 #include <hifit/model.hpp>
@@ -11,11 +12,11 @@
 namespace hifit {
 
 struct FitOptions {
-    std::vector<double> init;                     // empty: the model's suggested init
+    std::vector<double> init;                      // empty: the model's suggested init
     std::vector<std::pair<double, double>> bounds; // empty: suggested bounds
-    std::vector<bool> fixed;                      // empty: suggested fixed flags
+    std::vector<bool> fixed;                       // empty: suggested fixed flags
     int max_iterations = 500;
-    double edm_tolerance = 1e-9;   // estimated distance to minimum, in -2 ln L units
+    double edm_tolerance = 1e-9; // estimated distance to minimum, in -2 ln L units
     bool compute_covariance = true;
 };
 
@@ -24,10 +25,11 @@ enum class FitStatus {
     max_iterations,   // the iteration limit was reached before the EDM goal
     no_progress,      // no step lowered the objective any more, EDM above goal
     non_finite,       // the objective is NaN or infinite at the starting point
-    covariance_failed // converged, but the Hessian at the minimum is not positive definite
+    covariance_failed // converged, but the Hessian at the minimum is not positive
+                      // definite
 };
 
-const char* to_string(FitStatus status);
+const char *to_string(FitStatus status);
 
 struct FitResult {
     std::vector<double> bestfit;
@@ -45,7 +47,8 @@ struct FitResult {
 };
 
 // Minimizes -2 ln L of `likelihood` (its current data).
-FitResult fit(Likelihood& likelihood, const FitOptions& options = {});
-FitResult fit(const Model& model, std::span<const double> data, const FitOptions& options = {});
+FitResult fit(Likelihood &likelihood, const FitOptions &options = {});
+FitResult fit(const Model &model, std::span<const double> data,
+              const FitOptions &options = {});
 
 } // namespace hifit

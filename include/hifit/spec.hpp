@@ -9,15 +9,23 @@
 namespace hifit {
 
 // Order matters: it is pyhf's `histfactory_set` order, which fixes the parameter order.
-enum class ModifierType { histosys, lumi, normfactor, normsys, shapefactor, shapesys, staterror };
+enum class ModifierType {
+    histosys,
+    lumi,
+    normfactor,
+    normsys,
+    shapefactor,
+    shapesys,
+    staterror
+};
 
-const char* to_string(ModifierType type);
+const char *to_string(ModifierType type);
 
 struct Modifier {
     std::string name;
     ModifierType type = ModifierType::normfactor;
-    double hi = 1.0; // normsys: factor at alpha = +1
-    double lo = 1.0; // normsys: factor at alpha = -1
+    double hi = 1.0;             // normsys: factor at alpha = +1
+    double lo = 1.0;             // normsys: factor at alpha = -1
     std::vector<double> hi_data; // histosys: absolute yields at alpha = +1
     std::vector<double> lo_data; // histosys: absolute yields at alpha = -1
     std::vector<double> data;    // shapesys / staterror: absolute per-bin uncertainty

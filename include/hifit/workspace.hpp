@@ -12,29 +12,30 @@
 namespace hifit {
 
 class Workspace {
-public:
+  public:
     // Parses and validates a pyhf workspace (schema 1.0.0); errors name `source` and
     // the JSON path of the offending node.
-    static Workspace from_json(std::string_view text, const std::string& source = "<workspace>");
-    static Workspace load(const std::string& path);
+    static Workspace from_json(std::string_view text,
+                               const std::string &source = "<workspace>");
+    static Workspace load(const std::string &path);
 
     // Applies an RFC 6902 JSON patch (a JSON array of operations) and re-validates.
     Workspace apply_patch(std::string_view patch_json,
-                          const std::string& patch_source = "<patch>") const;
+                          const std::string &patch_source = "<patch>") const;
 
     std::string to_json(int indent = -1) const;
-    const WorkspaceSpec& spec() const { return *spec_; }
-    const std::string& source() const { return source_; }
+    const WorkspaceSpec &spec() const { return *spec_; }
+    const std::string &source() const { return source_; }
 
     // The named measurement, or the first one when `name` is empty.
-    const Measurement& measurement(std::string_view name = {}) const;
-    Model model(const ModelOptions& options = {}) const;
+    const Measurement &measurement(std::string_view name = {}) const;
+    Model model(const ModelOptions &options = {}) const;
     // Observed main data in the model's channel order, then the model's auxdata.
-    std::vector<double> data(const Model& model, bool include_auxdata = true) const;
+    std::vector<double> data(const Model &model, bool include_auxdata = true) const;
 
     struct Document; // the JSON document, private to the core
 
-private:
+  private:
     Workspace(std::shared_ptr<const Document> doc, std::string source);
     std::shared_ptr<const Document> doc_;
     std::shared_ptr<const WorkspaceSpec> spec_;
@@ -42,24 +43,27 @@ private:
     friend class PatchSet;
 };
 
-// A pyhf patchset: named signal hypotheses, each a JSON patch of a background workspace.
+// A pyhf patchset: named signal hypotheses, each a JSON patch of a background
+// workspace.
 class PatchSet {
-public:
-    static PatchSet from_json(std::string_view text, const std::string& source = "<patchset>");
-    static PatchSet load(const std::string& path);
+  public:
+    static PatchSet from_json(std::string_view text,
+                              const std::string &source = "<patchset>");
+    static PatchSet load(const std::string &path);
 
-    const std::vector<std::string>& names() const { return names_; }
-    const std::vector<std::string>& labels() const { return labels_; }
+    const std::vector<std::string> &names() const { return names_; }
+    const std::vector<std::string> &labels() const { return labels_; }
     // metadata.values of patch i as JSON text (numbers or strings).
     std::string values_json(std::size_t index) const;
     std::string description() const;
     std::string patch_json(std::string_view name) const;
-    Workspace apply(const Workspace& workspace, std::string_view name) const;
+    Workspace apply(const Workspace &workspace, std::string_view name) const;
 
     struct Document;
 
-private:
-    static PatchSet from_document(std::shared_ptr<Document> doc, const std::string& source);
+  private:
+    static PatchSet from_document(std::shared_ptr<Document> doc,
+                                  const std::string &source);
     std::size_t index_of(std::string_view name) const;
     std::shared_ptr<const Document> doc_;
     std::vector<std::string> names_;

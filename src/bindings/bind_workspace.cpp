@@ -7,27 +7,34 @@ namespace hifit::bindings {
 
 namespace {
 
-ModelOptions model_options(const std::string& measurement,
-                           const std::optional<std::string>& poi_name,
-                           const std::string& normsys, const std::string& histosys) {
+ModelOptions model_options(const std::string &measurement,
+                           const std::optional<std::string> &poi_name,
+                           const std::string &normsys, const std::string &histosys) {
     ModelOptions o;
     o.measurement = measurement;
     o.poi_name = poi_name;
-    if (normsys == "code1") o.normsys = NormsysCode::code1;
-    else if (normsys == "code4") o.normsys = NormsysCode::code4;
-    else throw InvalidArgument("normsys interpolation must be code1 or code4, not " + normsys);
-    if (histosys == "code0") o.histosys = HistosysCode::code0;
-    else if (histosys == "code2") o.histosys = HistosysCode::code2;
-    else if (histosys == "code4p") o.histosys = HistosysCode::code4p;
+    if (normsys == "code1")
+        o.normsys = NormsysCode::code1;
+    else if (normsys == "code4")
+        o.normsys = NormsysCode::code4;
     else
-        throw InvalidArgument("histosys interpolation must be code0, code2 or code4p, not " +
-                              histosys);
+        throw InvalidArgument("normsys interpolation must be code1 or code4, not " +
+                              normsys);
+    if (histosys == "code0")
+        o.histosys = HistosysCode::code0;
+    else if (histosys == "code2")
+        o.histosys = HistosysCode::code2;
+    else if (histosys == "code4p")
+        o.histosys = HistosysCode::code4p;
+    else
+        throw InvalidArgument(
+            "histosys interpolation must be code0, code2 or code4p, not " + histosys);
     return o;
 }
 
 } // namespace
 
-void bind_workspace(nb::module_& m) {
+void bind_workspace(nb::module_ &m) {
     nb::class_<Workspace>(m, "Workspace")
         .def_static("from_json", &Workspace::from_json, nb::arg("text"),
                     nb::arg("source") = "<workspace>")
@@ -37,31 +44,36 @@ void bind_workspace(nb::module_& m) {
         .def("to_json", &Workspace::to_json, nb::arg("indent") = -1)
         .def_prop_ro("source", &Workspace::source)
         .def("measurement_names",
-             [](const Workspace& ws) {
+             [](const Workspace &ws) {
                  std::vector<std::string> out;
-                 for (const auto& meas : ws.spec().measurements) out.push_back(meas.name);
+                 for (const auto &meas : ws.spec().measurements)
+                     out.push_back(meas.name);
                  return out;
              })
         .def("measurement_poi",
-             [](const Workspace& ws, const std::string& name) { return ws.measurement(name).poi; })
+             [](const Workspace &ws, const std::string &name) {
+                 return ws.measurement(name).poi;
+             })
         .def(
             "model",
-            [](const Workspace& ws, const std::string& measurement,
-               const std::optional<std::string>& poi_name, const std::string& normsys,
-               const std::string& histosys) {
-                return ws.model(model_options(measurement, poi_name, normsys, histosys));
+            [](const Workspace &ws, const std::string &measurement,
+               const std::optional<std::string> &poi_name, const std::string &normsys,
+               const std::string &histosys) {
+                return ws.model(
+                    model_options(measurement, poi_name, normsys, histosys));
             },
             nb::arg("measurement") = "", nb::arg("poi_name") = nb::none(),
             nb::arg("normsys") = "code4", nb::arg("histosys") = "code4p")
         .def(
             "data",
-            [](const Workspace& ws, const Model& model, bool include_auxdata) {
+            [](const Workspace &ws, const Model &model, bool include_auxdata) {
                 return to_numpy(ws.data(model, include_auxdata));
             },
             nb::arg("model"), nb::arg("include_auxdata") = true)
-        .def("observations", [](const Workspace& ws) {
+        .def("observations", [](const Workspace &ws) {
             std::vector<std::pair<std::string, std::vector<double>>> out;
-            for (const auto& o : ws.spec().observations) out.emplace_back(o.name, o.data);
+            for (const auto &o : ws.spec().observations)
+                out.emplace_back(o.name, o.data);
             return out;
         });
 

@@ -15,7 +15,7 @@ struct FactorSlot {
     enum Kind : std::uint8_t { linear, exp_code1, poly_code4 };
     std::uint32_t par = 0;
     Kind kind = linear;
-    double ln_hi = 0.0, ln_lo = 0.0; // log of the factors at alpha = +1 / -1
+    double ln_hi = 0.0, ln_lo = 0.0;     // log of the factors at alpha = +1 / -1
     double poly[6] = {0, 0, 0, 0, 0, 0}; // code4 polynomial coefficients a_1..a_6
 };
 

@@ -129,4 +129,6 @@ class Model:
 
     def __repr__(self) -> str:
         c = self.config
-        return f"<hifit.Model: {c.npars} parameters, {c.nmaindata} bins, POI {c.poi_name}>"
+        return (
+            f"<hifit.Model: {c.npars} parameters, {c.nmaindata} bins, POI {c.poi_name}>"
+        )

@@ -19,7 +19,10 @@ _MEASUREMENT_POI = object()
 
 # pyhf's modifier_settings replaces the whole default dict; a missing key falls back
 # to the class default (normsys code1, histosys code0). Kept for pyhf parity.
-_DEFAULT_SETTINGS = {"normsys": {"interpcode": "code4"}, "histosys": {"interpcode": "code4p"}}
+_DEFAULT_SETTINGS = {
+    "normsys": {"interpcode": "code4"},
+    "histosys": {"interpcode": "code4p"},
+}
 _CLASS_DEFAULTS = {"normsys": "code1", "histosys": "code0"}
 
 

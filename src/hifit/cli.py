@@ -32,7 +32,9 @@ def _load(workspace: str, patchset: str | None, patch: str | None) -> Workspace:
 
 
 _patch_options = [
-    click.option("--patchset", type=click.Path(dir_okay=False), help="pyhf patchset JSON."),
+    click.option(
+        "--patchset", type=click.Path(dir_okay=False), help="pyhf patchset JSON."
+    ),
     click.option("--patch", help="Name of the patch to apply from --patchset."),
 ]
 
@@ -46,8 +48,12 @@ def _with_patch_options(func: Any) -> Any:
 @cli.command()
 @click.argument("workspace", type=click.Path(dir_okay=False))
 @_with_patch_options
-@click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write JSON.")
-def inspect(workspace: str, patchset: str | None, patch: str | None, output_file: str | None) -> None:
+@click.option(
+    "-o", "--output-file", type=click.Path(dir_okay=False), help="Write JSON."
+)
+def inspect(
+    workspace: str, patchset: str | None, patch: str | None, output_file: str | None
+) -> None:
     """Summarize a workspace: channels, samples, parameters (as `pyhf inspect`)."""
     info = summary(_load(workspace, patchset, patch))
     click.echo(render(info), nl=False)
@@ -64,7 +70,9 @@ def _parse_fix(items: tuple[str, ...]) -> dict[str, float]:
         except ValueError:
             sep = ""
         if not sep or not name:
-            raise click.BadParameter(f"expected NAME=VALUE, found {item!r}", param_hint="--fix")
+            raise click.BadParameter(
+                f"expected NAME=VALUE, found {item!r}", param_hint="--fix"
+            )
     return fixes
 
 
@@ -73,8 +81,12 @@ def _parse_fix(items: tuple[str, ...]) -> dict[str, float]:
 @_with_patch_options
 @click.option("--measurement", help="Measurement name (default: the first).")
 @click.option("--no-poi", is_flag=True, help="Fit without a parameter of interest.")
-@click.option("--fix", multiple=True, metavar="NAME=VALUE", help="Fix a parameter (repeatable).")
-@click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write results JSON.")
+@click.option(
+    "--fix", multiple=True, metavar="NAME=VALUE", help="Fix a parameter (repeatable)."
+)
+@click.option(
+    "-o", "--output-file", type=click.Path(dir_okay=False), help="Write results JSON."
+)
 def fit_command(
     workspace: str,
     patchset: str | None,
@@ -98,13 +110,18 @@ def fit_command(
     except HifitError as err:
         if "parameter of interest" not in str(err) or no_poi:
             raise
-        click.echo("note: the measurement's POI is not in the model; fitting without POI", err=True)
+        click.echo(
+            "note: the measurement's POI is not in the model; fitting without POI",
+            err=True,
+        )
         model = ws.model(measurement_name=measurement, poi_name=None)
     config = model.config
     init, fixed = config.suggested_init(), config.suggested_fixed()
     for name, value in _parse_fix(fix).items():
         if name not in config.par_names:
-            raise click.BadParameter(f"no parameter named {name!r} in the model", param_hint="--fix")
+            raise click.BadParameter(
+                f"no parameter named {name!r} in the model", param_hint="--fix"
+            )
         i = config.par_names.index(name)
         init[i], fixed[i] = value, True
     result = run_fit(ws.data(model), model, init, None, fixed)

@@ -8,7 +8,8 @@ const std::string kData = HIFIT_SHARED_DATA;
 
 // pyhf's SLSQP minimum for the 2-bin example is 23.19636590468879 (reference A.1).
 TEST(Fit, ReachesPyhfMinimumOnTwoBinExample) {
-    const auto ws = hifit::Workspace::load(kData + "/pyhf/pyhf-docs-json/2-bin_1-channel.json");
+    const auto ws =
+        hifit::Workspace::load(kData + "/pyhf/pyhf-docs-json/2-bin_1-channel.json");
     const auto model = ws.model();
     const auto res = hifit::fit(model, ws.data(model));
     EXPECT_TRUE(res.valid) << res.message;
@@ -16,7 +17,8 @@ TEST(Fit, ReachesPyhfMinimumOnTwoBinExample) {
 }
 
 TEST(Fit, FixedParametersStayPut) {
-    const auto ws = hifit::Workspace::load(kData + "/pyhf/pyhf-docs-json/2-bin_1-channel.json");
+    const auto ws =
+        hifit::Workspace::load(kData + "/pyhf/pyhf-docs-json/2-bin_1-channel.json");
     const auto model = ws.model();
     hifit::FitOptions options;
     options.init = model.suggested_init();
@@ -32,7 +34,8 @@ TEST(Fit, FixedParametersStayPut) {
 }
 
 TEST(Fit, ConvergesOn1LbbPatch) {
-    const auto ws = hifit::Workspace::load(kData + "/pyhf/atlas-1Lbb-ins1755298/BkgOnly.json");
+    const auto ws =
+        hifit::Workspace::load(kData + "/pyhf/atlas-1Lbb-ins1755298/BkgOnly.json");
     const auto patched =
         hifit::PatchSet::load(kData + "/pyhf/atlas-1Lbb-ins1755298/patchset.json")
             .apply(ws, "C1N2_Wh_hbb_700_400");

@@ -11,7 +11,7 @@ namespace {
 
 const std::string kData = HIFIT_SHARED_DATA;
 
-hifit::Model load_model(const std::string& ws_path, const std::string& patch = "") {
+hifit::Model load_model(const std::string &ws_path, const std::string &patch = "") {
     auto ws = hifit::Workspace::load(kData + ws_path);
     if (!patch.empty()) {
         ws = hifit::PatchSet::load(kData + "/pyhf/atlas-1Lbb-ins1755298/patchset.json")
@@ -21,20 +21,22 @@ hifit::Model load_model(const std::string& ws_path, const std::string& patch = "
 }
 
 // Random point inside the bounds, near the suggested init.
-std::vector<double> random_point(const hifit::Model& model, unsigned seed) {
+std::vector<double> random_point(const hifit::Model &model, unsigned seed) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<double> u(-0.3, 0.3);
     std::vector<double> x = model.suggested_init();
     for (std::size_t i = 0; i < x.size(); ++i) {
-        if (model.suggested_fixed()[i]) continue;
+        if (model.suggested_fixed()[i])
+            continue;
         const auto [lo, hi] = model.suggested_bounds()[i];
-        x[i] = std::clamp(x[i] + u(rng) * (x[i] == 0.0 ? 3.0 : x[i]), lo + 1e-3, hi - 1e-3);
+        x[i] = std::clamp(x[i] + u(rng) * (x[i] == 0.0 ? 3.0 : x[i]), lo + 1e-3,
+                          hi - 1e-3);
     }
     return x;
 }
 
-void check_derivatives(const hifit::Model& model, const std::vector<double>& data,
-                       const std::vector<double>& x) {
+void check_derivatives(const hifit::Model &model, const std::vector<double> &data,
+                       const std::vector<double> &x) {
     hifit::Likelihood lh(model, data);
     const std::size_t n = model.npars();
     std::vector<double> g(n), h(n * n), gp(n), gm(n);
@@ -60,14 +62,16 @@ void check_derivatives(const hifit::Model& model, const std::vector<double>& dat
 
 // pyhf reference (shared/reference/pyhf-model.md, Appendix A.1): twice_nll at init.
 TEST(Likelihood, TwiceNllAtInitMatchesPyhf) {
-    const auto ws = hifit::Workspace::load(kData + "/pyhf/pyhf-docs-json/2-bin_1-channel.json");
+    const auto ws =
+        hifit::Workspace::load(kData + "/pyhf/pyhf-docs-json/2-bin_1-channel.json");
     const auto model = ws.model();
     hifit::Likelihood lh(model, ws.data(model));
     EXPECT_NEAR(lh.twice_nll(model.suggested_init()), 25.167266297778653, 1e-12);
 }
 
 TEST(Likelihood, DerivativesMatchFiniteDifferencesOn1LbbPatch) {
-    const auto ws = hifit::Workspace::load(kData + "/pyhf/atlas-1Lbb-ins1755298/BkgOnly.json");
+    const auto ws =
+        hifit::Workspace::load(kData + "/pyhf/atlas-1Lbb-ins1755298/BkgOnly.json");
     const auto patched =
         hifit::PatchSet::load(kData + "/pyhf/atlas-1Lbb-ins1755298/patchset.json")
             .apply(ws, "C1N2_Wh_hbb_1000_0");
@@ -76,9 +80,10 @@ TEST(Likelihood, DerivativesMatchFiniteDifferencesOn1LbbPatch) {
 }
 
 TEST(Likelihood, DerivativesMatchFiniteDifferencesOnSbottomAndShapesys) {
-    for (const char* path : {"/pyhf/atlas-sbottom-ins1748602/RegionC/BkgOnly.json",
+    for (const char *path : {"/pyhf/atlas-sbottom-ins1748602/RegionC/BkgOnly.json",
                              "/pyhf/pyhf-docs-json/2-bin_1-channel.json",
-                             "/pyhf/validation-workspaces/validation_2bin_2channel_coupledshapefactor.json"}) {
+                             "/pyhf/validation-workspaces/"
+                             "validation_2bin_2channel_coupledshapefactor.json"}) {
         auto ws = hifit::Workspace::load(kData + path);
         hifit::ModelOptions options;
         options.poi_name = "";
@@ -88,7 +93,8 @@ TEST(Likelihood, DerivativesMatchFiniteDifferencesOnSbottomAndShapesys) {
 }
 
 TEST(Likelihood, DerivativesExactWhenANormfactorIsZero) {
-    const auto ws = hifit::Workspace::load(kData + "/pyhf/pyhf-docs-json/2-bin_1-channel.json");
+    const auto ws =
+        hifit::Workspace::load(kData + "/pyhf/pyhf-docs-json/2-bin_1-channel.json");
     const auto model = ws.model();
     auto x = model.suggested_init();
     x[*model.poi_index()] = 0.0;

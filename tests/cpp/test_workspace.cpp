@@ -8,16 +8,16 @@ namespace {
 
 const std::string kData = HIFIT_SHARED_DATA;
 
-std::string error_of(const std::string& json) {
+std::string error_of(const std::string &json) {
     try {
         hifit::Workspace::from_json(json, "ws.json");
-    } catch (const hifit::Error& e) {
+    } catch (const hifit::Error &e) {
         return e.what();
     }
     return "";
 }
 
-const char* kMinimal = R"({"channels":[{"name":"c","samples":[{"name":"s","data":[1.0],
+const char *kMinimal = R"({"channels":[{"name":"c","samples":[{"name":"s","data":[1.0],
   "modifiers":[{"name":"mu","type":"normfactor","data":null}]}]}],
   "measurements":[{"name":"m","config":{"poi":"mu","parameters":[]}}],
   "observations":[{"name":"c","data":[1.0]}],"version":"1.0.0"})";
@@ -27,23 +27,27 @@ const char* kMinimal = R"({"channels":[{"name":"c","samples":[{"name":"s","data"
 TEST(Workspace, ErrorsNameTheJsonPath) {
     std::string bad = kMinimal;
     bad.replace(bad.find("\"data\":[1.0]"), 12, "\"data\":[\"x\"]");
-    EXPECT_EQ(error_of(bad),
-              "ws.json: /channels/0/samples/0/data/0: expected a number, found string \"x\"");
+    EXPECT_EQ(
+        error_of(bad),
+        "ws.json: /channels/0/samples/0/data/0: expected a number, found string \"x\"");
 
     bad = kMinimal;
     bad.replace(bad.find("normfactor"), 10, "normfacto");
-    EXPECT_NE(error_of(bad).find("/channels/0/samples/0/modifiers/0/type"), std::string::npos);
+    EXPECT_NE(error_of(bad).find("/channels/0/samples/0/modifiers/0/type"),
+              std::string::npos);
 
     bad = kMinimal;
     bad.replace(bad.find("\"version\""), 9, "\"verzion\"");
-    EXPECT_NE(error_of(bad).find("missing required key \"version\""), std::string::npos);
+    EXPECT_NE(error_of(bad).find("missing required key \"version\""),
+              std::string::npos);
 
     EXPECT_NE(error_of("{\n\"channels\": [,]}").find("ws.json:2: invalid JSON"),
               std::string::npos);
 }
 
 TEST(Workspace, UnknownPoiIsAModelError) {
-    const auto ws = hifit::Workspace::load(kData + "/pyhf/atlas-1Lbb-ins1755298/BkgOnly.json");
+    const auto ws =
+        hifit::Workspace::load(kData + "/pyhf/atlas-1Lbb-ins1755298/BkgOnly.json");
     EXPECT_THROW(ws.model(), hifit::InvalidModel);
     hifit::ModelOptions no_poi;
     no_poi.poi_name = "";
@@ -55,11 +59,15 @@ TEST(Workspace, UnknownPoiIsAModelError) {
 
 // Parameter order and names from pyhf (reference Appendix A.1, example_bkgonly.json).
 TEST(Workspace, ParameterOrderFollowsPyhf) {
-    const auto ws =
-        hifit::Workspace::load(kData + "/pyhf/pyhf-tests/test_patchset/example_bkgonly.json");
+    const auto ws = hifit::Workspace::load(
+        kData + "/pyhf/pyhf-tests/test_patchset/example_bkgonly.json");
     const auto model = ws.model();
-    const std::vector<std::string> expected{"lumi",  "SigXsecOverSM", "syst2",
-                                            "syst3", "syst1",         "staterror_channel1[0]",
+    const std::vector<std::string> expected{"lumi",
+                                            "SigXsecOverSM",
+                                            "syst2",
+                                            "syst3",
+                                            "syst1",
+                                            "staterror_channel1[0]",
                                             "staterror_channel1[1]"};
     EXPECT_EQ(model.par_names(), expected);
     EXPECT_EQ(model.poi_index(), 1u);
@@ -68,8 +76,10 @@ TEST(Workspace, ParameterOrderFollowsPyhf) {
 }
 
 TEST(Workspace, PatchsetAppliesPatchByName) {
-    const auto ws = hifit::Workspace::load(kData + "/pyhf/atlas-1Lbb-ins1755298/BkgOnly.json");
-    const auto ps = hifit::PatchSet::load(kData + "/pyhf/atlas-1Lbb-ins1755298/patchset.json");
+    const auto ws =
+        hifit::Workspace::load(kData + "/pyhf/atlas-1Lbb-ins1755298/BkgOnly.json");
+    const auto ps =
+        hifit::PatchSet::load(kData + "/pyhf/atlas-1Lbb-ins1755298/patchset.json");
     EXPECT_EQ(ps.names().size(), 125u);
     const auto model = ps.apply(ws, "C1N2_Wh_hbb_700_400").model();
     EXPECT_EQ(model.npars(), 126u);

