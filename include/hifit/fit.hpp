@@ -29,7 +29,7 @@ enum class FitStatus {
                       // definite
 };
 
-const char *to_string(FitStatus status);
+const char* to_string(FitStatus status);
 
 struct FitResult {
     std::vector<double> bestfit;
@@ -47,8 +47,8 @@ struct FitResult {
 };
 
 // Minimizes -2 ln L of `likelihood` (its current data).
-FitResult fit(Likelihood &likelihood, const FitOptions &options = {});
-FitResult fit(const Model &model, std::span<const double> data,
-              const FitOptions &options = {});
+FitResult fit(Likelihood& likelihood, const FitOptions& options = {});
+FitResult fit(const Model& model, std::span<const double> data,
+              const FitOptions& options = {});
 
 } // namespace hifit

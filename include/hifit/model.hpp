@@ -25,7 +25,7 @@ struct ModelOptions {
 
 enum class Constraint { none, normal, poisson };
 
-const char *to_string(Constraint constraint);
+const char* to_string(Constraint constraint);
 
 // One named parameter set (scalar or one entry per bin), in pyhf's parameter order.
 struct ParamSetInfo {
@@ -41,30 +41,30 @@ struct ModelData; // compiled structure-of-arrays, private to the core
 class Model {
   public:
     // Compiles a workspace spec (pyhf semantics) into flat arrays.
-    static Model compile(const WorkspaceSpec &spec, const ModelOptions &options = {});
+    static Model compile(const WorkspaceSpec& spec, const ModelOptions& options = {});
 
     std::size_t npars() const;
     std::size_t nmain() const; // main bins, channels in sorted order
     std::size_t naux() const;  // auxiliary data, in pyhf's auxdata order
-    const std::vector<std::string> &par_names() const;
-    const std::vector<ParamSetInfo> &paramsets() const;
-    const ParamSetInfo &paramset(std::string_view name) const; // throws if unknown
+    const std::vector<std::string>& par_names() const;
+    const std::vector<ParamSetInfo>& paramsets() const;
+    const ParamSetInfo& paramset(std::string_view name) const; // throws if unknown
     std::optional<std::size_t> poi_index() const;
-    const std::string &poi_name() const; // empty without a POI
-    const std::vector<double> &suggested_init() const;
-    const std::vector<std::pair<double, double>> &suggested_bounds() const;
-    const std::vector<bool> &suggested_fixed() const;
-    const std::vector<double> &auxdata() const;
-    const std::vector<std::string> &channels() const; // sorted
-    const std::vector<std::size_t> &channel_nbins() const;
-    const std::vector<std::string> &samples() const; // sorted union over channels
-    const std::string &measurement_name() const;
+    const std::string& poi_name() const; // empty without a POI
+    const std::vector<double>& suggested_init() const;
+    const std::vector<std::pair<double, double>>& suggested_bounds() const;
+    const std::vector<bool>& suggested_fixed() const;
+    const std::vector<double>& auxdata() const;
+    const std::vector<std::string>& channels() const; // sorted
+    const std::vector<std::size_t>& channel_nbins() const;
+    const std::vector<std::string>& samples() const; // sorted union over channels
+    const std::string& measurement_name() const;
 
     // Main data ++ auxdata from per-channel observations given in spec order.
-    std::vector<double> data(const std::vector<Observation> &observations,
+    std::vector<double> data(const std::vector<Observation>& observations,
                              bool include_auxdata = true) const;
 
-    const ModelData &compiled() const { return *data_; }
+    const ModelData& compiled() const { return *data_; }
 
   private:
     explicit Model(std::shared_ptr<const ModelData> data) : data_(std::move(data)) {}
@@ -75,12 +75,12 @@ class Model {
 // nothing. Cheap to create; use one per thread. All results are for -2 ln L.
 class Likelihood {
   public:
-    Likelihood(const Model &model, std::span<const double> data);
+    Likelihood(const Model& model, std::span<const double> data);
     ~Likelihood();
-    Likelihood(Likelihood &&) noexcept;
-    Likelihood &operator=(Likelihood &&) noexcept;
+    Likelihood(Likelihood&&) noexcept;
+    Likelihood& operator=(Likelihood&&) noexcept;
 
-    const Model &model() const { return model_; }
+    const Model& model() const { return model_; }
     std::span<const double> data() const { return data_; }
     void set_data(std::span<const double> data);
 

@@ -19,7 +19,7 @@ enum class ModifierType {
     staterror
 };
 
-const char *to_string(ModifierType type);
+const char* to_string(ModifierType type);
 
 struct Modifier {
     std::string name;

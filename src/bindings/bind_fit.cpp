@@ -4,18 +4,18 @@
 
 namespace hifit::bindings {
 
-void bind_fit(nb::module_ &m) {
+void bind_fit(nb::module_& m) {
     nb::class_<FitResult>(m, "FitResult")
-        .def_prop_ro("bestfit", [](const FitResult &r) { return r.bestfit; })
-        .def_prop_ro("uncertainty", [](const FitResult &r) { return r.uncertainty; })
-        .def_prop_ro("covariance", [](const FitResult &r) { return r.covariance; })
-        .def_prop_ro("correlation", [](const FitResult &r) { return r.correlation; })
+        .def_prop_ro("bestfit", [](const FitResult& r) { return r.bestfit; })
+        .def_prop_ro("uncertainty", [](const FitResult& r) { return r.uncertainty; })
+        .def_prop_ro("covariance", [](const FitResult& r) { return r.covariance; })
+        .def_prop_ro("correlation", [](const FitResult& r) { return r.correlation; })
         .def_ro("twice_nll", &FitResult::twice_nll)
         .def_ro("edm", &FitResult::edm)
         .def_ro("valid", &FitResult::valid)
         .def_prop_ro(
             "status",
-            [](const FitResult &r) { return std::string(to_string(r.status)); })
+            [](const FitResult& r) { return std::string(to_string(r.status)); })
         .def_ro("message", &FitResult::message)
         .def_ro("iterations", &FitResult::iterations)
         .def_ro("evaluations", &FitResult::evaluations)
@@ -24,7 +24,7 @@ void bind_fit(nb::module_ &m) {
     // The fit runs without the GIL: inputs are converted to C++ values first.
     m.def(
         "fit",
-        [](Likelihood &likelihood, std::vector<double> init,
+        [](Likelihood& likelihood, std::vector<double> init,
            std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
            int max_iterations, double edm_tolerance) {
             FitOptions options;

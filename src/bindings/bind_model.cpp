@@ -6,23 +6,22 @@ namespace hifit::bindings {
 
 namespace {
 
-std::vector<std::string> type_names(const ParamSetInfo &p) {
+std::vector<std::string> type_names(const ParamSetInfo& p) {
     std::vector<std::string> out;
-    for (auto t : p.types)
-        out.emplace_back(to_string(t));
+    for (auto t : p.types) out.emplace_back(to_string(t));
     return out;
 }
 
 } // namespace
 
-void bind_model(nb::module_ &m) {
+void bind_model(nb::module_& m) {
     nb::class_<ParamSetInfo>(m, "ParamSetInfo")
         .def_ro("name", &ParamSetInfo::name)
         .def_ro("offset", &ParamSetInfo::offset)
         .def_ro("size", &ParamSetInfo::size)
         .def_prop_ro(
             "constraint",
-            [](const ParamSetInfo &p) { return std::string(to_string(p.constraint)); })
+            [](const ParamSetInfo& p) { return std::string(to_string(p.constraint)); })
         .def_prop_ro("modifier_types", &type_names);
 
     nb::class_<Model>(m, "Model")
@@ -45,24 +44,24 @@ void bind_model(nb::module_ &m) {
     nb::class_<Likelihood>(m, "Likelihood")
         .def(
             "__init__",
-            [](Likelihood *self, const Model &model, const InArray &data) {
+            [](Likelihood* self, const Model& model, const InArray& data) {
                 new (self) Likelihood(model, as_span(data));
             },
             nb::arg("model"), nb::arg("data"))
         .def("set_data",
-             [](Likelihood &lh, const InArray &data) { lh.set_data(as_span(data)); })
+             [](Likelihood& lh, const InArray& data) { lh.set_data(as_span(data)); })
         .def("twice_nll",
-             [](Likelihood &lh, const InArray &pars) {
+             [](Likelihood& lh, const InArray& pars) {
                  return lh.twice_nll(as_span(pars));
              })
         .def("twice_nll_grad",
-             [](Likelihood &lh, const InArray &pars) {
+             [](Likelihood& lh, const InArray& pars) {
                  std::vector<double> g(lh.model().npars());
                  const double f = lh.twice_nll_grad(as_span(pars), g);
                  return nb::make_tuple(f, to_numpy(std::move(g)));
              })
         .def("twice_nll_grad_hess",
-             [](Likelihood &lh, const InArray &pars) {
+             [](Likelihood& lh, const InArray& pars) {
                  const std::size_t n = lh.model().npars();
                  std::vector<double> g(n), h(n * n);
                  const double f = lh.twice_nll_grad_hess(as_span(pars), g, h);
@@ -71,8 +70,8 @@ void bind_model(nb::module_ &m) {
              })
         .def(
             "expected_data",
-            [](Likelihood &lh, const InArray &pars, bool include_auxdata) {
-                const auto &model = lh.model();
+            [](Likelihood& lh, const InArray& pars, bool include_auxdata) {
+                const auto& model = lh.model();
                 std::vector<double> out(model.nmain() +
                                         (include_auxdata ? model.naux() : 0));
                 lh.expected_data(as_span(pars), out, include_auxdata);

@@ -1,4 +1,7 @@
 #include "common.hpp"
+#include "python_json.hpp"
+
+#include "../core/documents.hpp"
 
 #include <hifit/errors.hpp>
 #include <hifit/workspace.hpp>
@@ -7,9 +10,9 @@ namespace hifit::bindings {
 
 namespace {
 
-ModelOptions model_options(const std::string &measurement,
-                           const std::optional<std::string> &poi_name,
-                           const std::string &normsys, const std::string &histosys) {
+ModelOptions model_options(const std::string& measurement,
+                           const std::optional<std::string>& poi_name,
+                           const std::string& normsys, const std::string& histosys) {
     ModelOptions o;
     o.measurement = measurement;
     o.poi_name = poi_name;
@@ -34,8 +37,16 @@ ModelOptions model_options(const std::string &measurement,
 
 } // namespace
 
-void bind_workspace(nb::module_ &m) {
+void bind_workspace(nb::module_& m) {
     nb::class_<Workspace>(m, "Workspace")
+        .def_static(
+            "from_object",
+            [](nb::handle spec, const std::string& source) {
+        auto doc = std::make_shared<Workspace::Document>();
+        doc->json = to_json(spec);
+        return Workspace::from_document(std::move(doc), source);
+            },
+            nb::arg("spec"), nb::arg("source") = "<dict>")
         .def_static("from_json", &Workspace::from_json, nb::arg("text"),
                     nb::arg("source") = "<workspace>")
         .def_static("load", &Workspace::load, nb::arg("path"))
@@ -45,36 +56,33 @@ void bind_workspace(nb::module_ &m) {
         .def_prop_ro("source", &Workspace::source)
         .def("measurement_names",
              [](const Workspace &ws) {
-                 std::vector<std::string> out;
-                 for (const auto &meas : ws.spec().measurements)
-                     out.push_back(meas.name);
-                 return out;
+        std::vector<std::string> out;
+        for (const auto& meas : ws.spec().measurements) out.push_back(meas.name);
+        return out;
              })
         .def("measurement_poi",
              [](const Workspace &ws, const std::string &name) {
-                 return ws.measurement(name).poi;
+        return ws.measurement(name).poi;
              })
         .def(
             "model",
             [](const Workspace &ws, const std::string &measurement,
                const std::optional<std::string> &poi_name, const std::string &normsys,
                const std::string &histosys) {
-                return ws.model(
-                    model_options(measurement, poi_name, normsys, histosys));
+        return ws.model(model_options(measurement, poi_name, normsys, histosys));
             },
             nb::arg("measurement") = "", nb::arg("poi_name") = nb::none(),
             nb::arg("normsys") = "code4", nb::arg("histosys") = "code4p")
         .def(
             "data",
             [](const Workspace &ws, const Model &model, bool include_auxdata) {
-                return to_numpy(ws.data(model, include_auxdata));
+        return to_numpy(ws.data(model, include_auxdata));
             },
             nb::arg("model"), nb::arg("include_auxdata") = true)
         .def("observations", [](const Workspace &ws) {
-            std::vector<std::pair<std::string, std::vector<double>>> out;
-            for (const auto &o : ws.spec().observations)
-                out.emplace_back(o.name, o.data);
-            return out;
+        std::vector<std::pair<std::string, std::vector<double>>> out;
+        for (const auto& o : ws.spec().observations) out.emplace_back(o.name, o.data);
+        return out;
         });
 
     nb::class_<PatchSet>(m, "PatchSet")

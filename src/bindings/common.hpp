@@ -19,26 +19,26 @@ namespace hifit::bindings {
 using InArray = nb::ndarray<const double, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using OutArray = nb::ndarray<nb::numpy, double>;
 
-inline std::span<const double> as_span(const InArray &a) {
+inline std::span<const double> as_span(const InArray& a) {
     return {a.data(), a.shape(0)};
 }
 
 // Moves a vector into a numpy array that owns it.
-inline OutArray to_numpy(std::vector<double> &&v,
+inline OutArray to_numpy(std::vector<double>&& v,
                          std::initializer_list<std::size_t> shape) {
-    auto *owned = new std::vector<double>(std::move(v));
+    auto* owned = new std::vector<double>(std::move(v));
     nb::capsule owner(
-        owned, [](void *p) noexcept { delete static_cast<std::vector<double> *>(p); });
+        owned, [](void* p) noexcept { delete static_cast<std::vector<double>*>(p); });
     return OutArray(owned->data(), shape.size(), shape.begin(), owner);
 }
 
-inline OutArray to_numpy(std::vector<double> &&v) {
+inline OutArray to_numpy(std::vector<double>&& v) {
     const std::size_t n = v.size();
     return to_numpy(std::move(v), {n});
 }
 
-void bind_workspace(nb::module_ &m);
-void bind_model(nb::module_ &m);
-void bind_fit(nb::module_ &m);
+void bind_workspace(nb::module_& m);
+void bind_model(nb::module_& m);
+void bind_fit(nb::module_& m);
 
 } // namespace hifit::bindings

@@ -17,30 +17,28 @@ class Validator {
   public:
     explicit Validator(std::string source) : source_(std::move(source)) {}
 
-    [[noreturn]] void fail(const std::string &path, const std::string &expected,
-                           const Json &found) const {
+    [[noreturn]] void fail(const std::string& path, const std::string& expected,
+                           const Json& found) const {
         throw InvalidSpec(source_ + ": " + (path.empty() ? "/" : path) + ": expected " +
                           expected + ", found " + describe(found));
     }
 
-    void object(const Json &node, const std::string &path,
-                std::initializer_list<const char *> required,
-                std::initializer_list<const char *> optional) const {
+    void object(const Json& node, const std::string& path,
+                std::initializer_list<const char*> required,
+                std::initializer_list<const char*> optional) const {
         if (!node.is_object()) {
             fail(path, "an object", node);
         }
-        for (const char *key : required) {
+        for (const char* key : required) {
             if (!node.contains(key)) {
                 throw InvalidSpec(source_ + ": " + (path.empty() ? "/" : path) +
                                   ": missing required key \"" + key + "\"");
             }
         }
-        for (const auto &[key, value] : node.items()) {
+        for (const auto& [key, value] : node.items()) {
             bool known = false;
-            for (const char *k : required)
-                known = known || key == k;
-            for (const char *k : optional)
-                known = known || key == k;
+            for (const char* k : required) known = known || key == k;
+            for (const char* k : optional) known = known || key == k;
             if (!known) {
                 throw InvalidSpec(
                     source_ + ": " + path + "/" + key +
@@ -49,21 +47,21 @@ class Validator {
         }
     }
 
-    std::string string(const Json &node, const std::string &path) const {
+    std::string string(const Json& node, const std::string& path) const {
         if (!node.is_string()) {
             fail(path, "a string", node);
         }
         return node.get<std::string>();
     }
 
-    double number(const Json &node, const std::string &path) const {
+    double number(const Json& node, const std::string& path) const {
         if (!node.is_number()) {
             fail(path, "a number", node);
         }
         return node.get<double>();
     }
 
-    const Json &array(const Json &node, const std::string &path,
+    const Json& array(const Json& node, const std::string& path,
                       std::size_t min_items) const {
         if (!node.is_array()) {
             fail(path, "an array", node);
@@ -76,22 +74,24 @@ class Validator {
         return node;
     }
 
-    std::vector<double> numbers(const Json &node, const std::string &path) const {
+    std::vector<double> numbers(const Json& node, const std::string& path) const {
         array(node, path, 1);
         std::vector<double> out;
         out.reserve(node.size());
         for (std::size_t i = 0; i < node.size(); ++i) {
-            out.push_back(number(node[i], path + "/" + std::to_string(i)));
+            // The element path is only built when reporting an error.
+            if (!node[i].is_number()) fail(path + "/" + std::to_string(i), "a number", node[i]);
+            out.push_back(node[i].get<double>());
         }
         return out;
     }
 
   private:
-    static std::string join(std::initializer_list<const char *> a,
-                            std::initializer_list<const char *> b) {
+    static std::string join(std::initializer_list<const char*> a,
+                            std::initializer_list<const char*> b) {
         std::string out;
         for (auto list : {a, b}) {
-            for (const char *k : list) {
+            for (const char* k : list) {
                 out += (out.empty() ? "" : ", ") + std::string(k);
             }
         }
@@ -101,9 +101,9 @@ class Validator {
     std::string source_;
 };
 
-ModifierType modifier_type(const Validator &v, const Json &node,
-                           const std::string &path) {
-    static constexpr std::array<std::pair<const char *, ModifierType>, 7> types{{
+ModifierType modifier_type(const Validator& v, const Json& node,
+                           const std::string& path) {
+    static constexpr std::array<std::pair<const char*, ModifierType>, 7> types{{
         {"histosys", ModifierType::histosys},
         {"lumi", ModifierType::lumi},
         {"normfactor", ModifierType::normfactor},
@@ -113,7 +113,7 @@ ModifierType modifier_type(const Validator &v, const Json &node,
         {"staterror", ModifierType::staterror},
     }};
     const std::string name = v.string(node, path);
-    for (const auto &[key, type] : types) {
+    for (const auto& [key, type] : types) {
         if (name == key) {
             return type;
         }
@@ -125,12 +125,12 @@ ModifierType modifier_type(const Validator &v, const Json &node,
         node);
 }
 
-Modifier parse_modifier(const Validator &v, const Json &node, const std::string &path) {
+Modifier parse_modifier(const Validator& v, const Json& node, const std::string& path) {
     v.object(node, path, {"name", "type", "data"}, {});
     Modifier m;
     m.name = v.string(node["name"], path + "/name");
     m.type = modifier_type(v, node["type"], path + "/type");
-    const Json &data = node["data"];
+    const Json& data = node["data"];
     const std::string dpath = path + "/data";
     switch (m.type) {
     case ModifierType::normfactor:
@@ -162,12 +162,12 @@ Modifier parse_modifier(const Validator &v, const Json &node, const std::string 
     return m;
 }
 
-Sample parse_sample(const Validator &v, const Json &node, const std::string &path) {
+Sample parse_sample(const Validator& v, const Json& node, const std::string& path) {
     v.object(node, path, {"name", "data", "modifiers"}, {});
     Sample s;
     s.name = v.string(node["name"], path + "/name");
     s.data = v.numbers(node["data"], path + "/data");
-    const Json &mods = v.array(node["modifiers"], path + "/modifiers", 0);
+    const Json& mods = v.array(node["modifiers"], path + "/modifiers", 0);
     for (std::size_t i = 0; i < mods.size(); ++i) {
         s.modifiers.push_back(
             parse_modifier(v, mods[i], path + "/modifiers/" + std::to_string(i)));
@@ -175,11 +175,11 @@ Sample parse_sample(const Validator &v, const Json &node, const std::string &pat
     return s;
 }
 
-Channel parse_channel(const Validator &v, const Json &node, const std::string &path) {
+Channel parse_channel(const Validator& v, const Json& node, const std::string& path) {
     v.object(node, path, {"name", "samples"}, {});
     Channel c;
     c.name = v.string(node["name"], path + "/name");
-    const Json &samples = v.array(node["samples"], path + "/samples", 1);
+    const Json& samples = v.array(node["samples"], path + "/samples", 1);
     for (std::size_t i = 0; i < samples.size(); ++i) {
         c.samples.push_back(
             parse_sample(v, samples[i], path + "/samples/" + std::to_string(i)));
@@ -187,20 +187,18 @@ Channel parse_channel(const Validator &v, const Json &node, const std::string &p
     return c;
 }
 
-ParameterConfig parse_parameter(const Validator &v, const Json &node,
-                                const std::string &path) {
+ParameterConfig parse_parameter(const Validator& v, const Json& node,
+                                const std::string& path) {
     v.object(node, path, {"name"},
              {"inits", "bounds", "auxdata", "factors", "sigmas", "fixed"});
     ParameterConfig p;
     p.name = v.string(node["name"], path + "/name");
-    if (node.contains("inits"))
-        p.inits = v.numbers(node["inits"], path + "/inits");
+    if (node.contains("inits")) p.inits = v.numbers(node["inits"], path + "/inits");
     if (node.contains("auxdata"))
         p.auxdata = v.numbers(node["auxdata"], path + "/auxdata");
     if (node.contains("factors"))
         p.factors = v.numbers(node["factors"], path + "/factors");
-    if (node.contains("sigmas"))
-        p.sigmas = v.numbers(node["sigmas"], path + "/sigmas");
+    if (node.contains("sigmas")) p.sigmas = v.numbers(node["sigmas"], path + "/sigmas");
     if (node.contains("fixed")) {
         if (!node["fixed"].is_boolean()) {
             v.fail(path + "/fixed", "a boolean", node["fixed"]);
@@ -209,11 +207,11 @@ ParameterConfig parse_parameter(const Validator &v, const Json &node,
     }
     if (node.contains("bounds")) {
         const std::string bpath = path + "/bounds";
-        const Json &bounds = v.array(node["bounds"], bpath, 1);
+        const Json& bounds = v.array(node["bounds"], bpath, 1);
         std::vector<std::pair<double, double>> out;
         for (std::size_t i = 0; i < bounds.size(); ++i) {
             const std::string ipath = bpath + "/" + std::to_string(i);
-            const Json &pair = v.array(bounds[i], ipath, 2);
+            const Json& pair = v.array(bounds[i], ipath, 2);
             if (pair.size() != 2) {
                 v.fail(ipath, "a [low, high] pair", pair);
             }
@@ -225,16 +223,16 @@ ParameterConfig parse_parameter(const Validator &v, const Json &node,
     return p;
 }
 
-Measurement parse_measurement(const Validator &v, const Json &node,
-                              const std::string &path) {
+Measurement parse_measurement(const Validator& v, const Json& node,
+                              const std::string& path) {
     v.object(node, path, {"name", "config"}, {});
     Measurement m;
     m.name = v.string(node["name"], path + "/name");
-    const Json &config = node["config"];
+    const Json& config = node["config"];
     const std::string cpath = path + "/config";
     v.object(config, cpath, {"poi", "parameters"}, {});
     m.poi = v.string(config["poi"], cpath + "/poi");
-    const Json &pars = v.array(config["parameters"], cpath + "/parameters", 0);
+    const Json& pars = v.array(config["parameters"], cpath + "/parameters", 0);
     for (std::size_t i = 0; i < pars.size(); ++i) {
         m.parameters.push_back(
             parse_parameter(v, pars[i], cpath + "/parameters/" + std::to_string(i)));
@@ -244,7 +242,7 @@ Measurement parse_measurement(const Validator &v, const Json &node,
 
 } // namespace
 
-std::string describe(const Json &value) {
+std::string describe(const Json& value) {
     switch (value.type()) {
     case Json::value_t::null:
         return "null";
@@ -252,8 +250,7 @@ std::string describe(const Json &value) {
         return value.get<bool>() ? "true" : "false";
     case Json::value_t::string: {
         std::string s = value.get<std::string>();
-        if (s.size() > 40)
-            s = s.substr(0, 37) + "...";
+        if (s.size() > 40) s = s.substr(0, 37) + "...";
         return "string \"" + s + "\"";
     }
     case Json::value_t::array:
@@ -269,10 +266,10 @@ std::string describe(const Json &value) {
     }
 }
 
-Json parse_json_text(std::string_view text, const std::string &source) {
+Json parse_json_text(std::string_view text, const std::string& source) {
     try {
         return Json::parse(text.begin(), text.end());
-    } catch (const Json::parse_error &e) {
+    } catch (const Json::parse_error& e) {
         // Convert the byte offset into a line number for humans.
         std::size_t line = 1;
         for (std::size_t i = 0; i < e.byte && i < text.size(); ++i) {
@@ -285,7 +282,7 @@ Json parse_json_text(std::string_view text, const std::string &source) {
     }
 }
 
-Json read_json_file(const std::string &path) {
+Json read_json_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw InvalidSpec(path + ": cannot open file");
@@ -295,7 +292,7 @@ Json read_json_file(const std::string &path) {
     return parse_json_text(buffer.str(), path);
 }
 
-WorkspaceSpec workspace_from_json(const Json &doc, const std::string &source) {
+WorkspaceSpec workspace_from_json(const Json& doc, const std::string& source) {
     const Validator v(source);
     v.object(doc, "", {"channels", "measurements", "observations", "version"}, {});
     WorkspaceSpec ws;
@@ -303,17 +300,17 @@ WorkspaceSpec workspace_from_json(const Json &doc, const std::string &source) {
     if (ws.version != "1.0.0") {
         v.fail("/version", "\"1.0.0\" (the only pyhf schema version)", doc["version"]);
     }
-    const Json &channels = v.array(doc["channels"], "/channels", 1);
+    const Json& channels = v.array(doc["channels"], "/channels", 1);
     for (std::size_t i = 0; i < channels.size(); ++i) {
         ws.channels.push_back(
             parse_channel(v, channels[i], "/channels/" + std::to_string(i)));
     }
-    const Json &meas = v.array(doc["measurements"], "/measurements", 1);
+    const Json& meas = v.array(doc["measurements"], "/measurements", 1);
     for (std::size_t i = 0; i < meas.size(); ++i) {
         ws.measurements.push_back(
             parse_measurement(v, meas[i], "/measurements/" + std::to_string(i)));
     }
-    const Json &obs = v.array(doc["observations"], "/observations", 1);
+    const Json& obs = v.array(doc["observations"], "/observations", 1);
     for (std::size_t i = 0; i < obs.size(); ++i) {
         const std::string path = "/observations/" + std::to_string(i);
         v.object(obs[i], path, {"name", "data"}, {});

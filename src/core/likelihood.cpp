@@ -28,7 +28,7 @@ struct Likelihood::Scratch {
 
 namespace {
 
-interp::Value additive_value(const AdditiveTerm &t, double alpha) {
+interp::Value additive_value(const AdditiveTerm& t, double alpha) {
     switch (t.code) {
     case HistosysCode::code0:
         return interp::code0_from(t.up, t.down, alpha);
@@ -46,10 +46,10 @@ double xlogy(double x, double y) {
 
 } // namespace
 
-Likelihood::Likelihood(const Model &model, std::span<const double> data)
+Likelihood::Likelihood(const Model& model, std::span<const double> data)
     : model_(model), scratch_(std::make_unique<Scratch>()) {
-    const ModelData &md = model_.compiled();
-    Scratch &s = *scratch_;
+    const ModelData& md = model_.compiled();
+    Scratch& s = *scratch_;
     s.kappa.resize(md.slots.size());
     s.dkappa.resize(md.slots.size());
     s.d2kappa.resize(md.slots.size());
@@ -60,7 +60,7 @@ Likelihood::Likelihood(const Model &model, std::span<const double> data)
     s.c.resize(md.nmain);
     s.jac.resize(md.nmain * model_.npars());
     std::size_t max_factors = 0, max_add = 0;
-    for (const Cell &cell : md.cells) {
+    for (const Cell& cell : md.cells) {
         max_factors =
             std::max<std::size_t>(max_factors, cell.factor_end - cell.factor_begin);
         max_add = std::max<std::size_t>(max_add, cell.add_end - cell.add_begin);
@@ -74,11 +74,11 @@ Likelihood::Likelihood(const Model &model, std::span<const double> data)
 }
 
 Likelihood::~Likelihood() = default;
-Likelihood::Likelihood(Likelihood &&) noexcept = default;
-Likelihood &Likelihood::operator=(Likelihood &&) noexcept = default;
+Likelihood::Likelihood(Likelihood&&) noexcept = default;
+Likelihood& Likelihood::operator=(Likelihood&&) noexcept = default;
 
 void Likelihood::set_data(std::span<const double> data) {
-    const ModelData &md = model_.compiled();
+    const ModelData& md = model_.compiled();
     if (data.size() != md.nmain + md.auxdata.size()) {
         throw InvalidArgument("data has " + std::to_string(data.size()) +
                               " entries, the model expects " +
@@ -87,9 +87,8 @@ void Likelihood::set_data(std::span<const double> data) {
     }
     data_.assign(data.begin(), data.end());
     double constant = md.constraint_constant;
-    for (std::size_t b = 0; b < md.nmain; ++b)
-        constant += std::lgamma(data_[b] + 1.0);
-    for (const PoissonTerm &t : md.poisson) {
+    for (std::size_t b = 0; b < md.nmain; ++b) constant += std::lgamma(data_[b] + 1.0);
+    for (const PoissonTerm& t : md.poisson) {
         constant += std::lgamma(data_[md.nmain + t.aux] + 1.0);
     }
     scratch_->data_constant = constant;
@@ -106,7 +105,7 @@ double Likelihood::twice_nll_grad(std::span<const double> pars,
 
 double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
                                        std::span<double> grad, std::span<double> hess) {
-    const ModelData &md = model_.compiled();
+    const ModelData& md = model_.compiled();
     const std::size_t npars = model_.npars();
     if (pars.size() != npars) {
         throw InvalidArgument("parameter vector has " + std::to_string(pars.size()) +
@@ -114,11 +113,11 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
     }
     const bool want_grad = !grad.empty() || !hess.empty();
     const bool want_hess = !hess.empty();
-    Scratch &s = *scratch_;
+    Scratch& s = *scratch_;
 
     // 1. Factor slots: each normsys value once per call, linear slots read theta.
     for (std::size_t i = 0; i < md.slots.size(); ++i) {
-        const FactorSlot &slot = md.slots[i];
+        const FactorSlot& slot = md.slots[i];
         const double x = pars[slot.par];
         interp::Value v{x, 1.0, 0.0};
         if (slot.kind == FactorSlot::poly_code4) {
@@ -134,10 +133,10 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
     // 2. Expected rates.
     std::fill(s.nu.begin(), s.nu.end(), 0.0);
     for (std::size_t ci = 0; ci < md.cells.size(); ++ci) {
-        const Cell &cell = md.cells[ci];
+        const Cell& cell = md.cells[ci];
         double a = cell.nominal;
         for (std::uint32_t h = cell.add_begin; h < cell.add_end; ++h) {
-            const AdditiveTerm &t = md.additive[h];
+            const AdditiveTerm& t = md.additive[h];
             a += additive_value(t, pars[t.par]).value;
         }
         double m = 1.0;
@@ -159,7 +158,7 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
     }
 
     // 4. Constraint terms.
-    const double *aux = data_.data() + md.nmain;
+    const double* aux = data_.data() + md.nmain;
     if (want_grad) {
         std::fill(grad.begin(), grad.end(), 0.0);
     }
@@ -167,19 +166,16 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
         std::fill(hess.begin(), hess.end(), 0.0);
         std::fill(s.jac.begin(), s.jac.end(), 0.0);
     }
-    for (const GaussianTerm &t : md.gaussian) {
+    for (const GaussianTerm& t : md.gaussian) {
         const double z = (aux[t.aux] - pars[t.par]) / t.sigma;
         nll += 0.5 * z * z;
-        if (want_grad)
-            grad[t.par] -= z / t.sigma;
-        if (want_hess)
-            hess[t.par * npars + t.par] += 1.0 / (t.sigma * t.sigma);
+        if (want_grad) grad[t.par] -= z / t.sigma;
+        if (want_hess) hess[t.par * npars + t.par] += 1.0 / (t.sigma * t.sigma);
     }
-    for (const PoissonTerm &t : md.poisson) {
+    for (const PoissonTerm& t : md.poisson) {
         const double a = aux[t.aux], rate = pars[t.par] * t.factor;
         nll += rate - xlogy(a, rate);
-        if (want_grad)
-            grad[t.par] += t.factor - (a == 0.0 ? 0.0 : a / pars[t.par]);
+        if (want_grad) grad[t.par] += t.factor - (a == 0.0 ? 0.0 : a / pars[t.par]);
         if (want_hess && a != 0.0)
             hess[t.par * npars + t.par] += a / (pars[t.par] * pars[t.par]);
     }
@@ -190,12 +186,12 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
 
     // 5. Derivatives of every cell.
     for (std::size_t ci = 0; ci < md.cells.size(); ++ci) {
-        const Cell &cell = md.cells[ci];
+        const Cell& cell = md.cells[ci];
         const double w = s.w[cell.bin];
         const double a = s.cell_a[ci], m = s.cell_m[ci];
         const std::uint32_t nf = cell.factor_end - cell.factor_begin;
-        const std::uint32_t *fac = md.cell_factors.data() + cell.factor_begin;
-        double *jac_row = want_hess ? s.jac.data() + cell.bin * npars : nullptr;
+        const std::uint32_t* fac = md.cell_factors.data() + cell.factor_begin;
+        double* jac_row = want_hess ? s.jac.data() + cell.bin * npars : nullptr;
 
         // Products of all factors but one, exact when some factor is zero.
         int zeros = 0;
@@ -217,22 +213,24 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
             const double d = a * s.g[k];
             const std::uint32_t p = md.slots[fac[k]].par;
             grad[p] += w * d;
-            if (jac_row)
-                jac_row[p] += d;
+            if (jac_row) jac_row[p] += d;
         }
         for (std::uint32_t h = cell.add_begin; h < cell.add_end; ++h) {
-            const AdditiveTerm &t = md.additive[h];
+            const AdditiveTerm& t = md.additive[h];
             const interp::Value v = additive_value(t, pars[t.par]);
             s.da[h - cell.add_begin] = v.d1;
             s.d2a[h - cell.add_begin] = v.d2;
             grad[t.par] += w * v.d1 * m;
-            if (jac_row)
-                jac_row[t.par] += v.d1 * m;
+            if (jac_row) jac_row[t.par] += v.d1 * m;
         }
-        if (!want_hess || w == 0.0)
-            continue;
+        if (!want_hess || w == 0.0) continue;
 
-        // Second derivatives of nu_cell, weighted by w.
+        // Second derivatives of nu_cell, weighted by w. Each unordered pair of
+        // parameters is added once, at either (i, j) or (j, i); step 6 folds them.
+        // Factors of a cell are sorted by parameter, so p_k <= p_l for k < l.
+        auto add_pair = [&](std::uint32_t pi, std::uint32_t pj, double v) {
+            hess[pi * npars + pj] += pi == pj ? 2.0 * v : v;
+        };
         if (zeros == 0) {
             // factor-factor: A M r_k r_l (k != l), A M kappa''_k / kappa_k on the
             // diagonal.
@@ -242,24 +240,21 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
             }
             for (std::uint32_t k = 0; k < nf; ++k) {
                 const std::uint32_t pk = md.slots[fac[k]].par;
-                const double rk = am * s.r[k];
-                if (rk != 0.0) {
-                    double *row = hess.data() + pk * npars;
-                    for (std::uint32_t l = 0; l < nf; ++l) {
-                        if (l != k)
-                            row[md.slots[fac[l]].par] += rk * s.r[l];
-                    }
-                }
                 hess[pk * npars + pk] += am * s.d2kappa[fac[k]] / s.kappa[fac[k]];
+                const double rk = am * s.r[k];
+                if (rk == 0.0) continue;
+                double* row = hess.data() + pk * npars;
+                for (std::uint32_t l = k + 1; l < nf; ++l) {
+                    const std::uint32_t pl = md.slots[fac[l]].par;
+                    row[pl] += pl == pk ? 2.0 * rk * s.r[l] : rk * s.r[l];
+                }
             }
         } else {
             for (std::uint32_t k = 0; k < nf; ++k) {
                 const std::uint32_t pk = md.slots[fac[k]].par;
                 const double kk = s.kappa[fac[k]];
                 hess[pk * npars + pk] += w * a * s.d2kappa[fac[k]] * s.p_minus[k];
-                for (std::uint32_t l = 0; l < nf; ++l) {
-                    if (l == k)
-                        continue;
+                for (std::uint32_t l = k + 1; l < nf; ++l) {
                     const double kl = s.kappa[fac[l]];
                     double pair = 0.0; // product of all factors but k and l
                     if (zeros == 1) {
@@ -269,8 +264,8 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
                     } else if (zeros == 2 && kk == 0.0 && kl == 0.0) {
                         pair = m_nonzero;
                     }
-                    hess[pk * npars + md.slots[fac[l]].par] +=
-                        w * a * s.dkappa[fac[k]] * s.dkappa[fac[l]] * pair;
+                    add_pair(pk, md.slots[fac[l]].par,
+                             w * a * s.dkappa[fac[k]] * s.dkappa[fac[l]] * pair);
                 }
             }
         }
@@ -280,43 +275,44 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
             const double dah = w * s.da[h - cell.add_begin];
             if (dah != 0.0) {
                 for (std::uint32_t k = 0; k < nf; ++k) {
-                    const std::uint32_t pk = md.slots[fac[k]].par;
-                    hess[ph * npars + pk] += dah * s.g[k];
-                    hess[pk * npars + ph] += dah * s.g[k];
+                    add_pair(ph, md.slots[fac[k]].par, dah * s.g[k]);
                 }
             }
             hess[ph * npars + ph] += w * s.d2a[h - cell.add_begin] * m;
         }
     }
-    for (std::size_t i = 0; i < npars; ++i)
-        grad[i] *= 2.0;
+    for (std::size_t i = 0; i < npars; ++i) grad[i] *= 2.0;
     if (!want_hess) {
         return 2.0 * nll;
     }
 
-    // 6. Gauss-Newton part: sum_b c_b J_b J_b^T, then scale to -2 ln L.
+    // 6. Gauss-Newton part sum_b c_b J_b J_b^T (upper triangle), then fold the
+    // once-added pairs into a symmetric matrix and scale to -2 ln L.
     for (std::size_t b = 0; b < md.nmain; ++b) {
         const double cb = s.c[b];
-        if (cb == 0.0)
-            continue;
-        const double *jrow = s.jac.data() + b * npars;
+        if (cb == 0.0) continue;
+        const double* jrow = s.jac.data() + b * npars;
         for (std::size_t i = 0; i < npars; ++i) {
             const double ji = cb * jrow[i];
-            if (ji == 0.0)
-                continue;
-            double *hrow = hess.data() + i * npars;
-            for (std::size_t j = 0; j < npars; ++j)
-                hrow[j] += ji * jrow[j];
+            if (ji == 0.0) continue;
+            double* hrow = hess.data() + i * npars;
+            for (std::size_t j = i; j < npars; ++j) hrow[j] += ji * jrow[j];
         }
     }
-    for (double &h : hess)
-        h *= 2.0;
+    for (std::size_t i = 0; i < npars; ++i) {
+        hess[i * npars + i] *= 2.0;
+        for (std::size_t j = i + 1; j < npars; ++j) {
+            const double v = 2.0 * (hess[i * npars + j] + hess[j * npars + i]);
+            hess[i * npars + j] = v;
+            hess[j * npars + i] = v;
+        }
+    }
     return 2.0 * nll;
 }
 
 void Likelihood::expected_data(std::span<const double> pars, std::span<double> out,
                                bool include_auxdata) {
-    const ModelData &md = model_.compiled();
+    const ModelData& md = model_.compiled();
     const std::size_t need = md.nmain + (include_auxdata ? md.auxdata.size() : 0);
     if (out.size() != need) {
         throw InvalidArgument("output buffer has " + std::to_string(out.size()) +
@@ -324,13 +320,10 @@ void Likelihood::expected_data(std::span<const double> pars, std::span<double> o
     }
     twice_nll(pars); // fills the rates
     std::copy(scratch_->nu.begin(), scratch_->nu.end(), out.begin());
-    if (!include_auxdata)
-        return;
-    double *aux = out.data() + md.nmain;
-    for (const GaussianTerm &t : md.gaussian)
-        aux[t.aux] = pars[t.par];
-    for (const PoissonTerm &t : md.poisson)
-        aux[t.aux] = pars[t.par] * t.factor;
+    if (!include_auxdata) return;
+    double* aux = out.data() + md.nmain;
+    for (const GaussianTerm& t : md.gaussian) aux[t.aux] = pars[t.par];
+    for (const PoissonTerm& t : md.poisson) aux[t.aux] = pars[t.par] * t.factor;
 }
 
 } // namespace hifit

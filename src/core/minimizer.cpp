@@ -11,7 +11,7 @@
 
 namespace hifit {
 
-const char *to_string(FitStatus status) {
+const char* to_string(FitStatus status) {
     switch (status) {
     case FitStatus::converged:
         return "converged";
@@ -34,16 +34,16 @@ using Mat = Eigen::MatrixXd;
 using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 struct Problem {
-    Likelihood &lh;
+    Likelihood& lh;
     std::vector<double> lo, hi;
     std::vector<bool> fixed;
     int evaluations = 0;
 
-    double value(const Vec &x) {
+    double value(const Vec& x) {
         ++evaluations;
         return lh.twice_nll({x.data(), static_cast<std::size_t>(x.size())});
     }
-    double full(const Vec &x, Vec &g, RowMat &h) {
+    double full(const Vec& x, Vec& g, RowMat& h) {
         ++evaluations;
         return lh.twice_nll_grad_hess({x.data(), static_cast<std::size_t>(x.size())},
                                       {g.data(), static_cast<std::size_t>(g.size())},
@@ -52,54 +52,47 @@ struct Problem {
 };
 
 // Free parameters that are not pinned at a bound by a gradient pointing outward.
-std::vector<int> free_set(const Problem &pb, const Vec &x, const Vec &g) {
+std::vector<int> free_set(const Problem& pb, const Vec& x, const Vec& g) {
     std::vector<int> out;
     for (int i = 0; i < x.size(); ++i) {
-        if (pb.fixed[i])
-            continue;
+        if (pb.fixed[i]) continue;
         const bool at_lo = x[i] <= pb.lo[i] && g[i] > 0;
         const bool at_hi = x[i] >= pb.hi[i] && g[i] < 0;
-        if (!at_lo && !at_hi)
-            out.push_back(i);
+        if (!at_lo && !at_hi) out.push_back(i);
     }
     return out;
 }
 
-Mat sub_matrix(const RowMat &h, const std::vector<int> &idx) {
+Mat sub_matrix(const RowMat& h, const std::vector<int>& idx) {
     const int n = static_cast<int>(idx.size());
     Mat out(n, n);
     for (int a = 0; a < n; ++a)
-        for (int b = 0; b < n; ++b)
-            out(a, b) = h(idx[a], idx[b]);
+        for (int b = 0; b < n; ++b) out(a, b) = h(idx[a], idx[b]);
     return out;
 }
 
-Vec sub_vector(const Vec &v, const std::vector<int> &idx) {
+Vec sub_vector(const Vec& v, const std::vector<int>& idx) {
     Vec out(static_cast<int>(idx.size()));
-    for (int a = 0; a < out.size(); ++a)
-        out[a] = v[idx[a]];
+    for (int a = 0; a < out.size(); ++a) out[a] = v[idx[a]];
     return out;
 }
 
 // EDM = g^T H^-1 g / 2 on the free set, or infinity when H is not positive definite.
-double edm_of(const Mat &h, const Vec &g) {
+double edm_of(const Mat& h, const Vec& g) {
     Eigen::LLT<Mat> llt(h);
-    if (llt.info() != Eigen::Success)
-        return std::numeric_limits<double>::infinity();
+    if (llt.info() != Eigen::Success) return std::numeric_limits<double>::infinity();
     return 0.5 * g.dot(llt.solve(g));
 }
 
-void covariance(const RowMat &h, const std::vector<bool> &fixed, FitResult &res) {
+void covariance(const RowMat& h, const std::vector<bool>& fixed, FitResult& res) {
     const int n = static_cast<int>(h.rows());
     std::vector<int> idx;
     for (int i = 0; i < n; ++i)
-        if (!fixed[i])
-            idx.push_back(i);
+        if (!fixed[i]) idx.push_back(i);
     res.covariance.assign(static_cast<std::size_t>(n) * n, 0.0);
     res.correlation.assign(static_cast<std::size_t>(n) * n, 0.0);
     res.uncertainty.assign(n, 0.0);
-    if (idx.empty())
-        return;
+    if (idx.empty()) return;
     Eigen::LDLT<Mat> ldlt(sub_matrix(h, idx));
     const Mat inv = ldlt.solve(Mat::Identity(idx.size(), idx.size()));
     bool positive = ldlt.info() == Eigen::Success && ldlt.isPositive();
@@ -126,11 +119,11 @@ void covariance(const RowMat &h, const std::vector<bool> &fixed, FitResult &res)
 
 } // namespace
 
-FitResult fit(Likelihood &likelihood, const FitOptions &options) {
+FitResult fit(Likelihood& likelihood, const FitOptions& options) {
     const auto start = std::chrono::steady_clock::now();
-    const Model &model = likelihood.model();
+    const Model& model = likelihood.model();
     const int n = static_cast<int>(model.npars());
-    auto check_size = [&](std::size_t size, const char *what) {
+    auto check_size = [&](std::size_t size, const char* what) {
         if (size != 0 && size != static_cast<std::size_t>(n)) {
             throw InvalidArgument(std::string(what) + " has " + std::to_string(size) +
                                   " entries, the model has " + std::to_string(n) +
@@ -140,8 +133,8 @@ FitResult fit(Likelihood &likelihood, const FitOptions &options) {
     check_size(options.init.size(), "init");
     check_size(options.bounds.size(), "bounds");
     check_size(options.fixed.size(), "fixed");
-    const auto &init = options.init.empty() ? model.suggested_init() : options.init;
-    const auto &bounds =
+    const auto& init = options.init.empty() ? model.suggested_init() : options.init;
+    const auto& bounds =
         options.bounds.empty() ? model.suggested_bounds() : options.bounds;
     Problem pb{likelihood,
                {},
@@ -204,8 +197,7 @@ FitResult fit(Likelihood &likelihood, const FitOptions &options) {
             const Vec step = trial - x;
             const double predicted = -(g.dot(step) + 0.5 * step.dot(h * step));
             if (!(predicted > 0)) {
-                if (step.norm() <= 1e-15 * (1.0 + x.norm()))
-                    break;
+                if (step.norm() <= 1e-15 * (1.0 + x.norm())) break;
                 lambda = std::max(4.0 * lambda, 1e-6);
                 continue;
             }
@@ -217,8 +209,7 @@ FitResult fit(Likelihood &likelihood, const FitOptions &options) {
                 lambda = rho > 0.75   ? lambda / 4.0
                          : rho < 0.25 ? std::max(2.0 * lambda, 1e-6)
                                       : lambda;
-                if (lambda < 1e-12)
-                    lambda = 0.0;
+                if (lambda < 1e-12) lambda = 0.0;
                 accepted = true;
             } else {
                 lambda = std::max(4.0 * lambda, 1e-6);
@@ -247,8 +238,8 @@ FitResult fit(Likelihood &likelihood, const FitOptions &options) {
     return res;
 }
 
-FitResult fit(const Model &model, std::span<const double> data,
-              const FitOptions &options) {
+FitResult fit(const Model& model, std::span<const double> data,
+              const FitOptions& options) {
     Likelihood likelihood(model, data);
     return fit(likelihood, options);
 }

@@ -38,39 +38,37 @@ struct ParamSet {
 };
 
 struct SortedSpec {
-    std::vector<const Channel *> channels;              // sorted by name
-    std::vector<std::string> samples;                   // sorted union
-    std::vector<std::vector<const Sample *>> sample_in; // [channel][sample] or null
+    std::vector<const Channel*> channels;              // sorted by name
+    std::vector<std::string> samples;                  // sorted union
+    std::vector<std::vector<const Sample*>> sample_in; // [channel][sample] or null
     std::vector<std::size_t> nbins;
 };
 
-std::string where(const Channel &c, const Sample *s = nullptr,
-                  const Modifier *m = nullptr) {
+std::string where(const Channel& c, const Sample* s = nullptr,
+                  const Modifier* m = nullptr) {
     std::string out = "channel \"" + c.name + "\"";
-    if (s)
-        out += ", sample \"" + s->name + "\"";
-    if (m)
-        out += ", modifier \"" + m->name + "\" (" + to_string(m->type) + ")";
+    if (s) out += ", sample \"" + s->name + "\"";
+    if (m) out += ", modifier \"" + m->name + "\" (" + to_string(m->type) + ")";
     return out;
 }
 
-SortedSpec sort_and_check(const WorkspaceSpec &spec) {
+SortedSpec sort_and_check(const WorkspaceSpec& spec) {
     SortedSpec out;
     std::set<std::string> channel_names, sample_names;
-    for (const auto &c : spec.channels) {
+    for (const auto& c : spec.channels) {
         if (!channel_names.insert(c.name).second) {
             throw InvalidModel("duplicate channel name \"" + c.name + "\"");
         }
         std::set<std::string> in_channel;
         const std::size_t nb = c.samples.front().data.size();
-        for (const auto &s : c.samples) {
+        for (const auto& s : c.samples) {
             if (!in_channel.insert(s.name).second) {
                 throw InvalidModel(where(c) + ": duplicate sample name \"" + s.name +
                                    "\"");
             }
             sample_names.insert(s.name);
-            auto check_len = [&](const std::vector<double> &v, const Modifier *m,
-                                 const char *what) {
+            auto check_len = [&](const std::vector<double>& v, const Modifier* m,
+                                 const char* what) {
                 if (v.size() != nb) {
                     throw InvalidModel(where(c, &s, m) + ": " + what + " has " +
                                        std::to_string(v.size()) +
@@ -79,7 +77,7 @@ SortedSpec sort_and_check(const WorkspaceSpec &spec) {
             };
             check_len(s.data, nullptr, "data");
             std::set<std::pair<std::string, ModifierType>> keys;
-            for (const auto &m : s.modifiers) {
+            for (const auto& m : s.modifiers) {
                 if (!keys.insert({m.name, m.type}).second) {
                     throw InvalidModel(where(c, &s, &m) +
                                        ": the same modifier appears twice");
@@ -95,14 +93,13 @@ SortedSpec sort_and_check(const WorkspaceSpec &spec) {
             }
         }
     }
-    for (const auto &c : spec.channels)
-        out.channels.push_back(&c);
+    for (const auto& c : spec.channels) out.channels.push_back(&c);
     std::sort(out.channels.begin(), out.channels.end(),
-              [](const Channel *a, const Channel *b) { return a->name < b->name; });
+              [](const Channel* a, const Channel* b) { return a->name < b->name; });
     out.samples.assign(sample_names.begin(), sample_names.end());
-    for (const Channel *c : out.channels) {
-        std::vector<const Sample *> row(out.samples.size(), nullptr);
-        for (const auto &s : c->samples) {
+    for (const Channel* c : out.channels) {
+        std::vector<const Sample*> row(out.samples.size(), nullptr);
+        for (const auto& s : c->samples) {
             const auto it =
                 std::lower_bound(out.samples.begin(), out.samples.end(), s.name);
             row[static_cast<std::size_t>(it - out.samples.begin())] = &s;
@@ -114,17 +111,16 @@ SortedSpec sort_and_check(const WorkspaceSpec &spec) {
 }
 
 // Modifiers of a sample sorted by (name, type), as pyhf iterates config.modifiers.
-std::vector<const Modifier *> sorted_modifiers(const Sample &s) {
-    std::vector<const Modifier *> out;
-    for (const auto &m : s.modifiers)
-        out.push_back(&m);
-    std::sort(out.begin(), out.end(), [](const Modifier *a, const Modifier *b) {
+std::vector<const Modifier*> sorted_modifiers(const Sample& s) {
+    std::vector<const Modifier*> out;
+    for (const auto& m : s.modifiers) out.push_back(&m);
+    std::sort(out.begin(), out.end(), [](const Modifier* a, const Modifier* b) {
         return std::tie(a->name, a->type) < std::tie(b->name, b->type);
     });
     return out;
 }
 
-void fill_defaults(ParamSet &p, ModifierType type) {
+void fill_defaults(ParamSet& p, ModifierType type) {
     const std::size_t n = p.size;
     switch (type) {
     case ModifierType::normfactor:
@@ -164,19 +160,17 @@ void fill_defaults(ParamSet &p, ModifierType type) {
 // Registers every parameter set in pyhf's order: grouped by modifier type in
 // histfactory_set order, first appearance within a type (sorted channels, samples,
 // modifiers), except staterror which pyhf registers sorted by name.
-std::vector<ParamSet> collect_paramsets(const SortedSpec &ss) {
+std::vector<ParamSet> collect_paramsets(const SortedSpec& ss) {
     std::vector<ParamSet> sets;
     std::map<std::string, std::size_t> index;
     for (std::size_t t = 0; t < n_types; ++t) {
         const auto type = static_cast<ModifierType>(t);
         std::vector<std::string> order;
         for (std::size_t ci = 0; ci < ss.channels.size(); ++ci) {
-            for (const Sample *s : ss.sample_in[ci]) {
-                if (!s)
-                    continue;
-                for (const Modifier *m : sorted_modifiers(*s)) {
-                    if (m->type != type)
-                        continue;
+            for (const Sample* s : ss.sample_in[ci]) {
+                if (!s) continue;
+                for (const Modifier* m : sorted_modifiers(*s)) {
+                    if (m->type != type) continue;
                     auto it = index.find(m->name);
                     if (it == index.end()) {
                         index[m->name] = sets.size();
@@ -186,7 +180,7 @@ std::vector<ParamSet> collect_paramsets(const SortedSpec &ss) {
                         sets.push_back(std::move(p));
                         it = index.find(m->name);
                     }
-                    ParamSet &p = sets[it->second];
+                    ParamSet& p = sets[it->second];
                     p.types.insert(type);
                     if (std::find(p.channels.begin(), p.channels.end(), ci) ==
                         p.channels.end()) {
@@ -199,17 +193,16 @@ std::vector<ParamSet> collect_paramsets(const SortedSpec &ss) {
     // staterror comes last in histfactory_set; pyhf registers those sets sorted by
     // name.
     const auto first_stat =
-        std::find_if(sets.begin(), sets.end(), [](const ParamSet &p) {
+        std::find_if(sets.begin(), sets.end(), [](const ParamSet& p) {
             return p.types.count(ModifierType::staterror) > 0;
         });
     std::sort(first_stat, sets.end(),
-              [](const ParamSet &a, const ParamSet &b) { return a.name < b.name; });
+              [](const ParamSet& a, const ParamSet& b) { return a.name < b.name; });
     return sets;
 }
 
-void check_name_reuse(const ParamSet &p) {
-    if (p.types.size() == 1)
-        return;
+void check_name_reuse(const ParamSet& p) {
+    if (p.types.size() == 1) return;
     const std::set<ModifierType> allowed{ModifierType::normsys, ModifierType::histosys};
     if (p.types != allowed) {
         std::string types;
@@ -222,8 +215,8 @@ void check_name_reuse(const ParamSet &p) {
 }
 
 // Sizes, defaults and the data-derived constraint widths of each parameter set.
-void size_paramsets(std::vector<ParamSet> &sets, const SortedSpec &ss) {
-    for (ParamSet &p : sets) {
+void size_paramsets(std::vector<ParamSet>& sets, const SortedSpec& ss) {
+    for (ParamSet& p : sets) {
         check_name_reuse(p);
         const ModifierType type = *p.types.begin();
         if (type == ModifierType::shapefactor) {
@@ -248,26 +241,24 @@ void size_paramsets(std::vector<ParamSet> &sets, const SortedSpec &ss) {
             p.size = ss.nbins[p.channels.front()];
         } else if (type == ModifierType::staterror) {
             p.size = 0;
-            for (std::size_t ci : p.channels)
-                p.size += ss.nbins[ci];
+            for (std::size_t ci : p.channels) p.size += ss.nbins[ci];
         }
         fill_defaults(p, type);
     }
 }
 
-const Modifier *find_modifier(const Sample &s, const std::string &name,
+const Modifier* find_modifier(const Sample& s, const std::string& name,
                               ModifierType type) {
-    for (const auto &m : s.modifiers) {
-        if (m.name == name && m.type == type)
-            return &m;
+    for (const auto& m : s.modifiers) {
+        if (m.name == name && m.type == type) return &m;
     }
     return nullptr;
 }
 
-void shapesys_widths(ParamSet &p, const SortedSpec &ss) {
+void shapesys_widths(ParamSet& p, const SortedSpec& ss) {
     const std::size_t ci = p.channels.front();
-    const Sample *owner = nullptr;
-    for (const Sample *s : ss.sample_in[ci]) {
+    const Sample* owner = nullptr;
+    for (const Sample* s : ss.sample_in[ci]) {
         if (s && find_modifier(*s, p.name, ModifierType::shapesys)) {
             if (owner) {
                 throw InvalidModel(where(*ss.channels[ci], s) + ": shapesys \"" +
@@ -277,7 +268,7 @@ void shapesys_widths(ParamSet &p, const SortedSpec &ss) {
             owner = s;
         }
     }
-    const Modifier *m = find_modifier(*owner, p.name, ModifierType::shapesys);
+    const Modifier* m = find_modifier(*owner, p.name, ModifierType::shapesys);
     p.factors.resize(p.size);
     p.fixed.resize(p.size);
     for (std::size_t b = 0; b < p.size; ++b) {
@@ -289,13 +280,13 @@ void shapesys_widths(ParamSet &p, const SortedSpec &ss) {
     p.auxdata = p.factors;
 }
 
-void staterror_widths(ParamSet &p, const SortedSpec &ss) {
+void staterror_widths(ParamSet& p, const SortedSpec& ss) {
     p.sigmas.clear();
     p.fixed.clear();
     for (std::size_t ci : p.channels) {
         for (std::size_t b = 0; b < ss.nbins[ci]; ++b) {
             double nominal = 0.0;
-            for (const Sample *s : ss.sample_in[ci]) {
+            for (const Sample* s : ss.sample_in[ci]) {
                 if (s && find_modifier(*s, p.name, ModifierType::staterror)) {
                     nominal += s->data[b];
                 }
@@ -304,12 +295,11 @@ void staterror_widths(ParamSet &p, const SortedSpec &ss) {
             double rel = 0.0;
             if (nominal > 0) {
                 double sum = 0.0;
-                for (const Sample *s : ss.sample_in[ci]) {
-                    const Modifier *m =
+                for (const Sample* s : ss.sample_in[ci]) {
+                    const Modifier* m =
                         s ? find_modifier(*s, p.name, ModifierType::staterror)
                           : nullptr;
-                    if (m)
-                        sum += (m->data[b] / nominal) * (m->data[b] / nominal);
+                    if (m) sum += (m->data[b] / nominal) * (m->data[b] / nominal);
                 }
                 rel = std::sqrt(sum);
             }
@@ -320,10 +310,9 @@ void staterror_widths(ParamSet &p, const SortedSpec &ss) {
 }
 
 template <class T>
-void override_list(std::vector<T> &target, const std::optional<std::vector<T>> &given,
-                   const ParamSet &p, const char *key, bool allowed) {
-    if (!given)
-        return;
+void override_list(std::vector<T>& target, const std::optional<std::vector<T>>& given,
+                   const ParamSet& p, const char* key, bool allowed) {
+    if (!given) return;
     if (!allowed) {
         throw InvalidModel("measurement parameter \"" + p.name + "\": \"" + key +
                            "\" does not apply to a " + to_string(p.constraint) +
@@ -337,18 +326,17 @@ void override_list(std::vector<T> &target, const std::optional<std::vector<T>> &
     target = *given;
 }
 
-void apply_measurement(std::vector<ParamSet> &sets, const Measurement &meas) {
+void apply_measurement(std::vector<ParamSet>& sets, const Measurement& meas) {
     std::set<std::string> seen;
-    for (const auto &cfg : meas.parameters) {
+    for (const auto& cfg : meas.parameters) {
         if (!seen.insert(cfg.name).second) {
             throw InvalidModel("measurement \"" + meas.name + "\": parameter \"" +
                                cfg.name + "\" is configured twice");
         }
         auto it = std::find_if(sets.begin(), sets.end(),
-                               [&](const ParamSet &p) { return p.name == cfg.name; });
-        if (it == sets.end())
-            continue; // pyhf ignores parameters no modifier uses
-        ParamSet &p = *it;
+                               [&](const ParamSet& p) { return p.name == cfg.name; });
+        if (it == sets.end()) continue; // pyhf ignores parameters no modifier uses
+        ParamSet& p = *it;
         override_list(p.inits, cfg.inits, p, "inits", true);
         override_list(p.bounds, cfg.bounds, p, "bounds", true);
         override_list(p.auxdata, cfg.auxdata, p, "auxdata",
@@ -357,10 +345,9 @@ void apply_measurement(std::vector<ParamSet> &sets, const Measurement &meas) {
                       p.constraint == Constraint::normal);
         override_list(p.factors, cfg.factors, p, "factors",
                       p.constraint == Constraint::poisson);
-        if (cfg.fixed)
-            p.fixed.assign(p.size, *cfg.fixed);
+        if (cfg.fixed) p.fixed.assign(p.size, *cfg.fixed);
     }
-    for (const ParamSet &p : sets) {
+    for (const ParamSet& p : sets) {
         if (p.types.count(ModifierType::lumi) &&
             (p.inits.empty() || p.bounds.empty() || p.auxdata.empty() ||
              p.sigmas.empty())) {
@@ -373,9 +360,9 @@ void apply_measurement(std::vector<ParamSet> &sets, const Measurement &meas) {
 }
 
 // Builds the evaluation arrays: one cell per (channel, sample, bin).
-void build_cells(ModelData &md, const SortedSpec &ss, const std::vector<ParamSet> &sets,
-                 const std::map<std::string, std::size_t> &offset_of,
-                 const ModelOptions &options) {
+void build_cells(ModelData& md, const SortedSpec& ss, const std::vector<ParamSet>& sets,
+                 const std::map<std::string, std::size_t>& offset_of,
+                 const ModelOptions& options) {
     std::map<std::uint32_t, std::uint32_t> linear_slot;
     auto linear = [&](std::size_t par) {
         auto [it, inserted] =
@@ -388,10 +375,9 @@ void build_cells(ModelData &md, const SortedSpec &ss, const std::vector<ParamSet
         }
         return it->second;
     };
-    auto set_of = [&](const std::string &name) -> const ParamSet & {
-        for (const auto &p : sets)
-            if (p.name == name)
-                return p;
+    auto set_of = [&](const std::string& name) -> const ParamSet& {
+        for (const auto& p : sets)
+            if (p.name == name) return p;
         throw InvalidModel("internal: unknown parameter set " + name);
     };
     // pyhf multiplies in histfactory_set order without histosys.
@@ -399,15 +385,13 @@ void build_cells(ModelData &md, const SortedSpec &ss, const std::vector<ParamSet
         ModifierType::lumi,        ModifierType::normfactor, ModifierType::normsys,
         ModifierType::shapefactor, ModifierType::shapesys,   ModifierType::staterror};
     for (std::size_t ci = 0; ci < ss.channels.size(); ++ci) {
-        for (const Sample *s : ss.sample_in[ci]) {
-            if (!s)
-                continue;
+        for (const Sample* s : ss.sample_in[ci]) {
+            if (!s) continue;
             const auto mods = sorted_modifiers(*s);
             // Per-sample slots of normsys factors, shared by all bins of the sample.
-            std::map<const Modifier *, std::uint32_t> normsys_slot;
-            for (const Modifier *m : mods) {
-                if (m->type != ModifierType::normsys)
-                    continue;
+            std::map<const Modifier*, std::uint32_t> normsys_slot;
+            for (const Modifier* m : mods) {
+                if (m->type != ModifierType::normsys) continue;
                 FactorSlot slot;
                 slot.par = static_cast<std::uint32_t>(offset_of.at(m->name));
                 slot.ln_hi = std::log(m->hi);
@@ -427,9 +411,8 @@ void build_cells(ModelData &md, const SortedSpec &ss, const std::vector<ParamSet
                 cell.nominal = s->data[b];
                 cell.factor_begin = static_cast<std::uint32_t>(md.cell_factors.size());
                 for (ModifierType type : mult_order) {
-                    for (const Modifier *m : mods) {
-                        if (m->type != type)
-                            continue;
+                    for (const Modifier* m : mods) {
+                        if (m->type != type) continue;
                         const std::size_t off = offset_of.at(m->name);
                         switch (type) {
                         case ModifierType::normsys:
@@ -442,8 +425,7 @@ void build_cells(ModelData &md, const SortedSpec &ss, const std::vector<ParamSet
                         case ModifierType::staterror: {
                             std::size_t local = 0;
                             for (std::size_t cj : set_of(m->name).channels) {
-                                if (cj == ci)
-                                    break;
+                                if (cj == ci) break;
                                 local += ss.nbins[cj];
                             }
                             md.cell_factors.push_back(linear(off + local + b));
@@ -455,10 +437,14 @@ void build_cells(ModelData &md, const SortedSpec &ss, const std::vector<ParamSet
                     }
                 }
                 cell.factor_end = static_cast<std::uint32_t>(md.cell_factors.size());
+                // Sorted by parameter: the Hessian adds each parameter pair once.
+                std::sort(md.cell_factors.begin() + cell.factor_begin,
+                          md.cell_factors.end(), [&](std::uint32_t x, std::uint32_t y) {
+                              return md.slots[x].par < md.slots[y].par;
+                          });
                 cell.add_begin = static_cast<std::uint32_t>(md.additive.size());
-                for (const Modifier *m : mods) {
-                    if (m->type != ModifierType::histosys)
-                        continue;
+                for (const Modifier* m : mods) {
+                    if (m->type != ModifierType::histosys) continue;
                     AdditiveTerm term;
                     term.par = static_cast<std::uint32_t>(offset_of.at(m->name));
                     term.code = options.histosys;
@@ -475,9 +461,9 @@ void build_cells(ModelData &md, const SortedSpec &ss, const std::vector<ParamSet
 
 } // namespace
 
-Model Model::compile(const WorkspaceSpec &spec, const ModelOptions &options) {
-    const Measurement *meas = nullptr;
-    for (const auto &m : spec.measurements) {
+Model Model::compile(const WorkspaceSpec& spec, const ModelOptions& options) {
+    const Measurement* meas = nullptr;
+    for (const auto& m : spec.measurements) {
         if (options.measurement.empty() || m.name == options.measurement) {
             meas = &m;
             break;
@@ -489,12 +475,10 @@ Model Model::compile(const WorkspaceSpec &spec, const ModelOptions &options) {
     const SortedSpec ss = sort_and_check(spec);
     std::vector<ParamSet> sets = collect_paramsets(ss);
     size_paramsets(sets, ss);
-    for (ParamSet &p : sets) {
+    for (ParamSet& p : sets) {
         const ModifierType type = *p.types.begin();
-        if (type == ModifierType::shapesys)
-            shapesys_widths(p, ss);
-        if (type == ModifierType::staterror)
-            staterror_widths(p, ss);
+        if (type == ModifierType::shapesys) shapesys_widths(p, ss);
+        if (type == ModifierType::staterror) staterror_widths(p, ss);
     }
     apply_measurement(sets, *meas);
 
@@ -512,7 +496,7 @@ Model Model::compile(const WorkspaceSpec &spec, const ModelOptions &options) {
 
     std::map<std::string, std::size_t> offset_of;
     std::size_t npars = 0;
-    for (const ParamSet &p : sets) {
+    for (const ParamSet& p : sets) {
         offset_of[p.name] = npars;
         ParamSetInfo info{p.name, npars, p.size, p.constraint,
                           std::vector<ModifierType>(p.types.begin(), p.types.end())};
@@ -526,7 +510,7 @@ Model Model::compile(const WorkspaceSpec &spec, const ModelOptions &options) {
         }
         npars += p.size;
     }
-    for (const ParamSet &p : sets) {
+    for (const ParamSet& p : sets) {
         const std::size_t off = offset_of[p.name];
         for (std::size_t i = 0; i < p.size && p.constraint != Constraint::none; ++i) {
             const auto aux = static_cast<std::uint32_t>(md->auxdata.size());
@@ -551,7 +535,7 @@ Model Model::compile(const WorkspaceSpec &spec, const ModelOptions &options) {
         }
         if (!sets[static_cast<std::size_t>(
                       std::find_if(sets.begin(), sets.end(),
-                                   [&](const ParamSet &p) { return p.name == poi; }) -
+                                   [&](const ParamSet& p) { return p.name == poi; }) -
                       sets.begin())]
                  .scalar) {
             throw InvalidModel("the parameter of interest \"" + poi +
@@ -573,60 +557,59 @@ std::size_t Model::nmain() const {
 std::size_t Model::naux() const {
     return data_->auxdata.size();
 }
-const std::vector<std::string> &Model::par_names() const {
+const std::vector<std::string>& Model::par_names() const {
     return data_->par_names;
 }
-const std::vector<ParamSetInfo> &Model::paramsets() const {
+const std::vector<ParamSetInfo>& Model::paramsets() const {
     return data_->paramsets;
 }
 std::optional<std::size_t> Model::poi_index() const {
     return data_->poi_index;
 }
-const std::string &Model::poi_name() const {
+const std::string& Model::poi_name() const {
     return data_->poi_name;
 }
-const std::vector<double> &Model::suggested_init() const {
+const std::vector<double>& Model::suggested_init() const {
     return data_->init;
 }
-const std::vector<std::pair<double, double>> &Model::suggested_bounds() const {
+const std::vector<std::pair<double, double>>& Model::suggested_bounds() const {
     return data_->bounds;
 }
-const std::vector<bool> &Model::suggested_fixed() const {
+const std::vector<bool>& Model::suggested_fixed() const {
     return data_->fixed;
 }
-const std::vector<double> &Model::auxdata() const {
+const std::vector<double>& Model::auxdata() const {
     return data_->auxdata;
 }
-const std::vector<std::string> &Model::channels() const {
+const std::vector<std::string>& Model::channels() const {
     return data_->channels;
 }
-const std::vector<std::size_t> &Model::channel_nbins() const {
+const std::vector<std::size_t>& Model::channel_nbins() const {
     return data_->channel_nbins;
 }
-const std::vector<std::string> &Model::samples() const {
+const std::vector<std::string>& Model::samples() const {
     return data_->samples;
 }
-const std::string &Model::measurement_name() const {
+const std::string& Model::measurement_name() const {
     return data_->measurement_name;
 }
 
-const ParamSetInfo &Model::paramset(std::string_view name) const {
-    for (const auto &p : data_->paramsets) {
-        if (p.name == name)
-            return p;
+const ParamSetInfo& Model::paramset(std::string_view name) const {
+    for (const auto& p : data_->paramsets) {
+        if (p.name == name) return p;
     }
     throw InvalidArgument("the model has no parameter named \"" + std::string(name) +
                           "\"");
 }
 
-std::vector<double> Model::data(const std::vector<Observation> &observations,
+std::vector<double> Model::data(const std::vector<Observation>& observations,
                                 bool include_auxdata) const {
     std::vector<double> out;
     out.reserve(nmain() + naux());
     for (std::size_t ci = 0; ci < data_->channels.size(); ++ci) {
-        const auto &name = data_->channels[ci];
+        const auto& name = data_->channels[ci];
         auto it = std::find_if(observations.begin(), observations.end(),
-                               [&](const Observation &o) { return o.name == name; });
+                               [&](const Observation& o) { return o.name == name; });
         if (it == observations.end()) {
             throw InvalidModel("no observation for channel \"" + name + "\"");
         }

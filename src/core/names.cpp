@@ -3,7 +3,7 @@
 
 namespace hifit {
 
-const char *to_string(ModifierType type) {
+const char* to_string(ModifierType type) {
     switch (type) {
     case ModifierType::histosys:
         return "histosys";
@@ -23,7 +23,7 @@ const char *to_string(ModifierType type) {
     return "unknown";
 }
 
-const char *to_string(Constraint constraint) {
+const char* to_string(Constraint constraint) {
     switch (constraint) {
     case Constraint::none:
         return "unconstrained";

@@ -44,7 +44,7 @@ class Workspace:
     __slots__ = ("_ws",)
 
     def __init__(self, spec: Mapping[str, Any], *, source: str = "<dict>") -> None:
-        self._ws = _core.Workspace.from_json(json.dumps(spec), source)
+        self._ws = _core.Workspace.from_object(spec, source)
 
     @classmethod
     def _wrap(cls, core: _core.Workspace) -> Workspace:

@@ -46,9 +46,9 @@ const Row kSameSide[] = {
     {2.0, 6.0, 1.69, 5.0, 1.69, 6.0},
 };
 
-void check_table(const Row *rows, std::size_t n, double lo, double nom, double hi) {
+void check_table(const Row* rows, std::size_t n, double lo, double nom, double hi) {
     for (std::size_t i = 0; i < n; ++i) {
-        const Row &r = rows[i];
+        const Row& r = rows[i];
         EXPECT_NEAR(hifit::interp::code0(lo, nom, hi, r.alpha).value, r.code0, 1e-14);
         EXPECT_NEAR(hifit::interp::code1(lo, nom, hi, r.alpha).value, r.code1, 1e-14);
         EXPECT_NEAR(hifit::interp::code2(lo, nom, hi, r.alpha).value, r.code2, 1e-14);
@@ -72,7 +72,7 @@ TEST(Interpolation, DerivativesMatchFiniteDifferences) {
                           hifit::interp::code2, hifit::interp::code4,
                           hifit::interp::code4p};
     const double h = 1e-5;
-    for (const auto &code : codes) {
+    for (const auto& code : codes) {
         for (double alpha : {-2.3, -0.7, -0.2, 0.13, 0.6, 0.95, 1.7}) {
             const Value v = code(0.85, 1.0, 1.2, alpha);
             const double d1 = (code(0.85, 1.0, 1.2, alpha + h).value -

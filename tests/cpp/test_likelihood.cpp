@@ -11,7 +11,7 @@ namespace {
 
 const std::string kData = HIFIT_SHARED_DATA;
 
-hifit::Model load_model(const std::string &ws_path, const std::string &patch = "") {
+hifit::Model load_model(const std::string& ws_path, const std::string& patch = "") {
     auto ws = hifit::Workspace::load(kData + ws_path);
     if (!patch.empty()) {
         ws = hifit::PatchSet::load(kData + "/pyhf/atlas-1Lbb-ins1755298/patchset.json")
@@ -21,13 +21,12 @@ hifit::Model load_model(const std::string &ws_path, const std::string &patch = "
 }
 
 // Random point inside the bounds, near the suggested init.
-std::vector<double> random_point(const hifit::Model &model, unsigned seed) {
+std::vector<double> random_point(const hifit::Model& model, unsigned seed) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<double> u(-0.3, 0.3);
     std::vector<double> x = model.suggested_init();
     for (std::size_t i = 0; i < x.size(); ++i) {
-        if (model.suggested_fixed()[i])
-            continue;
+        if (model.suggested_fixed()[i]) continue;
         const auto [lo, hi] = model.suggested_bounds()[i];
         x[i] = std::clamp(x[i] + u(rng) * (x[i] == 0.0 ? 3.0 : x[i]), lo + 1e-3,
                           hi - 1e-3);
@@ -35,8 +34,8 @@ std::vector<double> random_point(const hifit::Model &model, unsigned seed) {
     return x;
 }
 
-void check_derivatives(const hifit::Model &model, const std::vector<double> &data,
-                       const std::vector<double> &x) {
+void check_derivatives(const hifit::Model& model, const std::vector<double>& data,
+                       const std::vector<double>& x) {
     hifit::Likelihood lh(model, data);
     const std::size_t n = model.npars();
     std::vector<double> g(n), h(n * n), gp(n), gm(n);
@@ -80,7 +79,7 @@ TEST(Likelihood, DerivativesMatchFiniteDifferencesOn1LbbPatch) {
 }
 
 TEST(Likelihood, DerivativesMatchFiniteDifferencesOnSbottomAndShapesys) {
-    for (const char *path : {"/pyhf/atlas-sbottom-ins1748602/RegionC/BkgOnly.json",
+    for (const char* path : {"/pyhf/atlas-sbottom-ins1748602/RegionC/BkgOnly.json",
                              "/pyhf/pyhf-docs-json/2-bin_1-channel.json",
                              "/pyhf/validation-workspaces/"
                              "validation_2bin_2channel_coupledshapefactor.json"}) {

@@ -8,16 +8,16 @@ namespace {
 
 const std::string kData = HIFIT_SHARED_DATA;
 
-std::string error_of(const std::string &json) {
+std::string error_of(const std::string& json) {
     try {
         hifit::Workspace::from_json(json, "ws.json");
-    } catch (const hifit::Error &e) {
+    } catch (const hifit::Error& e) {
         return e.what();
     }
     return "";
 }
 
-const char *kMinimal = R"({"channels":[{"name":"c","samples":[{"name":"s","data":[1.0],
+const char* kMinimal = R"({"channels":[{"name":"c","samples":[{"name":"s","data":[1.0],
   "modifiers":[{"name":"mu","type":"normfactor","data":null}]}]}],
   "measurements":[{"name":"m","config":{"poi":"mu","parameters":[]}}],
   "observations":[{"name":"c","data":[1.0]}],"version":"1.0.0"})";

@@ -1,0 +1,19 @@
+// The JSON documents behind Workspace and PatchSet. Private to the project (core and
+// bindings); users only see the opaque types.
+#pragma once
+
+#include <hifit/workspace.hpp>
+
+#include "json_spec.hpp"
+
+namespace hifit {
+
+struct Workspace::Document {
+    Json json;
+};
+
+struct PatchSet::Document {
+    Json json;
+};
+
+} // namespace hifit
