@@ -35,11 +35,15 @@ class Workspace {
 
     struct Document; // the JSON document, private to the core
     // For in-project callers that already hold a parsed document (the bindings).
-    static Workspace from_document(std::shared_ptr<const Document> doc, std::string source);
+    static Workspace from_document(std::shared_ptr<const Document> doc,
+                                   std::string source);
 
   private:
-    Workspace(std::shared_ptr<const Document> doc, std::string source);
-    std::shared_ptr<const Document> doc_;
+    struct PatchOps; // a parsed JSON patch
+    Workspace(std::shared_ptr<const WorkspaceSpec> spec,
+              std::shared_ptr<const Document> doc, std::string source);
+    Workspace apply_ops(const PatchOps& ops, const std::string& patch_source) const;
+    std::shared_ptr<const Document> doc_; // the parsed document, null after a patch
     std::shared_ptr<const WorkspaceSpec> spec_;
     std::string source_;
     friend class PatchSet;

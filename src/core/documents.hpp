@@ -12,6 +12,10 @@ struct Workspace::Document {
     Json json;
 };
 
+struct Workspace::PatchOps {
+    const Json& json;
+};
+
 struct PatchSet::Document {
     Json json;
 };

@@ -80,7 +80,8 @@ class Validator {
         out.reserve(node.size());
         for (std::size_t i = 0; i < node.size(); ++i) {
             // The element path is only built when reporting an error.
-            if (!node[i].is_number()) fail(path + "/" + std::to_string(i), "a number", node[i]);
+            if (!node[i].is_number())
+                fail(path + "/" + std::to_string(i), "a number", node[i]);
             out.push_back(node[i].get<double>());
         }
         return out;
@@ -240,7 +241,102 @@ Measurement parse_measurement(const Validator& v, const Json& node,
     return m;
 }
 
+Observation parse_observation(const Validator& v, const Json& node,
+                              const std::string& path) {
+    v.object(node, path, {"name", "data"}, {});
+    return {v.string(node["name"], path + "/name"),
+            v.numbers(node["data"], path + "/data")};
+}
+
+Json modifier_to_json(const Modifier& m) {
+    Json data;
+    switch (m.type) {
+    case ModifierType::normsys:
+        data = {{"hi", m.hi}, {"lo", m.lo}};
+        break;
+    case ModifierType::histosys:
+        data = {{"hi_data", m.hi_data}, {"lo_data", m.lo_data}};
+        break;
+    case ModifierType::shapesys:
+    case ModifierType::staterror:
+        data = m.data;
+        break;
+    default:
+        break;
+    }
+    return {{"name", m.name}, {"type", to_string(m.type)}, {"data", data}};
+}
+
+Json parameter_to_json(const ParameterConfig& p) {
+    Json out = {{"name", p.name}};
+    if (p.inits) out["inits"] = *p.inits;
+    if (p.auxdata) out["auxdata"] = *p.auxdata;
+    if (p.factors) out["factors"] = *p.factors;
+    if (p.sigmas) out["sigmas"] = *p.sigmas;
+    if (p.fixed) out["fixed"] = *p.fixed;
+    if (p.bounds) {
+        Json bounds = Json::array();
+        for (const auto& [lo, hi] : *p.bounds) bounds.push_back({lo, hi});
+        out["bounds"] = bounds;
+    }
+    return out;
+}
+
 } // namespace
+
+Channel channel_from_json(const Json& node, const std::string& source,
+                          const std::string& path) {
+    return parse_channel(Validator(source), node, path);
+}
+Sample sample_from_json(const Json& node, const std::string& source,
+                        const std::string& path) {
+    return parse_sample(Validator(source), node, path);
+}
+Modifier modifier_from_json(const Json& node, const std::string& source,
+                            const std::string& path) {
+    return parse_modifier(Validator(source), node, path);
+}
+Observation observation_from_json(const Json& node, const std::string& source,
+                                  const std::string& path) {
+    return parse_observation(Validator(source), node, path);
+}
+Measurement measurement_from_json(const Json& node, const std::string& source,
+                                  const std::string& path) {
+    return parse_measurement(Validator(source), node, path);
+}
+ParameterConfig parameter_from_json(const Json& node, const std::string& source,
+                                    const std::string& path) {
+    return parse_parameter(Validator(source), node, path);
+}
+
+Json workspace_to_json(const WorkspaceSpec& spec) {
+    Json channels = Json::array();
+    for (const auto& c : spec.channels) {
+        Json samples = Json::array();
+        for (const auto& s : c.samples) {
+            Json mods = Json::array();
+            for (const auto& m : s.modifiers) mods.push_back(modifier_to_json(m));
+            samples.push_back(
+                {{"name", s.name}, {"data", s.data}, {"modifiers", mods}});
+        }
+        channels.push_back({{"name", c.name}, {"samples", samples}});
+    }
+    Json measurements = Json::array();
+    for (const auto& m : spec.measurements) {
+        Json pars = Json::array();
+        for (const auto& p : m.parameters) pars.push_back(parameter_to_json(p));
+        measurements.push_back(
+            {{"name", m.name}, {"config", {{"poi", m.poi}, {"parameters", pars}}}});
+    }
+    Json observations = Json::array();
+    for (const auto& o : spec.observations) {
+        observations.push_back({{"name", o.name}, {"data", o.data}});
+    }
+    return {{"channels", channels},
+            {"measurements", measurements},
+            {"observations", observations},
+            {"version", spec.version}};
+}
 
 std::string describe(const Json& value) {
     switch (value.type()) {
@@ -312,10 +408,8 @@ WorkspaceSpec workspace_from_json(const Json& doc, const std::string& source) {
     }
     const Json& obs = v.array(doc["observations"], "/observations", 1);
     for (std::size_t i = 0; i < obs.size(); ++i) {
-        const std::string path = "/observations/" + std::to_string(i);
-        v.object(obs[i], path, {"name", "data"}, {});
-        ws.observations.push_back({v.string(obs[i]["name"], path + "/name"),
-                                   v.numbers(obs[i]["data"], path + "/data")});
+        ws.observations.push_back(
+            parse_observation(v, obs[i], "/observations/" + std::to_string(i)));
     }
     return ws;
 }

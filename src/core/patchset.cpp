@@ -94,7 +94,9 @@ std::string PatchSet::patch_json(std::string_view name) const {
 }
 
 Workspace PatchSet::apply(const Workspace& workspace, std::string_view name) const {
-    return workspace.apply_patch(patch_json(name), source_ + "#" + std::string(name));
+    const Json& ops = doc_->json["patches"][index_of(name)]["patch"];
+    return workspace.apply_ops(Workspace::PatchOps{ops},
+                               source_ + "#" + std::string(name));
 }
 
 } // namespace hifit

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace {
@@ -85,4 +87,53 @@ TEST(Workspace, PatchsetAppliesPatchByName) {
     EXPECT_EQ(model.npars(), 126u);
     EXPECT_EQ(model.poi_name(), "mu_SIG");
     EXPECT_THROW(ps.apply(ws, "no_such_patch"), hifit::InvalidPatch);
+}
+
+namespace {
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+double twice_nll_at_init(const hifit::Workspace& ws) {
+    const auto model = ws.model();
+    hifit::Likelihood lh(model, ws.data(model));
+    return lh.twice_nll(model.suggested_init());
+}
+
+} // namespace
+
+// The typed fast path and the generic JSON path of apply_patch give the same workspace.
+TEST(Workspace, TypedPatchEqualsGenericJsonPatch) {
+    const std::string dir = kData + "/pyhf/atlas-sbottom-ins1748602/RegionA/";
+    const auto ws = hifit::Workspace::load(dir + "BkgOnly.json");
+    std::string patch = read_text(dir + "patch.sbottom_1300_205_60.json");
+    const auto typed = ws.apply_patch(patch, "patch.json");
+    // A "test" operation is not handled by the typed path: forces the generic one.
+    patch.insert(patch.find('[') + 1, R"({"op": "test", "path": "/version", "value": "1.0.0"},)");
+    const auto generic = ws.apply_patch(patch, "patch.json");
+    EXPECT_EQ(typed.model().par_names(), generic.model().par_names());
+    EXPECT_EQ(typed.spec().channels.size(), 2u);
+    EXPECT_DOUBLE_EQ(twice_nll_at_init(typed), twice_nll_at_init(generic));
+    EXPECT_EQ(hifit::Workspace::from_json(typed.to_json()).model().par_names(),
+              typed.model().par_names());
+}
+
+TEST(Workspace, PatchErrorsNameTheOperation) {
+    const auto ws = hifit::Workspace::from_json(kMinimal, "ws.json");
+    try {
+        ws.apply_patch(R"([{"op": "remove", "path": "/channels/3"}])", "p.json");
+        FAIL() << "expected an error";
+    } catch (const hifit::InvalidPatch& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "p.json: /0: index \"3\" is out of range (the array has 1 items)");
+    }
+    EXPECT_THROW(ws.apply_patch(R"([{"op": "add", "path": "/channels/0/samples/-",
+                                   "value": {"name": "x"}}])"),
+                 hifit::InvalidSpec);
+    EXPECT_THROW(ws.apply_patch(R"([{"op": "remove", "path": "/nowhere/else"}])"),
+                 hifit::InvalidPatch);
 }
