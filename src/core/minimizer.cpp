@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 namespace hifit {
 
@@ -75,13 +76,6 @@ Vec sub_vector(const Vec& v, const std::vector<int>& idx) {
     Vec out(static_cast<int>(idx.size()));
     for (int a = 0; a < out.size(); ++a) out[a] = v[idx[a]];
     return out;
-}
-
-// EDM = g^T H^-1 g / 2 on the free set, or infinity when H is not positive definite.
-double edm_of(const Mat& h, const Vec& g) {
-    Eigen::LLT<Mat> llt(h);
-    if (llt.info() != Eigen::Success) return std::numeric_limits<double>::infinity();
-    return 0.5 * g.dot(llt.solve(g));
 }
 
 void covariance(const RowMat& h, const std::vector<bool>& fixed, FitResult& res) {
@@ -172,7 +166,13 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
         }
         const Mat hf = sub_matrix(h, idx);
         const Vec gf = sub_vector(g, idx);
-        res.edm = edm_of(hf, gf);
+        // EDM = g^T H^-1 g / 2 on the free set; infinite where H is not positive
+        // definite.
+        Eigen::LLT<Mat> newton(hf);
+        const bool convex = newton.info() == Eigen::Success;
+        const Vec newton_step = convex ? Vec(-newton.solve(gf)) : Vec();
+        res.edm = convex ? -0.5 * gf.dot(newton_step)
+                         : std::numeric_limits<double>::infinity();
         if (res.edm < options.edm_tolerance) {
             res.status = FitStatus::converged;
             break;
@@ -181,14 +181,19 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
         const Vec scale = hf.diagonal().cwiseAbs().cwiseMax(1e-8);
         bool accepted = false;
         for (int attempt = 0; attempt < 60 && !accepted; ++attempt) {
-            Mat damped = hf;
-            damped.diagonal() += lambda * scale;
-            Eigen::LLT<Mat> llt(damped);
-            if (llt.info() != Eigen::Success) {
-                lambda = std::max(4.0 * lambda, 1e-6);
-                continue;
+            Vec p;
+            if (lambda == 0.0 && convex) {
+                p = newton_step;
+            } else {
+                Mat damped = hf;
+                damped.diagonal() += lambda * scale;
+                Eigen::LLT<Mat> llt(damped);
+                if (llt.info() != Eigen::Success) {
+                    lambda = std::max(4.0 * lambda, 1e-6);
+                    continue;
+                }
+                p = -llt.solve(gf);
             }
-            const Vec p = -llt.solve(gf);
             Vec trial = x;
             for (int a = 0; a < static_cast<int>(idx.size()); ++a) {
                 const int i = idx[a];

@@ -42,6 +42,11 @@ struct SortedSpec {
     std::vector<std::string> samples;                  // sorted union
     std::vector<std::vector<const Sample*>> sample_in; // [channel][sample] or null
     std::vector<std::size_t> nbins;
+    // modifiers of each sample sorted by (name, type), as pyhf iterates them
+    std::map<const Sample*, std::vector<const Modifier*>> sorted_mods;
+    const std::vector<const Modifier*>& mods(const Sample* s) const {
+        return sorted_mods.at(s);
+    }
 };
 
 std::string where(const Channel& c, const Sample* s = nullptr,
@@ -104,19 +109,18 @@ SortedSpec sort_and_check(const WorkspaceSpec& spec) {
                 std::lower_bound(out.samples.begin(), out.samples.end(), s.name);
             row[static_cast<std::size_t>(it - out.samples.begin())] = &s;
         }
+        for (const Sample* s : row) {
+            if (!s) continue;
+            auto& mods = out.sorted_mods[s];
+            for (const auto& m : s->modifiers) mods.push_back(&m);
+            std::sort(
+                mods.begin(), mods.end(), [](const Modifier* a, const Modifier* b) {
+                    return std::tie(a->name, a->type) < std::tie(b->name, b->type);
+                });
+        }
         out.sample_in.push_back(std::move(row));
         out.nbins.push_back(c->samples.front().data.size());
     }
-    return out;
-}
-
-// Modifiers of a sample sorted by (name, type), as pyhf iterates config.modifiers.
-std::vector<const Modifier*> sorted_modifiers(const Sample& s) {
-    std::vector<const Modifier*> out;
-    for (const auto& m : s.modifiers) out.push_back(&m);
-    std::sort(out.begin(), out.end(), [](const Modifier* a, const Modifier* b) {
-        return std::tie(a->name, a->type) < std::tie(b->name, b->type);
-    });
     return out;
 }
 
@@ -169,7 +173,7 @@ std::vector<ParamSet> collect_paramsets(const SortedSpec& ss) {
         for (std::size_t ci = 0; ci < ss.channels.size(); ++ci) {
             for (const Sample* s : ss.sample_in[ci]) {
                 if (!s) continue;
-                for (const Modifier* m : sorted_modifiers(*s)) {
+                for (const Modifier* m : ss.mods(s)) {
                     if (m->type != type) continue;
                     auto it = index.find(m->name);
                     if (it == index.end()) {
@@ -375,66 +379,71 @@ void build_cells(ModelData& md, const SortedSpec& ss, const std::vector<ParamSet
         }
         return it->second;
     };
-    auto set_of = [&](const std::string& name) -> const ParamSet& {
-        for (const auto& p : sets)
-            if (p.name == name) return p;
-        throw InvalidModel("internal: unknown parameter set " + name);
+    // A multiplicative modifier of one sample: a shared slot (normsys), or a linear
+    // factor on parameter first_par (+ bin for per-bin parameters).
+    struct Factor {
+        std::uint32_t slot = 0;
+        std::size_t first_par = 0;
+        bool shared = false, per_bin = false;
     };
-    // pyhf multiplies in histfactory_set order without histosys.
-    const ModifierType mult_order[] = {
-        ModifierType::lumi,        ModifierType::normfactor, ModifierType::normsys,
-        ModifierType::shapefactor, ModifierType::shapesys,   ModifierType::staterror};
     for (std::size_t ci = 0; ci < ss.channels.size(); ++ci) {
         for (const Sample* s : ss.sample_in[ci]) {
             if (!s) continue;
-            const auto mods = sorted_modifiers(*s);
-            // Per-sample slots of normsys factors, shared by all bins of the sample.
-            std::map<const Modifier*, std::uint32_t> normsys_slot;
-            for (const Modifier* m : mods) {
-                if (m->type != ModifierType::normsys) continue;
-                FactorSlot slot;
-                slot.par = static_cast<std::uint32_t>(offset_of.at(m->name));
-                slot.ln_hi = std::log(m->hi);
-                slot.ln_lo = std::log(m->lo);
-                if (options.normsys == NormsysCode::code1) {
-                    slot.kind = FactorSlot::exp_code1;
-                } else {
-                    slot.kind = FactorSlot::poly_code4;
-                    interp::code4_coefficients(m->hi, m->lo, slot.poly);
+            std::vector<Factor> factors;
+            std::vector<const Modifier*> histosys;
+            for (const Modifier* m : ss.mods(s)) {
+                const std::size_t off = offset_of.at(m->name);
+                Factor f;
+                f.first_par = off;
+                switch (m->type) {
+                case ModifierType::histosys:
+                    histosys.push_back(m);
+                    continue;
+                case ModifierType::normsys: {
+                    FactorSlot slot;
+                    slot.par = static_cast<std::uint32_t>(off);
+                    slot.ln_hi = std::log(m->hi);
+                    slot.ln_lo = std::log(m->lo);
+                    if (options.normsys == NormsysCode::code1) {
+                        slot.kind = FactorSlot::exp_code1;
+                    } else {
+                        slot.kind = FactorSlot::poly_code4;
+                        interp::code4_coefficients(m->hi, m->lo, slot.poly);
+                    }
+                    f.slot = static_cast<std::uint32_t>(md.slots.size());
+                    f.shared = true;
+                    md.slots.push_back(slot);
+                    break;
                 }
-                normsys_slot[m] = static_cast<std::uint32_t>(md.slots.size());
-                md.slots.push_back(slot);
+                case ModifierType::shapefactor:
+                case ModifierType::shapesys:
+                    f.per_bin = true;
+                    break;
+                case ModifierType::staterror: {
+                    // this channel's bins follow those of earlier channels of the set
+                    f.per_bin = true;
+                    const auto& set =
+                        *std::find_if(sets.begin(), sets.end(),
+                                      [&](const auto& p) { return p.name == m->name; });
+                    for (std::size_t cj : set.channels) {
+                        if (cj == ci) break;
+                        f.first_par += ss.nbins[cj];
+                    }
+                    break;
+                }
+                default:
+                    break; // normfactor, lumi: one scalar parameter
+                }
+                factors.push_back(f);
             }
             for (std::size_t b = 0; b < ss.nbins[ci]; ++b) {
                 Cell cell;
                 cell.bin = static_cast<std::uint32_t>(md.channel_offset[ci] + b);
                 cell.nominal = s->data[b];
                 cell.factor_begin = static_cast<std::uint32_t>(md.cell_factors.size());
-                for (ModifierType type : mult_order) {
-                    for (const Modifier* m : mods) {
-                        if (m->type != type) continue;
-                        const std::size_t off = offset_of.at(m->name);
-                        switch (type) {
-                        case ModifierType::normsys:
-                            md.cell_factors.push_back(normsys_slot.at(m));
-                            break;
-                        case ModifierType::shapefactor:
-                        case ModifierType::shapesys:
-                            md.cell_factors.push_back(linear(off + b));
-                            break;
-                        case ModifierType::staterror: {
-                            std::size_t local = 0;
-                            for (std::size_t cj : set_of(m->name).channels) {
-                                if (cj == ci) break;
-                                local += ss.nbins[cj];
-                            }
-                            md.cell_factors.push_back(linear(off + local + b));
-                            break;
-                        }
-                        default:
-                            md.cell_factors.push_back(linear(off));
-                        }
-                    }
+                for (const Factor& f : factors) {
+                    md.cell_factors.push_back(
+                        f.shared ? f.slot : linear(f.first_par + (f.per_bin ? b : 0)));
                 }
                 cell.factor_end = static_cast<std::uint32_t>(md.cell_factors.size());
                 // Sorted by parameter: the Hessian adds each parameter pair once.
@@ -443,8 +452,7 @@ void build_cells(ModelData& md, const SortedSpec& ss, const std::vector<ParamSet
                               return md.slots[x].par < md.slots[y].par;
                           });
                 cell.add_begin = static_cast<std::uint32_t>(md.additive.size());
-                for (const Modifier* m : mods) {
-                    if (m->type != ModifierType::histosys) continue;
+                for (const Modifier* m : histosys) {
                     AdditiveTerm term;
                     term.par = static_cast<std::uint32_t>(offset_of.at(m->name));
                     term.code = options.histosys;
