@@ -541,13 +541,13 @@ Model Model::compile(const WorkspaceSpec& spec, const ModelOptions& options) {
             throw InvalidModel("the parameter of interest \"" + poi +
                                "\" is not declared by any modifier of the model");
         }
-        if (!sets[static_cast<std::size_t>(
-                      std::find_if(sets.begin(), sets.end(),
-                                   [&](const ParamSet& p) { return p.name == poi; }) -
-                      sets.begin())]
-                 .scalar) {
-            throw InvalidModel("the parameter of interest \"" + poi +
-                               "\" is not a scalar");
+        // pyhf accepts any one-component parameter set (even a 1-bin shapesys).
+        const auto& poi_set = *std::find_if(
+            sets.begin(), sets.end(), [&](const ParamSet& p) { return p.name == poi; });
+        if (poi_set.size != 1) {
+            throw InvalidModel("the parameter of interest \"" + poi + "\" has " +
+                               std::to_string(poi_set.size) +
+                               " components; it must have one");
         }
         md->poi_index = it->second;
         md->poi_name = poi;
