@@ -1,8 +1,6 @@
 #include "common.hpp"
 #include "python_json.hpp"
 
-#include "../core/documents.hpp"
-
 #include <hifit/errors.hpp>
 #include <hifit/workspace.hpp>
 
@@ -39,14 +37,8 @@ ModelOptions model_options(const std::string& measurement,
 
 void bind_workspace(nb::module_& m) {
     nb::class_<Workspace>(m, "Workspace")
-        .def_static(
-            "from_object",
-            [](nb::handle spec, const std::string& source) {
-        auto doc = std::make_shared<Workspace::Document>();
-        doc->json = to_json(spec);
-        return Workspace::from_document(std::move(doc), source);
-            },
-            nb::arg("spec"), nb::arg("source") = "<dict>")
+        .def_static("from_object", &workspace_from_python, nb::arg("spec"),
+                    nb::arg("source") = "<dict>")
         .def_static("from_json", &Workspace::from_json, nb::arg("text"),
                     nb::arg("source") = "<workspace>")
         .def_static("load", &Workspace::load, nb::arg("path"))
@@ -55,34 +47,37 @@ void bind_workspace(nb::module_& m) {
         .def("to_json", &Workspace::to_json, nb::arg("indent") = -1)
         .def_prop_ro("source", &Workspace::source)
         .def("measurement_names",
-             [](const Workspace &ws) {
-        std::vector<std::string> out;
-        for (const auto& meas : ws.spec().measurements) out.push_back(meas.name);
-        return out;
+             [](const Workspace& ws) {
+                 std::vector<std::string> out;
+                 for (const auto& meas : ws.spec().measurements)
+                     out.push_back(meas.name);
+                 return out;
              })
         .def("measurement_poi",
-             [](const Workspace &ws, const std::string &name) {
-        return ws.measurement(name).poi;
+             [](const Workspace& ws, const std::string& name) {
+                 return ws.measurement(name).poi;
              })
         .def(
             "model",
-            [](const Workspace &ws, const std::string &measurement,
-               const std::optional<std::string> &poi_name, const std::string &normsys,
-               const std::string &histosys) {
-        return ws.model(model_options(measurement, poi_name, normsys, histosys));
+            [](const Workspace& ws, const std::string& measurement,
+               const std::optional<std::string>& poi_name, const std::string& normsys,
+               const std::string& histosys) {
+                return ws.model(
+                    model_options(measurement, poi_name, normsys, histosys));
             },
             nb::arg("measurement") = "", nb::arg("poi_name") = nb::none(),
             nb::arg("normsys") = "code4", nb::arg("histosys") = "code4p")
         .def(
             "data",
-            [](const Workspace &ws, const Model &model, bool include_auxdata) {
-        return to_numpy(ws.data(model, include_auxdata));
+            [](const Workspace& ws, const Model& model, bool include_auxdata) {
+                return to_numpy(ws.data(model, include_auxdata));
             },
             nb::arg("model"), nb::arg("include_auxdata") = true)
-        .def("observations", [](const Workspace &ws) {
-        std::vector<std::pair<std::string, std::vector<double>>> out;
-        for (const auto& o : ws.spec().observations) out.emplace_back(o.name, o.data);
-        return out;
+        .def("observations", [](const Workspace& ws) {
+            std::vector<std::pair<std::string, std::vector<double>>> out;
+            for (const auto& o : ws.spec().observations)
+                out.emplace_back(o.name, o.data);
+            return out;
         });
 
     nb::class_<PatchSet>(m, "PatchSet")

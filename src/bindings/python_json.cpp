@@ -1,55 +1,115 @@
 #include "python_json.hpp"
 
+#include "../core/spec_reader.hpp"
+
 #include <hifit/errors.hpp>
+
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 
 namespace hifit::bindings {
 
-Json to_json(nb::handle obj) {
-    if (obj.is_none()) return nullptr;
-    // bool before int: Python's bool is an int.
-    if (PyBool_Check(obj.ptr())) return obj.ptr() == Py_True;
-    if (PyLong_Check(obj.ptr())) {
-        const long long v = PyLong_AsLongLong(obj.ptr());
-        if (v == -1 && PyErr_Occurred()) {
-            PyErr_Clear();
-            return PyLong_AsDouble(obj.ptr());
-        }
-        return v;
+namespace {
+
+// A read-only view of a Python object with the subset of nlohmann::json's interface
+// that spec_reader uses. numpy arrays and scalars are viewed through tolist().
+class PyNode {
+  public:
+    explicit PyNode(nb::handle obj) : obj_(nb::borrow(obj)) {
+        if (!is_basic() && nb::hasattr(obj_, "tolist")) obj_ = obj_.attr("tolist")();
     }
-    if (PyFloat_Check(obj.ptr())) return PyFloat_AS_DOUBLE(obj.ptr());
-    if (PyUnicode_Check(obj.ptr())) {
-        Py_ssize_t size = 0;
-        const char* text = PyUnicode_AsUTF8AndSize(obj.ptr(), &size);
-        if (!text) throw nb::python_error();
-        return std::string(text, static_cast<std::size_t>(size));
+
+    bool is_null() const { return obj_.is_none(); }
+    bool is_boolean() const { return PyBool_Check(obj_.ptr()); }
+    bool is_number() const {
+        return !is_boolean() && (PyLong_Check(obj_.ptr()) || PyFloat_Check(obj_.ptr()));
     }
-    if (PyDict_Check(obj.ptr())) {
-        Json out = Json::object();
+    bool is_string() const { return PyUnicode_Check(obj_.ptr()); }
+    bool is_object() const { return PyDict_Check(obj_.ptr()); }
+    bool is_array() const {
+        return PyList_Check(obj_.ptr()) || PyTuple_Check(obj_.ptr());
+    }
+
+    std::size_t size() const {
+        return static_cast<std::size_t>(PySequence_Size(obj_.ptr()));
+    }
+    bool contains(const char* key) const {
+        return is_object() && PyDict_GetItem(obj_.ptr(), interned(key)) != nullptr;
+    }
+    PyNode operator[](const char* key) const {
+        return PyNode(PyDict_GetItem(obj_.ptr(), interned(key)));
+    }
+    PyNode operator[](std::size_t i) const {
+        return PyNode(PyList_Check(obj_.ptr())
+                          ? PyList_GET_ITEM(obj_.ptr(), static_cast<Py_ssize_t>(i))
+                          : PyTuple_GET_ITEM(obj_.ptr(), static_cast<Py_ssize_t>(i)));
+    }
+    std::vector<std::pair<std::string, PyNode>> items() const {
+        std::vector<std::pair<std::string, PyNode>> out;
         PyObject *key = nullptr, *value = nullptr;
         Py_ssize_t pos = 0;
-        while (PyDict_Next(obj.ptr(), &pos, &key, &value)) {
-            if (!PyUnicode_Check(key)) {
-                throw InvalidSpec("JSON object keys must be strings, found a " +
-                                  std::string(nb::type_name(key->ob_type).c_str()));
-            }
-            out.emplace(PyUnicode_AsUTF8(key), to_json(value));
+        while (PyDict_Next(obj_.ptr(), &pos, &key, &value)) {
+            out.emplace_back(PyUnicode_Check(key) ? PyUnicode_AsUTF8(key)
+                                                  : "<non-string key>",
+                             PyNode(value));
         }
         return out;
     }
-    if (PyList_Check(obj.ptr()) || PyTuple_Check(obj.ptr())) {
-        nb::sequence seq = nb::borrow<nb::sequence>(obj);
-        Json out = Json::array();
-        const std::size_t n = nb::len(seq);
-        out.get_ref<Json::array_t&>().reserve(n);
-        for (std::size_t i = 0; i < n; ++i) {
-            out.push_back(to_json(seq[i]));
+
+    template <class T> T get() const {
+        if constexpr (std::is_same_v<T, std::string>) {
+            Py_ssize_t size = 0;
+            const char* text = PyUnicode_AsUTF8AndSize(obj_.ptr(), &size);
+            if (!text) throw nb::python_error();
+            return std::string(text, static_cast<std::size_t>(size));
+        } else if constexpr (std::is_same_v<T, bool>) {
+            return obj_.ptr() == Py_True;
+        } else {
+            return PyFloat_Check(obj_.ptr()) ? PyFloat_AS_DOUBLE(obj_.ptr())
+                                             : PyLong_AsDouble(obj_.ptr());
         }
-        return out;
     }
-    // numpy arrays and scalars, and anything else with tolist()
-    if (nb::hasattr(obj, "tolist")) return to_json(obj.attr("tolist")());
-    throw InvalidSpec("cannot represent a " + std::string(nb::type_name(obj.type()).c_str()) +
-                      " in JSON");
+
+    nb::handle handle() const { return obj_; }
+
+  private:
+    // Keys are string literals: one interned, pre-hashed Python str per literal saves
+    // building and hashing a new str on every look-up. Called with the GIL held.
+    static PyObject* interned(const char* key) {
+        static std::unordered_map<const char*, PyObject*> cache;
+        auto [it, inserted] = cache.try_emplace(key, nullptr);
+        if (inserted) it->second = PyUnicode_InternFromString(key);
+        return it->second;
+    }
+    bool is_basic() const {
+        return obj_.is_none() || is_number() || is_boolean() || is_string() ||
+               is_object() || is_array();
+    }
+    nb::object obj_;
+};
+
+std::string describe(const PyNode& node) {
+    if (node.is_null()) return "null";
+    if (node.is_boolean()) return node.get<bool>() ? "true" : "false";
+    if (node.is_string()) {
+        std::string s = node.get<std::string>();
+        if (s.size() > 40) s = s.substr(0, 37) + "...";
+        return "string \"" + s + "\"";
+    }
+    if (node.is_number())
+        return "number " + nb::cast<std::string>(nb::repr(node.handle()));
+    if (node.is_array())
+        return "an array of " + std::to_string(node.size()) + " item(s)";
+    if (node.is_object()) return "an object";
+    return "a " + std::string(nb::type_name(node.handle().type()).c_str());
+}
+
+} // namespace
+
+Workspace workspace_from_python(nb::handle spec, const std::string& source) {
+    return Workspace::from_spec(spec_reader::read_workspace(PyNode(spec), source),
+                                source);
 }
 
 } // namespace hifit::bindings

@@ -1,13 +1,16 @@
-// Python objects (dict/list/str/number/bool/None, numpy arrays) straight into a JSON
-// document, without a json.dumps round trip.
+// Python objects (dict/list/str/number/bool/None, numpy arrays) read as JSON documents
+// without a json.dumps round trip.
 #pragma once
 
 #include "common.hpp"
 
 #include "../core/json_spec.hpp"
 
+#include <hifit/workspace.hpp>
+
 namespace hifit::bindings {
 
-Json to_json(nb::handle obj);
+// A validated workspace read straight from a Python dict (errors name source and path).
+Workspace workspace_from_python(nb::handle spec, const std::string& source);
 
 } // namespace hifit::bindings

@@ -17,6 +17,11 @@ Workspace Workspace::from_document(std::shared_ptr<const Document> doc,
     return Workspace(std::move(spec), std::move(doc), std::move(source));
 }
 
+Workspace Workspace::from_spec(WorkspaceSpec spec, const std::string& source) {
+    return Workspace(std::make_shared<const WorkspaceSpec>(std::move(spec)), nullptr,
+                     source);
+}
+
 Workspace Workspace::from_json(std::string_view text, const std::string& source) {
     return from_document(
         std::make_shared<const Document>(Document{parse_json_text(text, source)}),
