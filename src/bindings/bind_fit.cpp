@@ -6,10 +6,28 @@ namespace hifit::bindings {
 
 void bind_fit(nb::module_& m) {
     nb::class_<FitResult>(m, "FitResult")
-        .def_prop_ro("bestfit", [](const FitResult& r) { return r.bestfit; })
-        .def_prop_ro("uncertainty", [](const FitResult& r) { return r.uncertainty; })
-        .def_prop_ro("covariance", [](const FitResult& r) { return r.covariance; })
-        .def_prop_ro("correlation", [](const FitResult& r) { return r.correlation; })
+        .def_prop_ro(
+            "bestfit",
+            [](const FitResult& r) { return to_numpy(std::vector(r.bestfit)); },
+            nb::rv_policy::move)
+        .def_prop_ro(
+            "uncertainty",
+            [](const FitResult& r) { return to_numpy(std::vector(r.uncertainty)); },
+            nb::rv_policy::move)
+        .def_prop_ro(
+            "covariance",
+            [](const FitResult& r) {
+                const std::size_t n = r.bestfit.size();
+                return to_numpy(std::vector(r.covariance), {n, n});
+            },
+            nb::rv_policy::move)
+        .def_prop_ro(
+            "correlation",
+            [](const FitResult& r) {
+                const std::size_t n = r.bestfit.size();
+                return to_numpy(std::vector(r.correlation), {n, n});
+            },
+            nb::rv_policy::move)
         .def_ro("twice_nll", &FitResult::twice_nll)
         .def_ro("edm", &FitResult::edm)
         .def_ro("valid", &FitResult::valid)

@@ -225,12 +225,10 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
         }
         if (!want_hess || w == 0.0) continue;
 
-        // Second derivatives of nu_cell, weighted by w. Each unordered pair of
+        // Second derivatives of nu_cell, weighted by w. Each unordered pair of distinct
         // parameters is added once, at either (i, j) or (j, i); step 6 folds them.
-        // Factors of a cell are sorted by parameter, so p_k <= p_l for k < l.
-        auto add_pair = [&](std::uint32_t pi, std::uint32_t pj, double v) {
-            hess[pi * npars + pj] += pi == pj ? 2.0 * v : v;
-        };
+        // The factors' parameters increase along the cell (p_k < p_l for k < l).
+        const std::uint32_t* par = md.cell_factor_par.data() + cell.factor_begin;
         if (zeros == 0) {
             // factor-factor: A M r_k r_l (k != l), A M kappa''_k / kappa_k on the
             // diagonal.
@@ -239,21 +237,17 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
                 s.r[k] = s.dkappa[fac[k]] / s.kappa[fac[k]];
             }
             for (std::uint32_t k = 0; k < nf; ++k) {
-                const std::uint32_t pk = md.slots[fac[k]].par;
-                hess[pk * npars + pk] += am * s.d2kappa[fac[k]] / s.kappa[fac[k]];
+                double* row = hess.data() + std::size_t{par[k]} * npars;
+                row[par[k]] += am * s.d2kappa[fac[k]] / s.kappa[fac[k]];
                 const double rk = am * s.r[k];
                 if (rk == 0.0) continue;
-                double* row = hess.data() + pk * npars;
-                for (std::uint32_t l = k + 1; l < nf; ++l) {
-                    const std::uint32_t pl = md.slots[fac[l]].par;
-                    row[pl] += pl == pk ? 2.0 * rk * s.r[l] : rk * s.r[l];
-                }
+                for (std::uint32_t l = k + 1; l < nf; ++l) row[par[l]] += rk * s.r[l];
             }
         } else {
             for (std::uint32_t k = 0; k < nf; ++k) {
-                const std::uint32_t pk = md.slots[fac[k]].par;
+                double* row = hess.data() + std::size_t{par[k]} * npars;
                 const double kk = s.kappa[fac[k]];
-                hess[pk * npars + pk] += w * a * s.d2kappa[fac[k]] * s.p_minus[k];
+                row[par[k]] += w * a * s.d2kappa[fac[k]] * s.p_minus[k];
                 for (std::uint32_t l = k + 1; l < nf; ++l) {
                     const double kl = s.kappa[fac[l]];
                     double pair = 0.0; // product of all factors but k and l
@@ -264,8 +258,7 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
                     } else if (zeros == 2 && kk == 0.0 && kl == 0.0) {
                         pair = m_nonzero;
                     }
-                    add_pair(pk, md.slots[fac[l]].par,
-                             w * a * s.dkappa[fac[k]] * s.dkappa[fac[l]] * pair);
+                    row[par[l]] += w * a * s.dkappa[fac[k]] * s.dkappa[fac[l]] * pair;
                 }
             }
         }
@@ -273,12 +266,14 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
         for (std::uint32_t h = cell.add_begin; h < cell.add_end; ++h) {
             const std::uint32_t ph = md.additive[h].par;
             const double dah = w * s.da[h - cell.add_begin];
+            double* row = hess.data() + std::size_t{ph} * npars;
             if (dah != 0.0) {
-                for (std::uint32_t k = 0; k < nf; ++k) {
-                    add_pair(ph, md.slots[fac[k]].par, dah * s.g[k]);
-                }
+                for (std::uint32_t k = 0; k < nf; ++k) row[par[k]] += dah * s.g[k];
+                // d2/dalpha2 of A(alpha) M(alpha) holds 2 A' M': the diagonal twice.
+                const std::int32_t shared = md.additive[h].shared_factor;
+                if (shared >= 0) row[ph] += dah * s.g[shared];
             }
-            hess[ph * npars + ph] += w * s.d2a[h - cell.add_begin] * m;
+            row[ph] += w * s.d2a[h - cell.add_begin] * m;
         }
     }
     for (std::size_t i = 0; i < npars; ++i) grad[i] *= 2.0;

@@ -446,11 +446,22 @@ void build_cells(ModelData& md, const SortedSpec& ss, const std::vector<ParamSet
                         f.shared ? f.slot : linear(f.first_par + (f.per_bin ? b : 0)));
                 }
                 cell.factor_end = static_cast<std::uint32_t>(md.cell_factors.size());
-                // Sorted by parameter: the Hessian adds each parameter pair once.
+                // Sorted by parameter: the Hessian adds each parameter pair once. The
+                // factors of a cell never share a parameter (one set per name, and only
+                // the additive histosys may share a normsys name).
                 std::sort(md.cell_factors.begin() + cell.factor_begin,
                           md.cell_factors.end(), [&](std::uint32_t x, std::uint32_t y) {
                               return md.slots[x].par < md.slots[y].par;
                           });
+                for (std::uint32_t f = cell.factor_begin; f < cell.factor_end; ++f) {
+                    const std::uint32_t par = md.slots[md.cell_factors[f]].par;
+                    if (f > cell.factor_begin && md.cell_factor_par.back() == par) {
+                        throw InvalidModel(
+                            "internal: two factors of one cell share parameter " +
+                            md.par_names[par]);
+                    }
+                    md.cell_factor_par.push_back(par);
+                }
                 cell.add_begin = static_cast<std::uint32_t>(md.additive.size());
                 for (const Modifier* m : histosys) {
                     AdditiveTerm term;
@@ -458,6 +469,13 @@ void build_cells(ModelData& md, const SortedSpec& ss, const std::vector<ParamSet
                     term.code = options.histosys;
                     term.up = m->hi_data[b] - s->data[b];
                     term.down = s->data[b] - m->lo_data[b];
+                    for (std::uint32_t f = cell.factor_begin; f < cell.factor_end;
+                         ++f) {
+                        if (md.cell_factor_par[f] == term.par) {
+                            term.shared_factor =
+                                static_cast<std::int32_t>(f - cell.factor_begin);
+                        }
+                    }
                     md.additive.push_back(term);
                 }
                 cell.add_end = static_cast<std::uint32_t>(md.additive.size());

@@ -25,6 +25,9 @@ struct AdditiveTerm {
     HistosysCode code = HistosysCode::code4p;
     double up = 0.0;   // hi - nominal
     double down = 0.0; // nominal - lo
+    // index (within its cell) of the factor driven by the same parameter (a normsys of
+    // the same name), or -1
+    std::int32_t shared_factor = -1;
 };
 
 // One (sample, bin) cell: nu = (nominal + sum additive) * prod factors.
@@ -66,7 +69,8 @@ struct ModelData {
 
     // evaluation arrays
     std::vector<FactorSlot> slots;
-    std::vector<std::uint32_t> cell_factors; // slot indices
+    std::vector<std::uint32_t> cell_factors;    // slot indices
+    std::vector<std::uint32_t> cell_factor_par; // their parameters, increasing per cell
     std::vector<AdditiveTerm> additive;
     std::vector<Cell> cells;
     std::vector<GaussianTerm> gaussian;

@@ -13,10 +13,7 @@ from .._model import Model
 from ..exceptions import InvalidArgument
 
 
-def _readonly(values: Any, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    arr = np.array(values, dtype=np.float64)
-    if shape is not None:
-        arr = arr.reshape(shape)
+def _readonly(arr: np.ndarray) -> np.ndarray:
     arr.flags.writeable = False
     return arr
 
@@ -95,13 +92,12 @@ def fit(
         max_iterations,
         edm_tolerance,
     )
-    n = config.npars
     return FitResult(
         bestfit=_readonly(res.bestfit),
         uncertainty=_readonly(res.uncertainty),
         labels=config.par_names,
-        corr_mat=_readonly(res.correlation, (n, n)),
-        cov_mat=_readonly(res.covariance, (n, n)),
+        corr_mat=_readonly(res.correlation),
+        cov_mat=_readonly(res.covariance),
         twice_nll=float(res.twice_nll),
         valid=bool(res.valid),
         status=res.status,
