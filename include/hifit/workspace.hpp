@@ -18,6 +18,9 @@ class Workspace {
     static Workspace from_json(std::string_view text,
                                const std::string& source = "<workspace>");
     static Workspace load(const std::string& path);
+    // A workspace built in code; the spec is taken as already validated.
+    static Workspace from_spec(WorkspaceSpec spec,
+                               const std::string& source = "<spec>");
 
     // Applies an RFC 6902 JSON patch (a JSON array of operations) and re-validates.
     Workspace apply_patch(std::string_view patch_json,

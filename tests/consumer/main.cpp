@@ -3,9 +3,8 @@
 
 #include <cstdio>
 
-int main(int argc, char **argv) {
-    if (argc != 2)
-        return 2;
+int main(int argc, char** argv) {
+    if (argc != 2) return 2;
     const auto ws = hifit::Workspace::load(argv[1]);
     const auto model = ws.model();
     const auto result = hifit::fit(model, ws.data(model));
