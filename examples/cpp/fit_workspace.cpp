@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
     if (argc != 2) {
         std::fprintf(stderr, "usage: %s WORKSPACE.json\n", argv[0]);
         return 2;
@@ -20,7 +20,7 @@ int main(int argc, char **argv) {
         std::printf("twice_nll = %.10f (%s, %d iterations)\n", result.twice_nll,
                     result.message.c_str(), result.iterations);
         return result.valid ? 0 : 1;
-    } catch (const hifit::Error &e) {
+    } catch (const hifit::Error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 2;
     }

@@ -1,7 +1,9 @@
 #pragma once
 #include <hifit/errors.hpp>
 #include <hifit/fit.hpp>
+#include <hifit/infer.hpp>
 #include <hifit/interpolation.hpp>
 #include <hifit/model.hpp>
 #include <hifit/spec.hpp>
+#include <hifit/stats.hpp>
 #include <hifit/workspace.hpp>

@@ -113,7 +113,8 @@ TEST(Workspace, TypedPatchEqualsGenericJsonPatch) {
     std::string patch = read_text(dir + "patch.sbottom_1300_205_60.json");
     const auto typed = ws.apply_patch(patch, "patch.json");
     // A "test" operation is not handled by the typed path: forces the generic one.
-    patch.insert(patch.find('[') + 1, R"({"op": "test", "path": "/version", "value": "1.0.0"},)");
+    patch.insert(patch.find('[') + 1,
+                 R"({"op": "test", "path": "/version", "value": "1.0.0"},)");
     const auto generic = ws.apply_patch(patch, "patch.json");
     EXPECT_EQ(typed.model().par_names(), generic.model().par_names());
     EXPECT_EQ(typed.spec().channels.size(), 2u);

@@ -1,0 +1,115 @@
+// Impacts (ranking) of nuisance parameters on the POI, and the saturated-model
+// goodness of fit.
+#include <hifit/errors.hpp>
+#include <hifit/infer.hpp>
+#include <hifit/stats.hpp>
+
+#include "fit_setup.hpp"
+#include "model_data.hpp"
+#include "parallel.hpp"
+
+#include <cmath>
+
+namespace hifit {
+
+std::vector<double> prefit_uncertainties(const Model& model) {
+    const ModelData& md = model.compiled();
+    std::vector<double> out(model.npars(), 0.0);
+    for (const GaussianTerm& t : md.gaussian) out[t.par] = t.sigma;
+    for (const PoissonTerm& t : md.poisson) out[t.par] = 1.0 / std::sqrt(t.factor);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if (model.suggested_fixed()[i]) out[i] = 0.0;
+    }
+    return out;
+}
+
+ImpactResult impacts(const Model& model, std::span<const double> data,
+                     const FitOptions& base, int jobs, const FitResult* best) {
+    if (!model.poi_index()) {
+        throw InvalidArgument("impacts need a model with a parameter of interest");
+    }
+    const std::size_t poi = *model.poi_index();
+    const FitOptions options = resolved(model, base);
+    ImpactResult out;
+    if (best) {
+        out.best = *best;
+    } else {
+        Likelihood lh(model, data);
+        FitOptions o = options;
+        o.compute_covariance = true;
+        out.best = fit(lh, o);
+    }
+    const std::vector<double> prefit = prefit_uncertainties(model);
+    const std::size_t n = model.npars();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i != poi && !options.fixed[i]) out.pars.push_back(i);
+    }
+    const std::size_t m = out.pars.size();
+    for (auto* v : {&out.prefit_up, &out.prefit_down, &out.postfit_up,
+                    &out.postfit_down, &out.cov_prefit, &out.cov_postfit}) {
+        v->assign(m, 0.0);
+    }
+    const double mu_hat = out.best.bestfit[poi];
+    std::vector<int> failed(m, 0);
+    parallel_chunks(m, jobs, [&](std::size_t begin, std::size_t end) {
+        Likelihood lh(model, data);
+        for (std::size_t k = begin; k < end; ++k) {
+            const std::size_t i = out.pars[k];
+            const double theta = out.best.bestfit[i];
+            auto shifted = [&](double shift) {
+                if (shift == 0.0) return 0.0; // cabinetry: no fit for a zero shift
+                const FitResult r =
+                    fit(lh, fixed_at(options, i, theta + shift, out.best.bestfit));
+                if (!r.valid) ++failed[k];
+                return r.bestfit[poi] - mu_hat;
+            };
+            const double post =
+                out.best.uncertainty.empty() ? 0.0 : out.best.uncertainty[i];
+            out.prefit_up[k] = shifted(prefit[i]);
+            out.prefit_down[k] = shifted(-prefit[i]);
+            out.postfit_up[k] = shifted(post);
+            out.postfit_down[k] = shifted(-post);
+            // Linear estimate from the covariance: d mu = cov(mu, theta) / var(theta) *
+            // shift.
+            if (!out.best.covariance.empty() && post > 0) {
+                const double slope = out.best.covariance[poi * n + i] / (post * post);
+                out.cov_postfit[k] = slope * post;
+                out.cov_prefit[k] = slope * prefit[i];
+            }
+        }
+    });
+    for (int f : failed) out.failed_fits += f;
+    out.valid = out.best.valid && out.failed_fits == 0;
+    return out;
+}
+
+GoodnessOfFit goodness_of_fit(const Model& model, std::span<const double> data,
+                              const FitResult& best, const std::vector<bool>& fixed) {
+    const ModelData& md = model.compiled();
+    const std::vector<bool>& is_fixed = fixed.empty() ? model.suggested_fixed() : fixed;
+    auto xlogx = [](double x) { return x == 0.0 ? 0.0 : x * std::log(x); };
+    // Saturated model: every bin's rate equals its count, every constrained parameter
+    // sits at its auxiliary measurement.
+    double saturated = md.constraint_constant;
+    for (std::size_t b = 0; b < md.nmain; ++b) {
+        saturated += data[b] - xlogx(data[b]) + std::lgamma(data[b] + 1.0);
+    }
+    for (const PoissonTerm& t : md.poisson) {
+        const double a = data[md.nmain + t.aux];
+        saturated += a - xlogx(a) + std::lgamma(a + 1.0);
+    }
+    GoodnessOfFit out;
+    out.twice_delta_nll = best.twice_nll - 2.0 * saturated;
+    // cabinetry: bins minus free unconstrained parameters
+    double free_unconstrained = 0;
+    for (const ParamSetInfo& p : model.paramsets()) {
+        if (p.constraint != Constraint::none) continue;
+        for (std::size_t i = p.offset; i < p.offset + p.size; ++i)
+            free_unconstrained += !is_fixed[i];
+    }
+    out.ndof = static_cast<double>(md.nmain) - free_unconstrained;
+    out.p_value = stats::chi2_sf(out.twice_delta_nll, out.ndof);
+    return out;
+}
+
+} // namespace hifit

@@ -1,0 +1,153 @@
+// Test statistics and the asymptotic calculator, with pyhf's definitions.
+#include <hifit/errors.hpp>
+#include <hifit/infer.hpp>
+#include <hifit/stats.hpp>
+
+#include "fit_setup.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace hifit {
+
+const char* to_string(TestStat stat) {
+    switch (stat) {
+    case TestStat::q0:
+        return "q0";
+    case TestStat::qmu:
+        return "qmu";
+    case TestStat::qmu_tilde:
+        return "qmu_tilde";
+    case TestStat::tmu:
+        return "tmu";
+    case TestStat::tmu_tilde:
+        return "tmu_tilde";
+    }
+    return "unknown";
+}
+
+namespace {
+
+std::size_t require_poi(const Model& model) {
+    if (!model.poi_index()) {
+        throw InvalidArgument(
+            "this inference needs a model with a parameter of interest");
+    }
+    return *model.poi_index();
+}
+
+// pyhf: t = max(2NLL(mu, theta-hat-hat) - 2NLL(mu-hat, theta-hat), 0), set to 0 for
+// q_mu when mu-hat > mu and for q0 when mu-hat < 0.
+double statistic_value(TestStat stat, double mu, double muhat, double fixed_nll,
+                       double free_nll) {
+    const double t = std::max(fixed_nll - free_nll, 0.0);
+    switch (stat) {
+    case TestStat::q0:
+        return muhat < 0.0 ? 0.0 : t;
+    case TestStat::qmu:
+    case TestStat::qmu_tilde:
+        return muhat > mu ? 0.0 : t;
+    default:
+        return t;
+    }
+}
+
+std::string
+failures(std::initializer_list<std::pair<const char*, const FitResult*>> fits) {
+    std::string out;
+    for (const auto& [name, fit] : fits) {
+        if (!fit->valid)
+            out += (out.empty() ? "" : "; ") + std::string(name) + ": " + fit->message;
+    }
+    return out;
+}
+
+} // namespace
+
+TestStatResult test_statistic(const Model& model, std::span<const double> data,
+                              double mu, TestStat stat, const FitOptions& base,
+                              const FitResult* free_fit) {
+    const std::size_t poi = require_poi(model);
+    if (stat == TestStat::q0) mu = 0.0;
+    const FitOptions options = resolved(model, base);
+    Likelihood lh(model, data);
+    TestStatResult out;
+    if (free_fit) {
+        out.free_fit = *free_fit;
+    } else {
+        FitOptions free = options;
+        free.compute_covariance = false;
+        out.free_fit = fit(lh, free);
+    }
+    out.fixed_fit = fit(lh, fixed_at(options, poi, mu, out.free_fit.bestfit));
+    out.value = statistic_value(stat, mu, out.free_fit.bestfit[poi],
+                                out.fixed_fit.twice_nll, out.free_fit.twice_nll);
+    return out;
+}
+
+AsymptoticCalculator::AsymptoticCalculator(const Model& model,
+                                           std::span<const double> data, TestStat stat,
+                                           FitOptions base)
+    : model_(model), data_(data.begin(), data.end()), stat_(stat),
+      base_(resolved(model, std::move(base))), poi_(require_poi(model)),
+      lh_data_(model, data), lh_asimov_(model, data) {
+    if (stat == TestStat::tmu || stat == TestStat::tmu_tilde) {
+        throw InvalidArgument(
+            "the asymptotic calculator supports q0, qmu and qmu_tilde");
+    }
+    base_.compute_covariance = false;
+    free_data_ = fit(lh_data_, base_);
+    // Asimov data: expected data (main and auxiliary) at the conditional fit to data
+    // with mu = 0 (mu = 1 for discovery).
+    const double asimov_mu = stat == TestStat::q0 ? 1.0 : 0.0;
+    asimov_fit_ = fit(lh_data_, fixed_at(base_, poi_, asimov_mu, free_data_.bestfit));
+    asimov_data_.resize(model.nmain() + model.naux());
+    lh_asimov_.expected_data(asimov_fit_.bestfit, asimov_data_);
+    lh_asimov_.set_data(asimov_data_);
+    free_asimov_ = fit(lh_asimov_, warm(base_, asimov_fit_.bestfit));
+}
+
+void AsymptoticCalculator::set_poi_upper_bound(double hi) {
+    base_.bounds[poi_].second = hi;
+}
+
+double AsymptoticCalculator::poi_upper_bound() const {
+    return base_.bounds[poi_].second;
+}
+
+HypoTestResult AsymptoticCalculator::hypotest(double mu) {
+    HypoTestResult r;
+    r.mu = stat_ == TestStat::q0 ? 0.0 : mu;
+    const FitResult fixed_data =
+        fit(lh_data_, fixed_at(base_, poi_, r.mu, free_data_.bestfit));
+    const FitResult fixed_asimov =
+        fit(lh_asimov_, fixed_at(base_, poi_, r.mu, free_asimov_.bestfit));
+    r.q_obs = statistic_value(stat_, r.mu, free_data_.bestfit[poi_],
+                              fixed_data.twice_nll, free_data_.twice_nll);
+    r.q_asimov = statistic_value(stat_, r.mu, free_asimov_.bestfit[poi_],
+                                 fixed_asimov.twice_nll, free_asimov_.twice_nll);
+    const double sq = std::sqrt(r.q_obs), sqa = std::sqrt(r.q_asimov);
+    // Test statistic in -mu-hat/sigma space (pyhf's
+    // AsymptoticCalculator.teststatistic).
+    double t = sq - sqa;
+    if (stat_ == TestStat::qmu_tilde && !(sq <= sqa || r.q_asimov == 0.0)) {
+        t = (r.q_obs - r.q_asimov) / (2.0 * sqa);
+    }
+    r.clsb_obs = stats::normal_sf(t + sqa);
+    r.clb_obs = stats::normal_sf(t);
+    r.cls_obs = stat_ == TestStat::q0 ? r.clsb_obs : r.clsb_obs / r.clb_obs;
+    const double bands[5] = {2.0, 1.0, 0.0, -1.0, -2.0};
+    for (int i = 0; i < 5; ++i) {
+        const double clsb = stats::normal_sf(bands[i] + sqa);
+        r.cls_exp[i] = stat_ == TestStat::q0 ? clsb : clsb / stats::normal_sf(bands[i]);
+    }
+    r.message = failures({{"free fit to data", &free_data_},
+                          {"Asimov generation fit", &asimov_fit_},
+                          {"free fit to Asimov", &free_asimov_},
+                          {"fixed-POI fit to data", &fixed_data},
+                          {"fixed-POI fit to Asimov", &fixed_asimov}});
+    r.valid = r.message.empty();
+    return r;
+}
+
+} // namespace hifit
