@@ -27,7 +27,7 @@ venv: system-deps $(VENV)/.created
 
 # Non-isolated build into a persistent build dir: rebuilds are incremental.
 install: venv
-	$(PIP) install -q $(BUILD_REQS) numpy click
+	$(PIP) install -q $(BUILD_REQS) numpy click tqdm
 	$(PIP) install -q --no-build-isolation -Cbuild-dir=build/py ".[test]"
 
 test-cpp: system-deps

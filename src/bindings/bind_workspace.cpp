@@ -62,8 +62,10 @@ void bind_workspace(nb::module_& m) {
             [](const Workspace& ws, const std::string& measurement,
                const std::optional<std::string>& poi_name, const std::string& normsys,
                const std::string& histosys) {
-                return ws.model(
-                    model_options(measurement, poi_name, normsys, histosys));
+                const ModelOptions options =
+                    model_options(measurement, poi_name, normsys, histosys);
+                nb::gil_scoped_release release;
+                return ws.model(options);
             },
             nb::arg("measurement") = "", nb::arg("poi_name") = nb::none(),
             nb::arg("normsys") = "code4", nb::arg("histosys") = "code4p")
@@ -89,7 +91,8 @@ void bind_workspace(nb::module_& m) {
         .def_prop_ro("description", &PatchSet::description)
         .def("values_json", &PatchSet::values_json, nb::arg("index"))
         .def("patch_json", &PatchSet::patch_json, nb::arg("name"))
-        .def("apply", &PatchSet::apply, nb::arg("workspace"), nb::arg("name"));
+        .def("apply", &PatchSet::apply, nb::arg("workspace"), nb::arg("name"),
+             nb::call_guard<nb::gil_scoped_release>());
 }
 
 } // namespace hifit::bindings

@@ -40,5 +40,6 @@ inline OutArray to_numpy(std::vector<double>&& v) {
 void bind_workspace(nb::module_& m);
 void bind_model(nb::module_& m);
 void bind_fit(nb::module_& m);
+void bind_infer(nb::module_& m);
 
 } // namespace hifit::bindings

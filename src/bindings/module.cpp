@@ -13,4 +13,5 @@ NB_MODULE(_core, m) {
     hifit::bindings::bind_workspace(m);
     hifit::bindings::bind_model(m);
     hifit::bindings::bind_fit(m);
+    hifit::bindings::bind_infer(m);
 }

@@ -39,6 +39,7 @@ class FitResult:
     evaluations: int
     wall_time: float
     fixed: list[bool] = field(default_factory=list)
+    core: Any = field(default=None, repr=False, compare=False)  # the C++ result
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -57,6 +58,21 @@ class FitResult:
             "wall_time": self.wall_time,
             "correlation": self.corr_mat.tolist(),
         }
+
+
+def fit_args(
+    model: Model,
+    init_pars: Sequence[float] | None,
+    par_bounds: Sequence[tuple[float, float]] | None,
+    fixed_params: Sequence[bool] | None,
+) -> tuple[list[float], list[tuple[float, float]], list[bool]]:
+    """Init, bounds and fixed flags as the core takes them (empty: model defaults)."""
+    init = [] if init_pars is None else [float(x) for x in init_pars]
+    bounds = (
+        [] if par_bounds is None else [(float(lo), float(hi)) for lo, hi in par_bounds]
+    )
+    fixed = [] if fixed_params is None else [bool(f) for f in fixed_params]
+    return init, bounds, fixed
 
 
 def fit(
@@ -106,6 +122,7 @@ def fit(
         evaluations=int(res.evaluations),
         wall_time=float(res.wall_time),
         fixed=fixed,
+        core=res,
     )
 
 

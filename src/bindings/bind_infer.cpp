@@ -1,0 +1,233 @@
+#include "common.hpp"
+
+#include <hifit/errors.hpp>
+#include <hifit/infer.hpp>
+
+#include <nanobind/stl/array.h>
+
+namespace hifit::bindings {
+
+namespace {
+
+TestStat parse_stat(const std::string& name) {
+    if (name == "q0") return TestStat::q0;
+    if (name == "q" || name == "qmu") return TestStat::qmu;
+    if (name == "qtilde" || name == "qmu_tilde") return TestStat::qmu_tilde;
+    if (name == "tmu") return TestStat::tmu;
+    if (name == "tmu_tilde") return TestStat::tmu_tilde;
+    throw InvalidArgument("unknown test statistic \"" + name +
+                          "\" (expected q0, qmu, qtilde, tmu or tmu_tilde)");
+}
+
+FitOptions options(std::vector<double> init,
+                   std::vector<std::pair<double, double>> bounds,
+                   std::vector<bool> fixed) {
+    FitOptions o;
+    o.init = std::move(init);
+    o.bounds = std::move(bounds);
+    o.fixed = std::move(fixed);
+    return o;
+}
+
+using Release = nb::call_guard<nb::gil_scoped_release>;
+#define HIFIT_FIT_ARGS nb::arg("init"), nb::arg("bounds"), nb::arg("fixed")
+
+} // namespace
+
+void bind_infer(nb::module_& m) {
+    nb::class_<HypoTestResult>(m, "HypoTestResult")
+        .def_ro("mu", &HypoTestResult::mu)
+        .def_ro("cls_obs", &HypoTestResult::cls_obs)
+        .def_ro("clsb_obs", &HypoTestResult::clsb_obs)
+        .def_ro("clb_obs", &HypoTestResult::clb_obs)
+        .def_ro("cls_exp", &HypoTestResult::cls_exp)
+        .def_ro("q_obs", &HypoTestResult::q_obs)
+        .def_ro("q_asimov", &HypoTestResult::q_asimov)
+        .def_ro("valid", &HypoTestResult::valid)
+        .def_ro("message", &HypoTestResult::message);
+
+    nb::class_<AsymptoticCalculator>(m, "AsymptoticCalculator")
+        .def(
+            "__init__",
+            [](AsymptoticCalculator* self, const Model& model, std::vector<double> data,
+               const std::string& stat, std::vector<double> init,
+               std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
+                FitOptions o =
+                    options(std::move(init), std::move(bounds), std::move(fixed));
+                const TestStat s = parse_stat(stat);
+                nb::gil_scoped_release release;
+                new (self) AsymptoticCalculator(model, data, s, std::move(o));
+            },
+            nb::arg("model"), nb::arg("data"), nb::arg("test_stat"), HIFIT_FIT_ARGS)
+        .def("hypotest", &AsymptoticCalculator::hypotest, nb::arg("mu"), Release())
+        .def_prop_ro("asimov_data", &AsymptoticCalculator::asimov_data)
+        .def_prop_ro("free_fit", &AsymptoticCalculator::free_fit)
+        .def_prop_ro("asimov_free_fit", &AsymptoticCalculator::asimov_free_fit);
+
+    nb::class_<UpperLimitResult>(m, "UpperLimitResult")
+        .def_ro("observed", &UpperLimitResult::observed)
+        .def_ro("expected", &UpperLimitResult::expected)
+        .def_ro("points", &UpperLimitResult::points)
+        .def_ro("valid", &UpperLimitResult::valid)
+        .def_ro("message", &UpperLimitResult::message);
+    m.def("upper_limit", &upper_limit, nb::arg("calculator"), nb::arg("level") = 0.05,
+          nb::arg("rtol") = 1e-6, Release());
+    m.def(
+        "upper_limit_scan",
+        [](AsymptoticCalculator& calc, std::vector<double> mus, double level) {
+            nb::gil_scoped_release release;
+            return upper_limit_scan(calc, mus, level);
+        },
+        nb::arg("calculator"), nb::arg("mus"), nb::arg("level") = 0.05);
+
+    nb::class_<SignificanceResult>(m, "SignificanceResult")
+        .def_ro("observed_p", &SignificanceResult::observed_p)
+        .def_ro("observed_z", &SignificanceResult::observed_z)
+        .def_ro("expected_p", &SignificanceResult::expected_p)
+        .def_ro("expected_z", &SignificanceResult::expected_z)
+        .def_ro("q0_obs", &SignificanceResult::q0_obs)
+        .def_ro("q0_asimov", &SignificanceResult::q0_asimov)
+        .def_ro("valid", &SignificanceResult::valid)
+        .def_ro("message", &SignificanceResult::message);
+    m.def(
+        "significance",
+        [](const Model& model, std::vector<double> data, std::vector<double> init,
+           std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
+            const FitOptions o =
+                options(std::move(init), std::move(bounds), std::move(fixed));
+            nb::gil_scoped_release release;
+            return significance(model, data, o);
+        },
+        nb::arg("model"), nb::arg("data"), HIFIT_FIT_ARGS);
+
+    nb::class_<ScanResult>(m, "ScanResult")
+        .def_ro("pars", &ScanResult::pars)
+        .def_ro("values_x", &ScanResult::values_x)
+        .def_ro("values_y", &ScanResult::values_y)
+        .def_ro("twice_nll", &ScanResult::twice_nll)
+        .def_ro("delta_twice_nll", &ScanResult::delta_twice_nll)
+        .def_ro("valid", &ScanResult::valid)
+        .def_ro("best", &ScanResult::best);
+    m.def(
+        "scan",
+        [](const Model& model, std::vector<double> data, std::vector<std::size_t> pars,
+           std::vector<double> values_x, std::vector<double> values_y,
+           std::vector<double> init, std::vector<std::pair<double, double>> bounds,
+           std::vector<bool> fixed, int jobs) {
+            const FitOptions o =
+                options(std::move(init), std::move(bounds), std::move(fixed));
+            nb::gil_scoped_release release;
+            if (pars.size() == 1) return scan(model, data, pars[0], values_x, o, jobs);
+            if (pars.size() != 2)
+                throw InvalidArgument("scans take one or two parameters");
+            return scan2d(model, data, pars[0], values_x, pars[1], values_y, o, jobs);
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("pars"), nb::arg("values_x"),
+        nb::arg("values_y"), HIFIT_FIT_ARGS, nb::arg("jobs") = 1);
+
+    nb::class_<MinosResult>(m, "MinosResult")
+        .def_ro("lower", &MinosResult::lower)
+        .def_ro("upper", &MinosResult::upper)
+        .def_ro("lower_at_bound", &MinosResult::lower_at_bound)
+        .def_ro("upper_at_bound", &MinosResult::upper_at_bound)
+        .def_ro("valid", &MinosResult::valid)
+        .def_ro("message", &MinosResult::message);
+    m.def(
+        "minos",
+        [](const Model& model, std::vector<double> data, const FitResult& best,
+           std::size_t par, double delta, std::vector<double> init,
+           std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
+            const FitOptions o =
+                options(std::move(init), std::move(bounds), std::move(fixed));
+            nb::gil_scoped_release release;
+            return minos(model, data, best, par, delta, o);
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("best"), nb::arg("par"),
+        nb::arg("delta"), HIFIT_FIT_ARGS);
+
+    nb::class_<ImpactResult>(m, "ImpactResult")
+        .def_ro("pars", &ImpactResult::pars)
+        .def_ro("prefit_up", &ImpactResult::prefit_up)
+        .def_ro("prefit_down", &ImpactResult::prefit_down)
+        .def_ro("postfit_up", &ImpactResult::postfit_up)
+        .def_ro("postfit_down", &ImpactResult::postfit_down)
+        .def_ro("cov_prefit", &ImpactResult::cov_prefit)
+        .def_ro("cov_postfit", &ImpactResult::cov_postfit)
+        .def_ro("best", &ImpactResult::best)
+        .def_ro("failed_fits", &ImpactResult::failed_fits)
+        .def_ro("valid", &ImpactResult::valid);
+    m.def(
+        "impacts",
+        [](const Model& model, std::vector<double> data, std::vector<double> init,
+           std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
+           int jobs, std::optional<FitResult> best) {
+            const FitOptions o =
+                options(std::move(init), std::move(bounds), std::move(fixed));
+            nb::gil_scoped_release release;
+            return impacts(model, data, o, jobs, best ? &*best : nullptr);
+        },
+        nb::arg("model"), nb::arg("data"), HIFIT_FIT_ARGS, nb::arg("jobs") = 1,
+        nb::arg("best") = nb::none());
+    m.def("prefit_uncertainties", &prefit_uncertainties, nb::arg("model"));
+
+    nb::class_<GoodnessOfFit>(m, "GoodnessOfFit")
+        .def_ro("twice_delta_nll", &GoodnessOfFit::twice_delta_nll)
+        .def_ro("ndof", &GoodnessOfFit::ndof)
+        .def_ro("p_value", &GoodnessOfFit::p_value);
+    m.def(
+        "goodness_of_fit",
+        [](const Model& model, std::vector<double> data, const FitResult& best,
+           std::vector<bool> fixed) {
+            return goodness_of_fit(model, data, best, fixed);
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("best"), nb::arg("fixed"));
+
+    nb::class_<ToyResult>(m, "ToyResult")
+        .def_ro("q_obs", &ToyResult::q_obs)
+        .def_ro("q_sb", &ToyResult::q_sb)
+        .def_ro("q_b", &ToyResult::q_b)
+        .def_ro("cls_obs", &ToyResult::cls_obs)
+        .def_ro("clsb_obs", &ToyResult::clsb_obs)
+        .def_ro("clb_obs", &ToyResult::clb_obs)
+        .def_ro("cls_exp", &ToyResult::cls_exp)
+        .def_ro("failed_toys", &ToyResult::failed_toys)
+        .def_ro("valid", &ToyResult::valid)
+        .def_ro("message", &ToyResult::message);
+    m.def(
+        "hypotest_toys",
+        [](const Model& model, std::vector<double> data, double mu,
+           const std::string& stat, int ntoys, unsigned long long seed, int jobs,
+           std::vector<double> init, std::vector<std::pair<double, double>> bounds,
+           std::vector<bool> fixed) {
+            const TestStat s = parse_stat(stat);
+            const FitOptions o =
+                options(std::move(init), std::move(bounds), std::move(fixed));
+            nb::gil_scoped_release release;
+            return hypotest_toys(model, data, mu, s, ntoys, seed, jobs, o);
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("mu"), nb::arg("test_stat"),
+        nb::arg("ntoys"), nb::arg("seed"), nb::arg("jobs"), HIFIT_FIT_ARGS);
+    m.def(
+        "sample_toy",
+        [](const Model& model, std::vector<double> pars, unsigned long long seed,
+           unsigned long long index) {
+            return to_numpy(sample_toy(model, pars, seed, index));
+        },
+        nb::arg("model"), nb::arg("pars"), nb::arg("seed"), nb::arg("index"));
+    m.def(
+        "test_statistic",
+        [](const Model& model, std::vector<double> data, double mu,
+           const std::string& stat, std::vector<double> init,
+           std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
+            const TestStat s = parse_stat(stat);
+            const FitOptions o =
+                options(std::move(init), std::move(bounds), std::move(fixed));
+            nb::gil_scoped_release release;
+            const TestStatResult r = test_statistic(model, data, mu, s, o);
+            return nb::make_tuple(r.value, r.valid());
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("mu"), nb::arg("test_stat"),
+        HIFIT_FIT_ARGS);
+}
+
+} // namespace hifit::bindings

@@ -1,0 +1,112 @@
+"""Impacts of nuisance parameters on the POI (ranking) and goodness of fit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from .._model import Model
+from .mle import FitResult, fit, fit_args
+
+
+@dataclass(frozen=True)
+class RankingResult:
+    """POI shifts when each parameter is fixed at its best fit ± pre-/post-fit σ.
+
+    Sorted by the largest post-fit impact. ``cov_postfit`` is the linear estimate
+    from the covariance matrix (no refits).
+    """
+
+    labels: list[str]
+    bestfit: np.ndarray
+    uncertainty: np.ndarray
+    prefit_up: np.ndarray
+    prefit_down: np.ndarray
+    postfit_up: np.ndarray
+    postfit_down: np.ndarray
+    cov_prefit: np.ndarray
+    cov_postfit: np.ndarray
+    failed_fits: int
+    valid: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        keys = ("prefit_up", "prefit_down", "postfit_up", "postfit_down", "cov_postfit")
+        return {
+            "valid": self.valid,
+            "failed_fits": self.failed_fits,
+            "parameters": [
+                {"name": n, "value": float(v), "uncertainty": float(u)}
+                | {k: float(getattr(self, k)[i]) for k in keys}
+                for i, (n, v, u) in enumerate(
+                    zip(self.labels, self.bestfit, self.uncertainty, strict=True)
+                )
+            ],
+        }
+
+
+def ranking(
+    data: Sequence[float] | np.ndarray,
+    model: Model,
+    *,
+    fit_result: FitResult | None = None,
+    jobs: int = 1,
+    init_pars: Sequence[float] | None = None,
+    par_bounds: Sequence[tuple[float, float]] | None = None,
+    fixed_params: Sequence[bool] | None = None,
+) -> RankingResult:
+    """cabinetry's ranking (four refits per parameter), spread over ``jobs`` threads."""
+    best = fit_result or fit(data, model, init_pars, par_bounds, fixed_params)
+    args = fit_args(model, init_pars, par_bounds, fixed_params)
+    r = _core.impacts(
+        model._model, np.asarray(data, dtype=float), *args, jobs, best.core
+    )
+    pars = list(r.pars)
+    post = np.maximum(np.abs(r.postfit_up), np.abs(r.postfit_down))
+    order = np.argsort(-post, kind="stable")
+
+    def col(values: Any) -> np.ndarray:
+        return np.asarray(values, dtype=float)[order]
+
+    return RankingResult(
+        labels=[model.config.par_names[pars[i]] for i in order],
+        bestfit=np.asarray(best.bestfit)[pars][order],
+        uncertainty=np.asarray(best.uncertainty)[pars][order],
+        prefit_up=col(r.prefit_up),
+        prefit_down=col(r.prefit_down),
+        postfit_up=col(r.postfit_up),
+        postfit_down=col(r.postfit_down),
+        cov_prefit=col(r.cov_prefit),
+        cov_postfit=col(r.cov_postfit),
+        failed_fits=int(r.failed_fits),
+        valid=bool(r.valid and best.valid),
+    )
+
+
+@dataclass(frozen=True)
+class GoodnessOfFit:
+    """Saturated-model test: -2 ln(L_best/L_sat), its degrees of freedom, p-value."""
+
+    twice_delta_nll: float
+    ndof: float
+    p_value: float
+
+
+def goodness_of_fit(
+    data: Sequence[float] | np.ndarray, model: Model, fit_result: FitResult
+) -> GoodnessOfFit:
+    r = _core.goodness_of_fit(
+        model._model,
+        np.asarray(data, dtype=float),
+        fit_result.core,
+        list(fit_result.fixed),
+    )
+    return GoodnessOfFit(float(r.twice_delta_nll), float(r.ndof), float(r.p_value))
+
+
+def prefit_uncertainties(model: Model) -> np.ndarray:
+    """Constraint widths (0 for unconstrained and fixed parameters), as cabinetry."""
+    return np.array(_core.prefit_uncertainties(model._model))

@@ -1,0 +1,133 @@
+"""Profile-likelihood scans (1D and 2D) and MINOS intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from .._model import Model
+from .mle import FitResult, fit, fit_args
+
+
+def _index(model: Model, par: str | int) -> int:
+    if isinstance(par, int):
+        return par
+    names = model.config.par_names
+    if par not in names:
+        msg = f"no parameter named {par!r} in the model"
+        raise KeyError(msg)
+    return names.index(par)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """-2 Δln L along a grid: ``delta_twice_nll`` has shape (nx,) or (nx, ny)."""
+
+    names: list[str]
+    values_x: np.ndarray
+    values_y: np.ndarray | None
+    twice_nll: np.ndarray
+    delta_twice_nll: np.ndarray
+    valid: np.ndarray
+    bestfit: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "parameters": self.names,
+            "values": self.values_x.tolist(),
+            "delta_twice_nll": self.delta_twice_nll.tolist(),
+            "valid": self.valid.tolist(),
+        }
+        if self.values_y is not None:
+            out["values_y"] = self.values_y.tolist()
+        return out
+
+
+def scan(
+    data: Sequence[float] | np.ndarray,
+    model: Model,
+    par: str | int | Sequence[str | int],
+    values: Sequence[float],
+    values_y: Sequence[float] | None = None,
+    *,
+    jobs: int = 1,
+    init_pars: Sequence[float] | None = None,
+    par_bounds: Sequence[tuple[float, float]] | None = None,
+    fixed_params: Sequence[bool] | None = None,
+) -> ScanResult:
+    """Profile scan of one parameter, or of two with ``par=(x, y)`` and ``values_y``."""
+    pars = [par] if isinstance(par, str | int) else list(par)
+    idx = [_index(model, p) for p in pars]
+    if len(idx) == 2 and values_y is None:
+        msg = "a 2D scan needs values_y"
+        raise ValueError(msg)
+    args = fit_args(model, init_pars, par_bounds, fixed_params)
+    r = _core.scan(
+        model._model,
+        np.asarray(data, dtype=float),
+        idx,
+        [float(v) for v in values],
+        [float(v) for v in (values_y or [])],
+        *args,
+        jobs,
+    )
+    shape = (len(values),) if len(idx) == 1 else (len(values), len(values_y or []))
+    return ScanResult(
+        names=[model.config.par_names[i] for i in idx],
+        values_x=np.array(r.values_x),
+        values_y=np.array(r.values_y) if len(idx) == 2 else None,
+        twice_nll=np.array(r.twice_nll).reshape(shape),
+        delta_twice_nll=np.array(r.delta_twice_nll).reshape(shape),
+        valid=np.array(r.valid).reshape(shape),
+        bestfit=np.array(r.best.bestfit),
+    )
+
+
+@dataclass(frozen=True)
+class MinosInterval:
+    lower: float  # negative offset from the best fit
+    upper: float
+    lower_at_bound: bool
+    upper_at_bound: bool
+    valid: bool
+    message: str = ""
+
+
+def minos(
+    data: Sequence[float] | np.ndarray,
+    model: Model,
+    pars: Sequence[str | int] | str | int,
+    *,
+    fit_result: FitResult | None = None,
+    delta_twice_nll: float = 1.0,
+    init_pars: Sequence[float] | None = None,
+    par_bounds: Sequence[tuple[float, float]] | None = None,
+    fixed_params: Sequence[bool] | None = None,
+) -> dict[str, MinosInterval]:
+    """Asymmetric intervals where -2 ln L rises by ``delta_twice_nll`` (1: 68.3 %)."""
+    best = fit_result or fit(data, model, init_pars, par_bounds, fixed_params)
+    args = fit_args(model, init_pars, par_bounds, fixed_params)
+    out = {}
+    for p in [pars] if isinstance(pars, str | int) else pars:
+        i = _index(model, p)
+        r = _core.minos(
+            model._model,
+            np.asarray(data, dtype=float),
+            best.core,
+            i,
+            delta_twice_nll,
+            *args,
+        )
+        out[model.config.par_names[i]] = MinosInterval(
+            float(r.lower),
+            float(r.upper),
+            bool(r.lower_at_bound),
+            bool(r.upper_at_bound),
+            bool(r.valid),
+            r.message,
+        )
+    return out
