@@ -122,7 +122,7 @@ def test_inspect_with_patchset_matches_pyhf_patchset_apply(tmp_path):
         (["fit", LBB / "patchset.json"], "missing required key"),
         (
             ["fit", TWO_BIN, "--patch", "x"],
-            "--patchset and --patch must be given together",
+            "--patch needs --patchset",
         ),
         (["fit", TWO_BIN, "--bogus"], "No such option '--bogus'"),
     ],
@@ -133,3 +133,70 @@ def test_bad_input_gives_one_line_and_exit_code_2(args, fragment):
     assert fragment in proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+SIMPLE = (
+    DATA
+    / "validation-workspaces"
+    / "simplemodels_uncorrelated_background_doc_example.json"
+)
+EXAMPLE = DATA / "pyhf-tests" / "test_patchset"
+
+
+def test_cls_writes_the_documented_keys(tmp_path):
+    out = tmp_path / "cls.json"
+    hifit("cls", SIMPLE, "--mu", "1.0", "--test-stat", "qtilde", "-o", out)
+    result = json.loads(out.read_text())
+    assert {"CLs_obs", "CLs_exp", "CLsb", "CLb"} <= set(result)
+    assert len(result["CLs_exp"]) == 5
+    assert result["CLs_obs"] == pytest.approx(result["CLsb"] / result["CLb"])
+
+
+def test_cls_signal_grid_writes_json_and_csv(tmp_path):
+    out, table = tmp_path / "grid.json", tmp_path / "grid.csv"
+    hifit(
+        "cls",
+        EXAMPLE / "example_bkgonly.json",
+        "--patchset",
+        EXAMPLE / "example_patchset.json",
+        "--jobs",
+        "2",
+        "-o",
+        out,
+        "--csv",
+        table,
+    )
+    results = json.loads(out.read_text())["results"]
+    assert [r["patch"] for r in results] == ["patch_channel1_signal_syst1"]
+    assert {"patch", "values", "CLs_obs", "CLs_exp", "valid"} <= set(results[0])
+    rows = table.read_text().splitlines()
+    assert rows[0].startswith("patch,") and len(rows) == 2
+
+
+def test_limit_significance_scan_and_ranking_write_json(tmp_path):
+    lim = tmp_path / "limit.json"
+    hifit("limit", SIMPLE, "-o", lim)
+    limits = json.loads(lim.read_text())
+    assert len(limits["expected"]) == 5 and limits["observed"] > 0
+    sig = tmp_path / "sig.json"
+    hifit("significance", EXAMPLE / "example_bkgonly.json", "-o", sig)
+    assert set(json.loads(sig.read_text())) >= {
+        "observed_significance",
+        "expected_p_value",
+    }
+    scan = tmp_path / "scan.json"
+    hifit("scan", SIMPLE, "--range", "0:2:5", "-o", scan)
+    assert json.loads(scan.read_text())["values"] == [0.0, 0.5, 1.0, 1.5, 2.0]
+    rank = tmp_path / "ranking.json"
+    hifit("ranking", EXAMPLE / "example_bkgonly.json", "--jobs", "2", "-o", rank)
+    names = [p["name"] for p in json.loads(rank.read_text())["parameters"]]
+    assert "SigXsecOverSM" not in names and "syst1" in names
+
+
+def test_fit_minos_and_goodness_of_fit(tmp_path):
+    out = tmp_path / "fit.json"
+    proc = hifit("fit", SIMPLE, "--minos", "mu", "--goodness-of-fit", "-o", out)
+    assert "MINOS mu" in proc.stdout and "goodness of fit" in proc.stdout
+    result = json.loads(out.read_text())
+    assert result["minos"]["mu"][1] > 0
+    assert 0 < result["goodness_of_fit"]["p_value"] <= 1
