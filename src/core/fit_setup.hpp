@@ -34,4 +34,23 @@ inline FitOptions warm(FitOptions options, const std::vector<double>& start) {
     return options;
 }
 
+// The fits inside inference routines: when a warm-started fit does not converge, retry
+// from the model's suggested start, then with a larger iteration budget; a result is
+// only ever marked valid by the minimizer itself.
+inline FitResult robust_fit(Likelihood& lh, const FitOptions& options) {
+    FitResult best = fit(lh, options);
+    if (best.valid) return best;
+    FitOptions retry = options;
+    const auto& init = lh.model().suggested_init();
+    for (std::size_t i = 0; i < init.size(); ++i) {
+        if (!retry.fixed[i]) retry.init[i] = init[i];
+    }
+    for (int attempt = 0; attempt < 2 && !best.valid; ++attempt) {
+        retry.max_iterations = options.max_iterations * (attempt == 0 ? 1 : 8);
+        FitResult r = fit(lh, retry);
+        if (r.valid || r.twice_nll < best.twice_nll) best = std::move(r);
+    }
+    return best;
+}
+
 } // namespace hifit

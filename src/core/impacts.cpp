@@ -37,7 +37,7 @@ ImpactResult impacts(const Model& model, std::span<const double> data,
         Likelihood lh(model, data);
         FitOptions o = options;
         o.compute_covariance = true;
-        out.best = fit(lh, o);
+        out.best = robust_fit(lh, o);
     }
     const std::vector<double> prefit = prefit_uncertainties(model);
     const std::size_t n = model.npars();
@@ -58,8 +58,8 @@ ImpactResult impacts(const Model& model, std::span<const double> data,
             const double theta = out.best.bestfit[i];
             auto shifted = [&](double shift) {
                 if (shift == 0.0) return 0.0; // cabinetry: no fit for a zero shift
-                const FitResult r =
-                    fit(lh, fixed_at(options, i, theta + shift, out.best.bestfit));
+                const FitResult r = robust_fit(
+                    lh, fixed_at(options, i, theta + shift, out.best.bestfit));
                 if (!r.valid) ++failed[k];
                 return r.bestfit[poi] - mu_hat;
             };

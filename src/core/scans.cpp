@@ -28,7 +28,7 @@ void scan_chunk(const Model& model, std::span<const double> data,
     std::vector<double> start = best.bestfit;
     for (std::size_t i = begin; i < end; ++i) {
         FitOptions o = fix_point(i, options, start);
-        const FitResult r = fit(lh, o);
+        const FitResult r = robust_fit(lh, o);
         out.twice_nll[i] = r.twice_nll;
         out.valid[i] = r.valid;
         if (r.valid) start = r.bestfit;
@@ -39,7 +39,7 @@ ScanResult prepare(const Model& model, std::span<const double> data,
                    const FitOptions& options, std::size_t points) {
     ScanResult out;
     Likelihood lh(model, data);
-    out.best = fit(lh, options);
+    out.best = robust_fit(lh, options);
     out.twice_nll.assign(points, 0.0);
     out.valid.assign(points, false);
     return out;
@@ -126,7 +126,7 @@ MinosResult minos(const Model& model, std::span<const double> data,
     // f(x) = profile -2 ln L(x) - minimum - delta, warm-started from the last solution.
     std::vector<double> start = best.bestfit;
     auto f = [&](double x) {
-        const FitResult r = fit(lh, fixed_at(options, par, x, start));
+        const FitResult r = robust_fit(lh, fixed_at(options, par, x, start));
         if (!r.valid)
             failures = "profile fit at " + std::to_string(x) + ": " + r.message;
         else

@@ -77,9 +77,9 @@ TestStatResult test_statistic(const Model& model, std::span<const double> data,
     } else {
         FitOptions free = options;
         free.compute_covariance = false;
-        out.free_fit = fit(lh, free);
+        out.free_fit = robust_fit(lh, free);
     }
-    out.fixed_fit = fit(lh, fixed_at(options, poi, mu, out.free_fit.bestfit));
+    out.fixed_fit = robust_fit(lh, fixed_at(options, poi, mu, out.free_fit.bestfit));
     out.value = statistic_value(stat, mu, out.free_fit.bestfit[poi],
                                 out.fixed_fit.twice_nll, out.free_fit.twice_nll);
     return out;
@@ -96,15 +96,16 @@ AsymptoticCalculator::AsymptoticCalculator(const Model& model,
             "the asymptotic calculator supports q0, qmu and qmu_tilde");
     }
     base_.compute_covariance = false;
-    free_data_ = fit(lh_data_, base_);
+    free_data_ = robust_fit(lh_data_, base_);
     // Asimov data: expected data (main and auxiliary) at the conditional fit to data
     // with mu = 0 (mu = 1 for discovery).
     const double asimov_mu = stat == TestStat::q0 ? 1.0 : 0.0;
-    asimov_fit_ = fit(lh_data_, fixed_at(base_, poi_, asimov_mu, free_data_.bestfit));
+    asimov_fit_ =
+        robust_fit(lh_data_, fixed_at(base_, poi_, asimov_mu, free_data_.bestfit));
     asimov_data_.resize(model.nmain() + model.naux());
     lh_asimov_.expected_data(asimov_fit_.bestfit, asimov_data_);
     lh_asimov_.set_data(asimov_data_);
-    free_asimov_ = fit(lh_asimov_, warm(base_, asimov_fit_.bestfit));
+    free_asimov_ = robust_fit(lh_asimov_, warm(base_, asimov_fit_.bestfit));
 }
 
 void AsymptoticCalculator::set_poi_upper_bound(double hi) {
@@ -119,9 +120,9 @@ HypoTestResult AsymptoticCalculator::hypotest(double mu) {
     HypoTestResult r;
     r.mu = stat_ == TestStat::q0 ? 0.0 : mu;
     const FitResult fixed_data =
-        fit(lh_data_, fixed_at(base_, poi_, r.mu, free_data_.bestfit));
+        robust_fit(lh_data_, fixed_at(base_, poi_, r.mu, free_data_.bestfit));
     const FitResult fixed_asimov =
-        fit(lh_asimov_, fixed_at(base_, poi_, r.mu, free_asimov_.bestfit));
+        robust_fit(lh_asimov_, fixed_at(base_, poi_, r.mu, free_asimov_.bestfit));
     r.q_obs = statistic_value(stat_, r.mu, free_data_.bestfit[poi_],
                               fixed_data.twice_nll, free_data_.twice_nll);
     r.q_asimov = statistic_value(stat_, r.mu, free_asimov_.bestfit[poi_],

@@ -79,9 +79,9 @@ ToyResult hypotest_toys(const Model& model, std::span<const double> data, double
     Likelihood lh(model, data);
     const double bkg_mu = stat == TestStat::q0 ? 1.0 : 0.0;
     const FitResult sb_fit =
-        fit(lh, fixed_at(options, poi, mu, observed.free_fit.bestfit));
+        robust_fit(lh, fixed_at(options, poi, mu, observed.free_fit.bestfit));
     const FitResult b_fit =
-        fit(lh, fixed_at(options, poi, bkg_mu, observed.free_fit.bestfit));
+        robust_fit(lh, fixed_at(options, poi, bkg_mu, observed.free_fit.bestfit));
     if (!observed.valid() || !sb_fit.valid || !b_fit.valid) {
         out.message = "a fit to the observed data did not converge";
     }
