@@ -14,4 +14,5 @@ NB_MODULE(_core, m) {
     hifit::bindings::bind_model(m);
     hifit::bindings::bind_fit(m);
     hifit::bindings::bind_infer(m);
+    hifit::bindings::bind_templates(m);
 }
