@@ -4,6 +4,7 @@
 #include <hifit/infer.hpp>
 #include <hifit/interpolation.hpp>
 #include <hifit/model.hpp>
+#include <hifit/prediction.hpp>
 #include <hifit/spec.hpp>
 #include <hifit/stats.hpp>
 #include <hifit/workspace.hpp>

@@ -90,6 +90,8 @@ class Likelihood {
     // hess is npars x npars, row-major (symmetric).
     double twice_nll_grad_hess(std::span<const double> pars, std::span<double> grad,
                                std::span<double> hess);
+    // The rate of every (channel, sample, bin) cell of the compiled model.
+    void cell_rates(std::span<const double> pars, std::vector<double>& out);
     // Expected main rates (nmain) and, if requested, expected auxdata (naux).
     void expected_data(std::span<const double> pars, std::span<double> out,
                        bool include_auxdata = true);

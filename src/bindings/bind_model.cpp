@@ -1,6 +1,7 @@
 #include "common.hpp"
 
 #include <hifit/model.hpp>
+#include <hifit/prediction.hpp>
 
 namespace hifit::bindings {
 
@@ -40,6 +41,30 @@ void bind_model(nb::module_& m) {
         .def_prop_ro("channel_nbins", &Model::channel_nbins)
         .def_prop_ro("samples", &Model::samples)
         .def_prop_ro("measurement_name", &Model::measurement_name);
+
+    m.def(
+        "expected_by_sample",
+        [](const Model& model, std::vector<double> pars) {
+            const std::size_t ns = model.samples().size(), nb = model.nmain();
+            return to_numpy(expected_by_sample(model, pars), {ns, nb});
+        },
+        nb::arg("model"), nb::arg("pars"));
+    m.def(
+        "predict",
+        [](const Model& model, std::vector<double> pars,
+           std::vector<double> uncertainties, std::vector<double> correlation) {
+            Prediction p;
+            {
+                nb::gil_scoped_release release;
+                p = predict(model, pars, uncertainties, correlation);
+            }
+            return nb::make_tuple(
+                to_numpy(std::move(p.yields), {p.nsamples, p.nbins}),
+                to_numpy(std::move(p.stdev_bins), {p.nsamples + 1, p.nbins}),
+                to_numpy(std::move(p.stdev_channels), {p.nsamples + 1, p.nchannels}));
+        },
+        nb::arg("model"), nb::arg("pars"), nb::arg("uncertainties"),
+        nb::arg("correlation") = std::vector<double>{});
 
     nb::class_<Likelihood>(m, "Likelihood")
         .def(

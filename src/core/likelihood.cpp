@@ -305,6 +305,13 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
     return 2.0 * nll;
 }
 
+void Likelihood::cell_rates(std::span<const double> pars, std::vector<double>& out) {
+    twice_nll(pars); // fills A and M of every cell
+    const Scratch& s = *scratch_;
+    out.resize(s.cell_a.size());
+    for (std::size_t c = 0; c < out.size(); ++c) out[c] = s.cell_a[c] * s.cell_m[c];
+}
+
 void Likelihood::expected_data(std::span<const double> pars, std::span<double> out,
                                bool include_auxdata) {
     const ModelData& md = model_.compiled();

@@ -387,7 +387,8 @@ void build_cells(ModelData& md, const SortedSpec& ss, const std::vector<ParamSet
         bool shared = false, per_bin = false;
     };
     for (std::size_t ci = 0; ci < ss.channels.size(); ++ci) {
-        for (const Sample* s : ss.sample_in[ci]) {
+        for (std::size_t si = 0; si < ss.samples.size(); ++si) {
+            const Sample* s = ss.sample_in[ci][si];
             if (!s) continue;
             std::vector<Factor> factors;
             std::vector<const Modifier*> histosys;
@@ -440,6 +441,7 @@ void build_cells(ModelData& md, const SortedSpec& ss, const std::vector<ParamSet
                 Cell cell;
                 cell.bin = static_cast<std::uint32_t>(md.channel_offset[ci] + b);
                 cell.nominal = s->data[b];
+                cell.sample = static_cast<std::uint32_t>(si);
                 cell.factor_begin = static_cast<std::uint32_t>(md.cell_factors.size());
                 for (const Factor& f : factors) {
                     md.cell_factors.push_back(

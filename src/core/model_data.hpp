@@ -33,6 +33,7 @@ struct AdditiveTerm {
 // One (sample, bin) cell: nu = (nominal + sum additive) * prod factors.
 struct Cell {
     std::uint32_t bin = 0;
+    std::uint32_t sample = 0; // index into ModelData::samples
     double nominal = 0.0;
     std::uint32_t factor_begin = 0, factor_end = 0; // into ModelData::cell_factors
     std::uint32_t add_begin = 0, add_end = 0;       // into ModelData::additive

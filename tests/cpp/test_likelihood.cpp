@@ -99,3 +99,36 @@ TEST(Likelihood, DerivativesExactWhenANormfactorIsZero) {
     x[*model.poi_index()] = 0.0;
     check_derivatives(model, ws.data(model), x);
 }
+
+TEST(Prediction, SamplesSumToTheExpectedRates) {
+    const auto ws = hifit::Workspace::load(
+        kData + "/pyhf/pyhf-tests/test_patchset/example_bkgonly.json");
+    const auto model = ws.model();
+    const auto x = random_point(model, 3);
+    const auto by_sample = hifit::expected_by_sample(model, x);
+    hifit::Likelihood lh(model, ws.data(model));
+    std::vector<double> total(model.nmain());
+    lh.expected_data(x, total, false);
+    const std::size_t ns = model.samples().size();
+    for (std::size_t b = 0; b < model.nmain(); ++b) {
+        double sum = 0.0;
+        for (std::size_t s = 0; s < ns; ++s) sum += by_sample[s * model.nmain() + b];
+        EXPECT_NEAR(sum, total[b], 1e-12 * total[b]);
+    }
+}
+
+TEST(Prediction, OneShiftedParameterGivesHalfTheSymmetricDifference) {
+    const auto ws =
+        hifit::Workspace::load(kData + "/pyhf/pyhf-docs-json/2-bin_1-channel.json");
+    const auto model = ws.model();
+    const auto x = model.suggested_init();
+    std::vector<double> unc(model.npars(), 0.0);
+    unc[1] = 0.1; // uncorr_bkguncrt[0] scales the background in bin 0
+    const auto p = hifit::predict(model, x, unc);
+    const std::size_t ns = p.nsamples, bkg = 0; // samples sorted: background, signal
+    const double background_bin0 = p.yields[bkg * p.nbins + 0];
+    EXPECT_NEAR(p.stdev_bins[bkg * p.nbins + 0], 0.1 * background_bin0, 1e-12);
+    EXPECT_NEAR(p.stdev_bins[bkg * p.nbins + 1], 0.0, 1e-12);
+    EXPECT_NEAR(p.stdev_bins[ns * p.nbins + 0], 0.1 * background_bin0, 1e-12); // total
+    EXPECT_NEAR(p.stdev_channels[ns * p.nchannels + 0], 0.1 * background_bin0, 1e-12);
+}
