@@ -26,6 +26,29 @@ __all__ = [
 ]
 
 
+# cabinetry's module names, so that `import hifit as cabinetry` runs cabinetry
+# notebooks. Imported on first use: they pull in uproot and plotting libraries.
+_CABINETRY_MODULES = {
+    "configuration",
+    "fit",
+    "histo",
+    "model_utils",
+    "route",
+    "tabulate",
+    "templates",
+    "workspace",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _CABINETRY_MODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    msg = f"module 'hifit' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
 def cmake_dir() -> str:
     """Folder holding ``hifitConfig.cmake``, for ``find_package(hifit)`` in C++."""
     from pathlib import Path
@@ -34,4 +57,4 @@ def cmake_dir() -> str:
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return sorted(set(__all__) | _CABINETRY_MODULES)
