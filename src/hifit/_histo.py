@@ -1,0 +1,172 @@
+"""Template histograms on disk: cabinetry's names, one ROOT file per template.
+
+A template is stored as ``{HistogramFolder}/{name}.root`` holding one TH1D named
+``name`` (yields, edges, sumw2 = stdev², no under- or overflow); post-processed copies
+are ``{name}_modified.root``. Files are written through uproot to a temporary file
+that is then renamed, so a reader never sees a half-written template.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pathlib
+import tempfile
+from collections.abc import Mapping
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODIFIED_SUFFIX = "_modified"
+
+
+class Template(NamedTuple):
+    """A template histogram: ``yields`` and ``stdev`` per bin, ``bins`` edges."""
+
+    yields: np.ndarray
+    stdev: np.ndarray
+    bins: np.ndarray
+
+
+def name(
+    region: Mapping[str, Any],
+    sample: Mapping[str, Any],
+    systematic: Mapping[str, Any],
+    *,
+    template: Literal["Up", "Down"] | None = None,
+) -> str:
+    """cabinetry's template name: ``{Region}_{Sample}[_{Systematic}_{Up|Down}]``.
+
+    Spaces become ``-``.
+    """
+    label = f"{region['Name']}_{sample['Name']}"
+    if template is not None:
+        label += f"_{systematic['Name']}_{template}"
+    return label.replace(" ", "-")
+
+
+def from_boost(histogram: Any, label: str) -> Template:
+    """The in-range content of a 1D boost-histogram (flow bins are dropped)."""
+    if histogram.ndim != 1:
+        raise ValueError(f"{label}: expected a 1D histogram, found {histogram.ndim}D")
+    variances = histogram.variances()
+    if variances is None:
+        raise ValueError(
+            f"{label}: the histogram has no variances (weighted fill into a storage "
+            "without them); use boost_histogram.storage.Weight()"
+        )
+    return Template(
+        np.asarray(histogram.values(), dtype=float),
+        np.sqrt(variances),
+        np.asarray(histogram.axes[0].edges, dtype=float),
+    )
+
+
+def path(folder: str | os.PathLike[str], label: str) -> pathlib.Path:
+    return pathlib.Path(folder) / f"{label}.root"
+
+
+def _th1d(label: str, template: Template) -> Any:
+    """A TH1D with explicit edges and sumw2, statistics as ROOT would compute them."""
+    from uproot.writing import identify
+
+    yields, stdev, bins = template
+    sumw2 = stdev**2
+    centers = 0.5 * (bins[1:] + bins[:-1])
+    axis = identify.to_TAxis(
+        fName="xaxis",
+        fTitle="",
+        fNbins=len(yields),
+        fXmin=bins[0],
+        fXmax=bins[-1],
+        fXbins=np.asarray(bins, dtype=">f8"),
+    )
+    flow = np.zeros(1)
+    return identify.to_TH1x(
+        fName=label,
+        fTitle=label,
+        data=np.concatenate([flow, yields, flow]).astype(">f8"),
+        fEntries=float(np.sum(yields)),
+        fTsumw=float(np.sum(yields)),
+        fTsumw2=float(np.sum(sumw2)),
+        fTsumwx=float(np.sum(yields * centers)),
+        fTsumwx2=float(np.sum(yields * centers**2)),
+        fSumw2=np.concatenate([flow, sumw2, flow]).astype(">f8"),
+        fXaxis=axis,
+    )
+
+
+def save(template: Template, folder: str | os.PathLike[str], label: str) -> None:
+    """Write ``{folder}/{label}.root`` atomically (temporary file, then rename)."""
+    import uproot
+
+    target = path(folder, label)
+    log.debug("saving histogram to %s", target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{label}.", suffix=".root.tmp"
+    )
+    os.close(handle)
+    try:
+        with uproot.recreate(tmp_name) as out:
+            out[label] = _th1d(label, template)
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp_name)
+        raise
+
+
+def read(file_path: pathlib.Path) -> Template:
+    """Read a template file written by :func:`save`."""
+    import uproot
+
+    if not file_path.exists():
+        raise FileNotFoundError(
+            2,
+            f"no template histogram {file_path.name} in {file_path.parent}",
+            str(file_path),
+        )
+    with uproot.open(file_path) as source:
+        hist = source[file_path.stem]
+        # fSumw2 itself: uproot's variances() would turn NaN into 0, and NaN stdev
+        # must survive until post-processing.
+        sumw2 = np.asarray(hist.member("fSumw2"), dtype=float)[1:-1]
+        return Template(
+            np.asarray(hist.values(flow=False), dtype=float),
+            np.sqrt(sumw2),
+            np.asarray(hist.axis().edges(flow=False), dtype=float),
+        )
+
+
+def load(
+    folder: str | os.PathLike[str], label: str, *, modified: bool = True
+) -> Template:
+    """Load template ``label``; with ``modified``, prefer its post-processed copy."""
+    if modified:
+        modified_path = path(folder, label + MODIFIED_SUFFIX)
+        if modified_path.exists():
+            return read(modified_path)
+        log.info(
+            "no modified histogram %s found, loading un-modified histogram",
+            modified_path,
+        )
+    return read(path(folder, label))
+
+
+def validate(template: Template, label: str) -> None:
+    """Log (not raise) what deserves a look: empty bins, NaN stdev."""
+    empty = np.where(np.atleast_1d(template.yields) == 0.0)[0]
+    if len(empty) > 0:
+        log.warning("%s has empty bins: %s", label, empty)
+    nan_pos = np.where(np.isnan(template.stdev))[0]
+    if len(nan_pos) > 0:
+        log.warning("%s has bins with ill-defined stat. unc.: %s", label, nan_pos)
+    not_empty = [b for b in nan_pos if b not in empty]
+    if not_empty:
+        log.warning(
+            "%s has non-empty bins with ill-defined stat. unc.: %s", label, not_empty
+        )

@@ -1,0 +1,519 @@
+"""Template histograms of a cabinetry config: build, collect, post-process, load.
+
+Same API and rules as ``cabinetry.templates``:
+
+* :func:`build` fills histograms from ROOT ntuples (uproot + boost-histogram), or
+  through user functions registered on a :class:`hifit.route.Router`;
+* :func:`collect` reads existing histograms from ROOT files;
+* :func:`postprocess` replaces NaN stat. uncertainties by 0, applies the configured
+  smoothing and writes ``_modified`` copies;
+* :func:`load_template` returns ``(yields, stdev, bins)`` of one template, preferring
+  the post-processed copy.
+
+Which templates exist follows ``configuration.histogram_is_needed``. Each template is
+stored as one ROOT file in ``General.HistogramFolder``, named like cabinetry's
+``.npz`` files: ``{Region}_{Sample}.root`` and
+``{Region}_{Sample}_{Systematic}_{Up|Down}.root`` (spaces become ``-``), each holding
+one TH1D of that name with sumw2 = stdev² (see ``hifit._histo``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import pathlib
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+
+from . import _histo, configuration, route
+from .exceptions import HifitError
+
+__all__ = ["TemplateInputError", "build", "collect", "load_template", "postprocess"]
+
+log = logging.getLogger(__name__)
+
+TemplateName = Literal["Up", "Down"] | None
+Dict = dict[str, Any]
+
+
+class TemplateInputError(HifitError):
+    """An input ntuple or histogram lacks a tree, branch or histogram."""
+
+
+# --- settings of one template -------------------------------------------------------
+
+
+def _setting(
+    nominal: Any, systematic: Mapping[str, Any], template: TemplateName, option: str
+) -> Any:
+    """``nominal``, unless the Up/Down block of ``systematic`` overrides ``option``."""
+    if template is None:
+        return nominal
+    override = systematic.get(template, {}).get(option)
+    return nominal if override is None else override
+
+
+def _check_placeholder(path: str, key: str, value: Any, owner: str, name: str) -> None:
+    """A value without its placeholder warns; a placeholder without a value raises."""
+    placeholder = "{" + key + "}"
+    if value is None and placeholder in path:
+        raise ValueError(f"no path setting found for {owner} {name}")
+    if value is not None and placeholder not in path:
+        log.warning(
+            "%s override specified, but %s not found in default path",
+            owner,
+            placeholder,
+        )
+
+
+def _fill(path: str, key: str, value: str | None) -> str:
+    return path if value is None else path.replace("{" + key + "}", value)
+
+
+def _ntuple_paths(
+    general_path: str, region: Dict, sample: Dict, systematic: Dict, template: Any
+) -> list[pathlib.Path]:
+    """One path per ``SamplePath`` entry, placeholders filled (overrides first)."""
+    region_path = _setting(region.get("RegionPath"), systematic, template, "RegionPath")
+    sample_paths = _setting(
+        sample.get("SamplePath"), systematic, template, "SamplePath"
+    )
+    _check_placeholder(
+        general_path, "RegionPath", region_path, "region", region["Name"]
+    )
+    path = _fill(general_path, "RegionPath", region_path)
+    _check_placeholder(path, "SamplePath", sample_paths, "sample", sample["Name"])
+    if sample_paths is None:
+        return [pathlib.Path(path)]
+    return [
+        pathlib.Path(_fill(path, "SamplePath", entry))
+        for entry in configuration._setting_to_list(sample_paths)
+    ]
+
+
+def _filter(region: Dict, sample: Dict, systematic: Dict, template: Any) -> str | None:
+    """The selection: systematic overrides sample, which overrides region (no AND)."""
+    selection = region.get("Filter")
+    if sample.get("Filter") is not None:
+        selection = sample["Filter"]
+    return _setting(selection, systematic, template, "Filter")
+
+
+def _binning(region: Dict) -> np.ndarray:
+    if not region.get("Binning", False):
+        raise NotImplementedError(
+            f"cannot determine binning: region {region['Name']} has no Binning"
+        )
+    return np.asarray(region["Binning"])
+
+
+def _constant_weight(weight: str | None) -> float | None:
+    """The weight as a number, or None when it is an expression to evaluate."""
+    if weight is None:
+        return 1.0
+    try:
+        return float(weight)
+    except ValueError:
+        return None
+
+
+# --- reading inputs ------------------------------------------------------------------
+
+
+def _missing_key_error(
+    exc: Exception, action: str, file_path: str, what_in_file: str
+) -> TemplateInputError:
+    """A concise message for uproot's KeyInFileError, naming the file."""
+    key = getattr(exc, "key", "?")
+    file_path = getattr(exc, "file_path", None) or file_path
+    if getattr(exc, "object_path", None) is None:
+        available = ", ".join(k.split(";")[0] for k in getattr(exc, "keys", None) or [])
+        message = f"no {what_in_file} {key!r} in {file_path}"
+        if available:
+            message += f" (available: {available})"
+    else:
+        tree = exc.object_path.lstrip("/").split(";")[0]
+        message = f"no branch {key!r} in tree {tree!r} of {file_path}"
+    return TemplateInputError(f"{action}: {message}")
+
+
+def _missing_file_error(path: str, label: str) -> FileNotFoundError:
+    if any(c in path for c in "*?["):
+        return FileNotFoundError(
+            f"cannot build template {label}: no file matches {path}"
+        )
+    return FileNotFoundError(f"cannot build template {label}: no file {path}")
+
+
+def _read_ntuple(
+    path: pathlib.Path,
+    tree: str,
+    expressions: list[str],
+    selection: str | None,
+    label: str,
+) -> dict[str, list[np.ndarray]]:
+    """The values of ``expressions`` for the selected events, in chunks."""
+    import uproot
+
+    columns: dict[str, list[np.ndarray]] = {e: [] for e in expressions}
+    log.debug("reading input ntuple %s:%s", path, tree)
+    try:
+        # A {path: tree} dict, so that colons in file names are not object paths.
+        for chunk in uproot.iterate(
+            {str(path): tree}, expressions=expressions, cut=selection
+        ):
+            for expression in expressions:
+                columns[expression].append(chunk[expression].to_numpy())
+    except FileNotFoundError as exc:
+        raise _missing_file_error(str(path), label) from exc
+    except uproot.KeyInFileError as exc:
+        raise _missing_key_error(
+            exc, f"cannot build template {label}", str(path), "tree"
+        ) from exc
+    return columns
+
+
+def _concatenate(chunks: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(chunks) if chunks else np.zeros(0)
+
+
+def _histogram_from_ntuples(
+    paths: list[pathlib.Path],
+    tree: str,
+    variable: str,
+    bins: np.ndarray,
+    *,
+    weight: str | None,
+    selection: str | None,
+    label: str,
+) -> Any:
+    """A weighted boost-histogram of ``variable`` over all files, in file order."""
+    import boost_histogram as bh
+
+    constant = _constant_weight(weight)
+    expressions = [variable] if constant is not None else [variable, weight]
+    columns: dict[str, list[np.ndarray]] = {e: [] for e in expressions}
+    for path in paths:
+        for expression, chunks in _read_ntuple(
+            path, tree, expressions, selection, label
+        ).items():
+            columns[expression] += chunks
+    observables = _concatenate(columns[variable])
+    if constant is not None:
+        weights = np.ones_like(observables) * constant
+    else:
+        weights = _concatenate(columns[weight])
+    histogram = bh.Histogram(bh.axis.Variable(bins), storage=bh.storage.Weight())
+    histogram.fill(observables, weight=weights)
+    return histogram
+
+
+def _read_histogram(path: str, label: str) -> Any:
+    """The boost-histogram at ``file.root:path/in/file``."""
+    import uproot
+    from uproot._util import file_object_path_split
+
+    file_path, object_path = file_object_path_split(path)
+    if object_path is None:
+        raise ValueError(
+            f"cannot collect template {label}: no ':' in {path} to separate the file "
+            "from the histogram path"
+        )
+    log.debug("reading input histogram %s", path)
+    try:
+        with uproot.open(file_path) as source:
+            return source[object_path].to_boost()
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(
+            f"cannot collect template {label}: no file {file_path}"
+        ) from exc
+    except uproot.KeyInFileError as exc:
+        raise _missing_key_error(
+            exc, f"cannot collect template {label}", file_path, "histogram"
+        ) from exc
+
+
+def _name_and_save(
+    folder: pathlib.Path,
+    histogram: Any,
+    region: Dict,
+    sample: Dict,
+    systematic: Dict,
+    template: Any,
+) -> None:
+    label = _histo.name(region, sample, systematic, template=template)
+    content = _histo.from_boost(histogram, label)
+    _histo.validate(content, label)
+    _histo.save(content, folder, label)
+
+
+# --- build ---------------------------------------------------------------------------
+
+
+class _Builder:
+    """Builds templates from ntuples; also wraps user-defined builders."""
+
+    def __init__(self, folder: pathlib.Path, general_path: str, method: str) -> None:
+        self.histogram_folder = folder
+        self.general_path = general_path
+        self.method = method
+
+    def _create_histogram(
+        self, region: Dict, sample: Dict, systematic: Dict, template: Any
+    ) -> None:
+        label = _histo.name(region, sample, systematic, template=template)
+        paths = _ntuple_paths(self.general_path, region, sample, systematic, template)
+        tree = _setting(sample["Tree"], systematic, template, "Tree")
+        variable = _setting(region["Variable"], systematic, template, "Variable")
+        weight = _setting(sample.get("Weight"), systematic, template, "Weight")
+        bins = _binning(region)
+        selection = _filter(region, sample, systematic, template)
+        if self.method != "uproot":
+            raise NotImplementedError(f"unknown backend {self.method}")
+        histogram = _histogram_from_ntuples(
+            paths, tree, variable, bins, weight=weight, selection=selection, label=label
+        )
+        _name_and_save(
+            self.histogram_folder, histogram, region, sample, systematic, template
+        )
+
+    def _wrap_custom_template_builder(
+        self, func: route.UserTemplateFunc
+    ) -> route.ProcessorFunc:
+        """A processor calling ``func`` and saving the boost-histogram it returns."""
+        import boost_histogram as bh
+
+        @functools.wraps(func)
+        def wrapper(
+            region: Dict, sample: Dict, systematic: Dict, template: Any
+        ) -> None:
+            histogram = func(region, sample, systematic, template)
+            if not isinstance(histogram, bh.Histogram):
+                raise TypeError(
+                    f"{func.__name__} must return a boost_histogram.Histogram"
+                )
+            _name_and_save(
+                self.histogram_folder, histogram, region, sample, systematic, template
+            )
+
+        return wrapper
+
+
+def build(
+    config: Dict, *, method: str = "uproot", router: route.Router | None = None
+) -> None:
+    """Build every needed template from ntuples and save it.
+
+    A builder registered on ``router`` for a template replaces the default one; it
+    returns a ``boost_histogram.Histogram`` that is saved like a built one.
+    """
+    general = config["General"]
+    builder = _Builder(
+        pathlib.Path(general["HistogramFolder"]), general["InputPath"], method
+    )
+    match_func = None
+    if router is not None:
+        router.template_builder_wrapper = builder._wrap_custom_template_builder
+        match_func = router._find_template_builder_match
+    route.apply_to_all_templates(
+        config, builder._create_histogram, match_func=match_func
+    )
+
+
+# --- collect -------------------------------------------------------------------------
+
+
+def _histo_path(
+    general_path: str,
+    variation_path: str,
+    region: Dict,
+    sample: Dict,
+    systematic: Dict,
+    template: Any,
+) -> str:
+    """``InputPath`` with {RegionPath}, {SamplePath} and {VariationPath} filled.
+
+    Templates may override SamplePath and VariationPath, not RegionPath.
+    """
+    sample_path = _setting(sample.get("SamplePath"), systematic, template, "SamplePath")
+    if isinstance(sample_path, list):
+        raise ValueError(
+            f"SamplePath of sample {sample['Name']} is a list: only ntuple inputs "
+            "can sum several paths"
+        )
+    variation = _setting(variation_path, systematic, template, "VariationPath")
+    region_path = region.get("RegionPath")
+    _check_placeholder(
+        general_path, "RegionPath", region_path, "region", region["Name"]
+    )
+    path = _fill(general_path, "RegionPath", region_path)
+    _check_placeholder(path, "SamplePath", sample_path, "sample", sample["Name"])
+    path = _fill(path, "SamplePath", sample_path)
+    # VariationPath always has a value (default ""), so only its absence can warn.
+    _check_placeholder(path, "VariationPath", variation, "variation", "")
+    path = _fill(path, "VariationPath", variation)
+    if ":" not in path:
+        log.warning(
+            "no colon found in path %s, may not be able to find histogram", path
+        )
+    return path
+
+
+def _collector(
+    folder: pathlib.Path, general_path: str, variation_path: str, method: str
+) -> route.ProcessorFunc:
+    def collect_template(
+        region: Dict, sample: Dict, systematic: Dict, template: Any
+    ) -> None:
+        label = _histo.name(region, sample, systematic, template=template)
+        path = _histo_path(
+            general_path, variation_path, region, sample, systematic, template
+        )
+        if method != "uproot":
+            raise NotImplementedError(f"unknown backend {method}")
+        histogram = _read_histogram(path, label)
+        _name_and_save(folder, histogram, region, sample, systematic, template)
+
+    return collect_template
+
+
+def collect(config: Dict, *, method: str = "uproot") -> None:
+    """Read every needed template from ROOT histograms and save it.
+
+    ``General.VariationPath`` is the default for {VariationPath} ("" if unset).
+    """
+    general = config["General"]
+    variation_path = general.get("VariationPath")
+    if variation_path is None:
+        variation_path = ""
+        log.info('no VariationPath specified in general settings, defaulting to ""')
+    processor = _collector(
+        pathlib.Path(general["HistogramFolder"]),
+        general["InputPath"],
+        variation_path,
+        method,
+    )
+    route.apply_to_all_templates(config, processor)
+
+
+# --- postprocess ---------------------------------------------------------------------
+
+
+def _smoothing_algorithm(region: Dict, sample: Dict, systematic: Dict) -> str | None:
+    """The systematic's smoothing algorithm if it applies to this region and sample."""
+    smoothing = systematic.get("Smoothing")
+    if smoothing is None:
+        return None
+    if not configuration._x_contains_y(region, smoothing, "Regions"):
+        return None
+    if not configuration._x_contains_y(sample, smoothing, "Samples"):
+        return None
+    return smoothing["Algorithm"]
+
+
+def _smooth(variation: np.ndarray, nominal: np.ndarray, label: str) -> np.ndarray:
+    """Smooth variation/nominal, keeping the variation's integral (C++ engine)."""
+    from ._core import smooth_variation_353qh_twice
+
+    log.debug("applying smoothing to %s", label)
+    if len(variation) < 3:
+        log.warning("at least three points needed for smoothing, no smoothing applied")
+    return smooth_variation_353qh_twice(
+        np.ascontiguousarray(variation, dtype=float),
+        np.ascontiguousarray(nominal, dtype=float),
+    )
+
+
+def _apply_postprocessing(
+    content: _histo.Template,
+    label: str,
+    smoothing_algorithm: str | None,
+    nominal: _histo.Template | None,
+) -> _histo.Template:
+    """NaN stdev become 0 (empty bins stay empty), then the optional smoothing."""
+    yields, stdev, bins = content
+    if np.isnan(stdev).any():
+        log.debug("fixing ill-defined stat. unc. for %s", label)
+        stdev = np.nan_to_num(stdev, nan=0.0)
+    if smoothing_algorithm == "353QH, twice":
+        if nominal is None:
+            raise ValueError("cannot apply smoothing, nominal histogram missing")
+        yields = _smooth(yields, nominal.yields, label)
+    elif smoothing_algorithm is not None:
+        log.warning("unknown smoothing algorithm %s", smoothing_algorithm)
+    return _histo.Template(yields, stdev, bins)
+
+
+def _postprocessor(folder: pathlib.Path) -> route.ProcessorFunc:
+    def process_template(
+        region: Dict, sample: Dict, systematic: Dict, template: Any
+    ) -> None:
+        label = _histo.name(region, sample, systematic, template=template)
+        content = _histo.load(folder, label, modified=False)
+        algorithm = _smoothing_algorithm(region, sample, systematic)
+        # Smoothing acts on the ratio to the nominal, so it needs the nominal.
+        nominal = None
+        if algorithm is not None:
+            nominal_label = _histo.name(region, sample, {})
+            nominal = _histo.load(folder, nominal_label, modified=False)
+        modified = _apply_postprocessing(content, label, algorithm, nominal)
+        _histo.validate(content, label)
+        _histo.save(modified, folder, label + _histo.MODIFIED_SUFFIX)
+
+    return process_template
+
+
+def postprocess(config: Dict) -> None:
+    """Write a post-processed ``_modified`` copy of every needed template."""
+    folder = pathlib.Path(config["General"]["HistogramFolder"])
+    route.apply_to_all_templates(config, _postprocessor(folder))
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def _systematic_dict(config: Dict, systematic: str | Mapping[str, Any] | None) -> Dict:
+    if systematic is None or isinstance(systematic, Mapping):
+        return dict(systematic or {})
+    for entry in config.get("Systematics", []):
+        if entry["Name"] == systematic:
+            return entry
+    raise configuration.InvalidConfig(f"systematic {systematic} not found in config")
+
+
+def load_template(
+    config: Dict,
+    region: str | Mapping[str, Any],
+    sample: str | Mapping[str, Any],
+    systematic: str | Mapping[str, Any] | None = None,
+    template: TemplateName = None,
+    modified: bool = True,
+) -> _histo.Template:
+    """Load one template from ``General.HistogramFolder``.
+
+    Args:
+        config: the cabinetry configuration
+        region, sample: names, or the config entries
+        systematic: name or config entry; None or {} for the nominal
+        template: "Up" or "Down" for a variation, None for the nominal
+        modified: prefer the post-processed copy, falling back to the raw template
+            (with an info log) when there is none, as cabinetry does
+
+    Returns:
+        ``Template(yields, stdev, bins)``, a named tuple of numpy arrays (``bins``
+        holds the edges, one more entry than the yields).
+    """
+    if template not in (None, "Up", "Down"):
+        raise ValueError(f"template must be 'Up', 'Down' or None, not {template!r}")
+    if isinstance(region, str):
+        region = configuration.region_dict(config, region)
+    if isinstance(sample, str):
+        sample = configuration.sample_dict(config, sample)
+    systematic = _systematic_dict(config, systematic)
+    if template is not None and not systematic:
+        raise ValueError(f"template {template!r} needs a systematic")
+    label = _histo.name(region, sample, systematic, template=template)
+    folder = config["General"]["HistogramFolder"]
+    return _histo.load(folder, label, modified=modified)
