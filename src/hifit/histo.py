@@ -1,0 +1,82 @@
+"""cabinetry's ``histo`` module: template histograms as boost-histogram objects.
+
+hifit stores templates as ROOT files (see ``hifit.templates``); this class reads them
+back with the same names cabinetry uses (``Histogram.from_config``, ``from_path``,
+``yields``, ``stdev``, ``bins``).
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any, TypeVar
+
+import boost_histogram as bh
+import numpy as np
+
+from . import _histo
+
+H = TypeVar("H", bound="Histogram")
+
+
+class Histogram(bh.Histogram):
+    """A one-dimensional histogram with weight storage and no flow bins."""
+
+    @classmethod
+    def from_arrays(cls: type[H], bins: Any, yields: Any, stdev: Any) -> H:
+        if len(bins) != len(yields) + 1:
+            msg = "bin edges need one more entry than yields"
+            raise ValueError(msg)
+        if len(yields) != len(stdev):
+            msg = "yields and stdev need to have the same shape"
+            raise ValueError(msg)
+        out = cls(
+            bh.axis.Variable(bins, underflow=False, overflow=False),
+            storage=bh.storage.Weight(),
+        )
+        out[...] = np.stack([np.asarray(yields), np.asarray(stdev) ** 2], axis=-1)
+        return out
+
+    @classmethod
+    def from_path(
+        cls: type[H], histo_path: pathlib.Path, *, modified: bool = True
+    ) -> H:
+        path = pathlib.Path(histo_path)
+        t = _histo.load(path.parent, path.name, modified=modified)
+        return cls.from_arrays(t.bins, t.yields, t.stdev)
+
+    @classmethod
+    def from_config(
+        cls: type[H],
+        histo_folder: str | pathlib.Path,
+        region: dict[str, Any],
+        sample: dict[str, Any],
+        systematic: dict[str, Any],
+        *,
+        template: str | None = None,
+        modified: bool = True,
+    ) -> H:
+        label = name(region, sample, systematic, template=template)
+        return cls.from_path(pathlib.Path(histo_folder) / label, modified=modified)
+
+    @property
+    def yields(self) -> np.ndarray:
+        return self.values()
+
+    @property
+    def stdev(self) -> np.ndarray:
+        return np.sqrt(self.variances())
+
+    @property
+    def bins(self) -> np.ndarray:
+        return self.axes[0].edges
+
+
+def name(
+    region: dict[str, Any],
+    sample: dict[str, Any],
+    systematic: dict[str, Any],
+    *,
+    template: str | None = None,
+) -> str:
+    """``{Region}_{Sample}[_{Systematic}_{Up|Down}]`` with spaces replaced by ``-``."""
+    return _histo.name(region, sample, systematic, template=template)
