@@ -34,21 +34,35 @@ inline FitOptions warm(FitOptions options, const std::vector<double>& start) {
     return options;
 }
 
-// The fits inside inference routines: when a warm-started fit does not converge, retry
-// from the model's suggested start, then with a larger iteration budget; a result is
-// only ever marked valid by the minimizer itself.
+// The fits inside inference routines. A warm start (the neighbouring solution) is fast
+// but can settle in another local minimum than the one pyhf's start (the model's
+// suggested values) reaches, as strongly bent histosys likelihoods have several: both
+// starts are fitted and the lower valid minimum kept. A fit that fails everywhere is
+// retried with a larger iteration budget; only the minimizer ever marks a result valid.
+inline bool better(const FitResult& a, const FitResult& b) {
+    if (a.valid != b.valid) return a.valid;
+    return a.twice_nll < b.twice_nll;
+}
+
 inline FitResult robust_fit(Likelihood& lh, const FitOptions& options) {
     FitResult best = fit(lh, options);
-    if (best.valid) return best;
-    FitOptions retry = options;
+    FitOptions cold = options;
     const auto& init = lh.model().suggested_init();
+    bool differs = false;
     for (std::size_t i = 0; i < init.size(); ++i) {
-        if (!retry.fixed[i]) retry.init[i] = init[i];
+        if (!cold.fixed[i] && cold.init[i] != init[i]) {
+            cold.init[i] = init[i];
+            differs = true;
+        }
     }
-    for (int attempt = 0; attempt < 2 && !best.valid; ++attempt) {
-        retry.max_iterations = options.max_iterations * (attempt == 0 ? 1 : 8);
-        FitResult r = fit(lh, retry);
-        if (r.valid || r.twice_nll < best.twice_nll) best = std::move(r);
+    if (differs) {
+        FitResult r = fit(lh, cold);
+        if (better(r, best)) best = std::move(r);
+    }
+    if (!best.valid) {
+        cold.max_iterations = options.max_iterations * 8;
+        FitResult r = fit(lh, cold);
+        if (better(r, best)) best = std::move(r);
     }
     return best;
 }
