@@ -41,19 +41,23 @@ test-python: install
 test: test-cpp test-python
 
 SHARED := ../shared/data/pyhf
+# The main job: a generated analysis (ntuples + cabinetry config) through the whole chain,
+# then a published ATLAS likelihood fitted from its pyhf JSON.
 demo: install
-	@echo "== hifit fit: the example workspace shipped with hifit =="
-	$(VENV)/bin/hifit fit $$($(PY) -c "import hifit.examples as e; print(e.DEMO_WORKSPACE)") -o demo-output/demo_fit.json
+	@echo "== generating the example analysis (ntuples and config) =="
+	$(PY) -m hifit.examples.demo demo-output/analysis
+	@echo "== hifit run: templates -> workspace -> fit -> tables -> ranking, limit, significance =="
+	$(VENV)/bin/hifit run demo-output/analysis/config.yml -o demo-output/results
 	@if [ -d $(SHARED) ]; then \
 	  echo "== hifit fit: ATLAS 1Lbb, signal C1N2_Wh_hbb_1000_0 (126 parameters) =="; \
 	  $(VENV)/bin/hifit fit $(SHARED)/atlas-1Lbb-ins1755298/BkgOnly.json \
 	    --patchset $(SHARED)/atlas-1Lbb-ins1755298/patchset.json --patch C1N2_Wh_hbb_1000_0 \
-	    -o demo-output/1Lbb_fit.json | tail -n 4; \
+	    -o demo-output/1Lbb_fit.json | tail -n 3; \
 	fi
-	@echo "results written to demo-output/"
 
 bench: install
 	$(PY) benchmarks/bench_fit.py
+	$(PY) benchmarks/bench_inference.py
 
 lint: venv
 	$(PIP) install -q ruff
