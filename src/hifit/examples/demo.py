@@ -65,7 +65,7 @@ Regions:
   - Name: "SR"
     Variable: "mass"
     Filter: "nbtag >= 2"
-    Binning: [200, 300, 400, 450, 500, 550, 600, 800]
+    Binning: [300, 400, 450, 500, 550, 600, 800]
   - Name: "CR"
     Variable: "mass"
     Filter: "nbtag == 1"
