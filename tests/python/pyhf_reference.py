@@ -210,7 +210,7 @@ def pyhf_model_and_data(case: Case):
 
 
 @contextlib.contextmanager
-def _optimizer(optimizer):
+def pyhf_optimizer(optimizer):
     """Switch pyhf's global optimizer and always restore the previous backend."""
     tensorlib, previous = pyhf.get_backend()
     pyhf.set_backend("numpy", optimizer)
@@ -225,7 +225,7 @@ def _twice_nll(model, pars, data) -> float:
 
 
 def _slsqp_fit(model, data):
-    with _optimizer(pyhf.optimize.scipy_optimizer()):
+    with pyhf_optimizer(pyhf.optimize.scipy_optimizer()):
         bestfit, twice_nll = pyhf.infer.mle.fit(data, model, return_fitted_val=True)
     return np.asarray(bestfit, dtype=float), float(twice_nll)
 
@@ -235,7 +235,7 @@ def _minuit_fit(model, data, init):
     optimizer = pyhf.optimize.minuit_optimizer(
         tolerance=MINUIT_TOLERANCE, strategy=MINUIT_STRATEGY
     )
-    with _optimizer(optimizer):
+    with pyhf_optimizer(optimizer):
         result, twice_nll = pyhf.infer.mle.fit(
             data,
             model,

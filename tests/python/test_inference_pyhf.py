@@ -46,6 +46,7 @@ import pyhf.infer.test_statistics
 import pytest
 import scipy.optimize
 import scipy.stats
+from pyhf_reference import pyhf_optimizer
 
 import hifit
 
@@ -181,17 +182,6 @@ def _poi_bounds(model, lo: float, hi: float) -> list[tuple[float, float]]:
 # --------------------------------------------------------------------------
 # pyhf helpers
 # --------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def pyhf_optimizer(optimizer):
-    """Run pyhf with ``optimizer``; always restore the previous backend."""
-    tensorlib, previous = pyhf.get_backend()
-    pyhf.set_backend("numpy", optimizer)
-    try:
-        yield
-    finally:
-        pyhf.set_backend(tensorlib, previous)
 
 
 def pyhf_default():
