@@ -36,6 +36,7 @@ _CABINETRY_MODULES = {
     "route",
     "tabulate",
     "templates",
+    "visualize",
     "workspace",
 }
 

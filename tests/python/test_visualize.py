@@ -329,9 +329,9 @@ def test_ranking(example, tmp_path):
         [p.get_width() for p in bars[2]],
         np.asarray(results.postfit_up)[np.argsort(impact)[::-1]],
     )
-    limit = max(abs(np.concatenate([results.prefit_up, results.prefit_down])).max(),
-                impact.max())  # fmt: skip
-    assert ax_impact.get_xlim() == pytest.approx((-1.1 * limit, 1.1 * limit))
+    prefit = np.abs(np.concatenate([results.prefit_up, results.prefit_down]))
+    largest = max(prefit.max(), impact.max())
+    assert ax_impact.get_xlim() == pytest.approx((-1.1 * largest, 1.1 * largest))
     assert len(fig.legends[0].get_texts()) == 5
 
     fig = visualize.ranking(results, max_pars=2, save_figure=False)
@@ -418,46 +418,32 @@ def test_style_does_not_leak(example):
 
 def test_same_outputs_as_cabinetry(example, tmp_path):
     cabinetry = pytest.importorskip("cabinetry")
+    figures = {}
     with matplotlib.rc_context():  # cabinetry sets its style globally
-        cab_dir, hifit_dir = tmp_path / "cabinetry", tmp_path / "hifit"
-        for module, folder in ((cabinetry.visualize, cab_dir), (visualize, hifit_dir)):
-            module.data_mc(
-                example.postfit,
-                example.data,
-                config=example.config,
-                figure_folder=folder,
-                close_figure=True,
-            )
-            module.data_mc(
-                example.prefit,
-                example.data,
-                figure_folder=folder,
-                log_scale=True,
-                close_figure=True,
-            )
-            pulls = module.pulls(
-                example.fit_results, figure_folder=folder, close_figure=False
-            )
-            corr = module.correlation_matrix(
-                example.fit_results,
-                figure_folder=folder,
-                pruning_threshold=0.2,
-                close_figure=False,
-            )
-            ranking = module.ranking(
-                example.ranking, figure_folder=folder, max_pars=3, close_figure=False
+        for name, module in (("cabinetry", cabinetry.visualize), ("hifit", visualize)):
+            folder = tmp_path / name
+            figures[name] = (
+                module.pulls(example.fit_results, figure_folder=folder),
+                module.correlation_matrix(
+                    example.fit_results, figure_folder=folder, pruning_threshold=0.2
+                ),
+                module.ranking(example.ranking, figure_folder=folder, max_pars=3),
             )
             module.scan(example.scan, figure_folder=folder)
             module.limit(example.limit, figure_folder=folder)
-            if folder == cab_dir:
-                cab_figs = (pulls, corr, ranking)
-            else:
-                hifit_figs = (pulls, corr, ranking)
-        # fmt: skip
-    assert sorted(p.name for p in hifit_dir.iterdir()) == sorted(
-        p.name for p in cab_dir.iterdir()
+    assert sorted(p.name for p in (tmp_path / "hifit").iterdir()) == sorted(
+        p.name for p in (tmp_path / "cabinetry").iterdir()
     )
-    for cab_fig, hifit_fig in zip(cab_figs, hifit_figs, strict=True):
+    for cab_fig, hifit_fig in zip(*figures.values(), strict=True):
         assert _tick_texts(hifit_fig.axes[0].get_yticklabels()) == _tick_texts(
             cab_fig.axes[0].get_yticklabels()
         )
+
+    # data_mc file names (cabinetry's data_mc itself needs pyhf's
+    # ModelConfig.channel_slices)
+    for label in ("pre-fit", "post-fit", "my fit"):
+        folder = tmp_path / label
+        prediction = example.prefit._replace(label=label)
+        visualize.data_mc(prediction, example.data, figure_folder=folder)
+        expected = cabinetry.visualize._figure_name("Signal_region", label)
+        assert [p.name for p in folder.iterdir()] == [expected]

@@ -1,0 +1,360 @@
+"""Plots of models and inference results (cabinetry's ``visualize``).
+
+Same functions, arguments, file names and return values as ``cabinetry.visualize``:
+
+* :func:`data_mc`: stacked pre-/post-fit model with data, one figure per channel,
+  saved as ``{channel}_prefit.pdf`` / ``{channel}_postfit.pdf`` (``_log`` added
+  for a logarithmic vertical axis); returns ``[{"figure", "region"}]``;
+* :func:`pulls` (``pulls.pdf``), :func:`correlation_matrix`
+  (``correlation_matrix.pdf``), :func:`ranking` (``ranking.pdf``), :func:`scan`
+  (``scan_{parameter}.pdf``), :func:`limit` (``limit.pdf``) and
+  :func:`modifier_grid` (``modifier_grid.pdf``) each return a ``Figure``.
+
+Figures are drawn with matplotlib in cabinetry's style (without changing the
+global rcParams) and are never shown; ``close_figure`` closes them after saving.
+The array-level functions are in :mod:`.plot_model` and :mod:`.plot_result`.
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+
+from ..fit.results_containers import (
+    FitResults,
+    LimitResults,
+    RankingResults,
+    ScanResults,
+)
+from . import plot_model, plot_result
+
+__all__ = [
+    "correlation_matrix",
+    "data_mc",
+    "limit",
+    "modifier_grid",
+    "plot_model",
+    "plot_result",
+    "pulls",
+    "ranking",
+    "scan",
+]
+
+log = logging.getLogger(__name__)
+
+FigurePath = str | pathlib.Path
+
+
+def _figure_path(
+    figure_folder: FigurePath, name: str, save_figure: bool
+) -> pathlib.Path | None:
+    return pathlib.Path(figure_folder) / name if save_figure else None
+
+
+def _data_mc_figure_name(channel: str, label: str) -> str:
+    """``{channel}_prefit.pdf`` / ``_postfit.pdf``; other labels kept verbatim."""
+    label = {"pre-fit": "prefit", "post-fit": "postfit"}.get(label, label)
+    return f"{channel.replace(' ', '-')}_{label}.pdf"
+
+
+def _region_binning(
+    config: Mapping[str, Any] | None, channel: str, n_bins: int
+) -> tuple[np.ndarray, str]:
+    """Bin edges and x-axis label of a channel: from the config, else 0..n, "bin"."""
+    default = np.arange(n_bins + 1, dtype=float)
+    if config is None:
+        return default, "bin"
+    region = next(
+        (r for r in config.get("Regions", []) if r.get("Name") == channel), None
+    )
+    if region is None:
+        raise ValueError(f"region {channel} not found in config")
+    variable = region.get("Variable", "bin")
+    if region.get("Binning"):
+        return np.asarray(region["Binning"], dtype=float), variable
+    return default, variable
+
+
+def data_mc(
+    model_prediction: Any,
+    data: Sequence[float],
+    *,
+    config: Mapping[str, Any] | None = None,
+    figure_folder: FigurePath = "figures",
+    log_scale: bool | None = None,
+    log_scale_x: bool = False,
+    channels: str | Sequence[str] | None = None,
+    colors: Mapping[str, str] | None = None,
+    close_figure: bool = False,
+    save_figure: bool = True,
+) -> list[dict[str, Any]] | None:
+    """Pre- or post-fit data/MC figures of a model prediction, one per channel.
+
+    Args:
+        model_prediction: a :class:`hifit.model_utils.ModelPrediction`
+        data: observed data, with or without auxiliary data
+        config: cabinetry config, for each region's ``Binning`` and ``Variable``
+            (default: bins 0..n labelled "bin")
+        figure_folder: folder to save figures in
+        log_scale: logarithmic vertical axis; None decides per figure
+        log_scale_x: logarithmic horizontal axis
+        channels: channel name or names to draw (default: all)
+        colors: sample name → colour, must cover all samples
+        close_figure: close each figure after saving
+        save_figure: save the figures as PDF
+
+    Raises:
+        ValueError: if ``colors`` misses samples, or a total yield is negative
+
+    Returns:
+        ``[{"figure": Figure, "region": channel}]``, or None if no channel matched
+    """
+    from .. import model_utils
+
+    model = model_prediction.model
+    if colors is not None:
+        missing = set(model.config.samples).difference(colors)
+        if missing:
+            raise ValueError(
+                f"colors need to be provided for all samples, missing for {missing}"
+            )
+    data_yields = model_utils._data_per_channel(model, np.asarray(data, dtype=float))
+    selected = model_utils._filter_channels(model, channels)
+    if not selected:
+        return None
+
+    figures = []
+    for channel in selected:
+        i_chan = model.config.channels.index(channel)
+        bin_edges, variable = _region_binning(config, channel, len(data_yields[i_chan]))
+        histograms = [
+            {
+                "label": sample,
+                "isData": False,
+                "yields": np.asarray(model_prediction.model_yields[i_chan][i_sam]),
+                "variable": variable,
+            }
+            for i_sam, sample in enumerate(model.config.samples)
+        ]
+        histograms.append(
+            {
+                "label": "Data",
+                "isData": True,
+                "yields": np.asarray(data_yields[i_chan]),
+                "variable": variable,
+            }
+        )
+        fig = plot_model.data_mc(
+            histograms,
+            np.asarray(model_prediction.total_stdev_model_bins[i_chan][-1]),
+            bin_edges,
+            figure_path=_figure_path(
+                figure_folder,
+                _data_mc_figure_name(channel, model_prediction.label),
+                save_figure,
+            ),
+            log_scale=log_scale,
+            log_scale_x=log_scale_x,
+            label=f"{channel}\n{model_prediction.label}",
+            colors=colors,
+            close_figure=close_figure,
+        )
+        figures.append({"figure": fig, "region": channel})
+    return figures
+
+
+def correlation_matrix(
+    fit_results: FitResults,
+    *,
+    figure_folder: FigurePath = "figures",
+    pruning_threshold: float = 0.0,
+    close_figure: bool = True,
+    save_figure: bool = True,
+) -> mpl.figure.Figure:
+    """Correlation matrix of a fit, saved as ``correlation_matrix.pdf``.
+
+    Fixed parameters (all-zero rows) are left out, as are parameters whose
+    correlations with every other parameter are below ``pruning_threshold``.
+    """
+    corr = np.asarray(fit_results.corr_mat, dtype=float)
+    weak = np.abs(corr) < pruning_threshold
+    np.fill_diagonal(weak, True)
+    drop = np.all(weak, axis=0) | np.all(corr == 0.0, axis=0)
+    keep = ~drop
+    return plot_result.correlation_matrix(
+        corr[np.ix_(keep, keep)],
+        [label for label, k in zip(fit_results.labels, keep, strict=True) if k],
+        figure_path=_figure_path(figure_folder, "correlation_matrix.pdf", save_figure),
+        close_figure=close_figure,
+    )
+
+
+def pulls(
+    fit_results: FitResults,
+    *,
+    figure_folder: FigurePath = "figures",
+    exclude: str | Sequence[str] | None = None,
+    close_figure: bool = True,
+    save_figure: bool = True,
+) -> mpl.figure.Figure:
+    """Pull plot of a fit, saved as ``pulls.pdf``.
+
+    Left out: parameters in ``exclude``, fixed parameters (uncertainty 0) and
+    ``staterror_*`` parameters (centred at 1).
+    """
+    excluded = {exclude} if isinstance(exclude, str) else set(exclude or ())
+    labels = list(fit_results.labels)
+    uncertainty = np.asarray(fit_results.uncertainty, dtype=float)
+    keep = np.array(
+        [
+            label not in excluded
+            and uncertainty[i] != 0.0
+            and not label.startswith("staterror_")
+            for i, label in enumerate(labels)
+        ],
+        dtype=bool,
+    )
+    return plot_result.pulls(
+        np.asarray(fit_results.bestfit, dtype=float)[keep],
+        uncertainty[keep],
+        [label for label, k in zip(labels, keep, strict=True) if k],
+        figure_path=_figure_path(figure_folder, "pulls.pdf", save_figure),
+        close_figure=close_figure,
+    )
+
+
+def ranking(
+    ranking_results: RankingResults,
+    *,
+    figure_folder: FigurePath = "figures",
+    max_pars: int | None = None,
+    close_figure: bool = True,
+    save_figure: bool = True,
+) -> mpl.figure.Figure:
+    """Impact ranking, saved as ``ranking.pdf``.
+
+    Parameters are sorted by decreasing largest post-fit impact, and only the
+    first ``max_pars`` are shown when given.
+    """
+    post_up = np.asarray(ranking_results.postfit_up, dtype=float)
+    post_down = np.asarray(ranking_results.postfit_down, dtype=float)
+    order = np.argsort(np.maximum(np.abs(post_up), np.abs(post_down)))[::-1]
+    if max_pars is not None:
+        order = order[:max_pars]
+
+    def pick(values: Any) -> np.ndarray:
+        return np.asarray(values)[order]
+
+    return plot_result.ranking(
+        pick(ranking_results.bestfit),
+        pick(ranking_results.uncertainty),
+        [str(label) for label in pick(ranking_results.labels)],
+        pick(ranking_results.prefit_up),
+        pick(ranking_results.prefit_down),
+        pick(post_up),
+        pick(post_down),
+        figure_path=_figure_path(figure_folder, "ranking.pdf", save_figure),
+        close_figure=close_figure,
+    )
+
+
+def scan(
+    scan_results: ScanResults,
+    *,
+    figure_folder: FigurePath = "figures",
+    close_figure: bool = True,
+    save_figure: bool = True,
+) -> mpl.figure.Figure:
+    """Likelihood scan, saved as ``scan_{parameter}.pdf`` (``[`` → ``_``, no ``]``)."""
+    name = scan_results.name.replace("[", "_").replace("]", "")
+    return plot_result.scan(
+        scan_results.name,
+        scan_results.bestfit,
+        scan_results.uncertainty,
+        scan_results.parameter_values,
+        scan_results.delta_nlls,
+        figure_path=_figure_path(figure_folder, f"scan_{name}.pdf", save_figure),
+        close_figure=close_figure,
+    )
+
+
+def limit(
+    limit_results: LimitResults,
+    *,
+    figure_folder: FigurePath = "figures",
+    close_figure: bool = True,
+    save_figure: bool = True,
+) -> mpl.figure.Figure:
+    """Observed and expected CLs against the POI, saved as ``limit.pdf``."""
+    return plot_result.limit(
+        limit_results.observed_CLs,
+        limit_results.expected_CLs,
+        limit_results.poi_values,
+        1 - limit_results.confidence_level,
+        figure_path=_figure_path(figure_folder, "limit.pdf", save_figure),
+        close_figure=close_figure,
+    )
+
+
+_MODIFIER_CATEGORIES = [
+    "normfactor",
+    "shapefactor",
+    "shapesys",
+    "lumi",
+    "staterror",
+    "normsys + histosys",
+    "histosys",
+    "normsys",
+    "none",
+]
+
+
+def modifier_grid(
+    model: Any,
+    *,
+    figure_folder: FigurePath = "figures",
+    split_by_sample: bool = False,
+    close_figure: bool = True,
+    save_figure: bool = True,
+) -> mpl.figure.Figure:
+    """Which modifier types act on which channel, sample and parameter.
+
+    One (sample × parameter) grid per channel, or one (channel × parameter) grid
+    per sample with ``split_by_sample``; saved as ``modifier_grid.pdf``. The model
+    must come from :func:`hifit.model_utils.model_and_data` (it needs the spec).
+    """
+    from .. import model_utils
+
+    modifiers = model_utils._modifier_map(model)
+    channels, samples = model.config.channels, model.config.samples
+    parameters = model.config.par_order
+    outer, inner = (samples, channels) if split_by_sample else (channels, samples)
+    index = {name: i for i, name in enumerate(_MODIFIER_CATEGORIES)}
+    grids = []
+    for outer_name in outer:
+        grid = np.zeros((len(inner), len(parameters)))
+        for i_row, inner_name in enumerate(inner):
+            pair = (inner_name, outer_name), (outer_name, inner_name)
+            channel, sample = pair[0] if split_by_sample else pair[1]
+            for i_par, parameter in enumerate(parameters):
+                types = modifiers.get((channel, sample, parameter), [])
+                category = " + ".join(sorted(types, reverse=True)) or "none"
+                if category not in index:
+                    raise ValueError(
+                        f"modifiers for {channel}, {sample}, {parameter} not "
+                        f"supported: {types}"
+                    )
+                grid[i_row, i_par] = index[category]
+        grids.append(grid)
+    return plot_model.modifier_grid(
+        grids,
+        [outer, inner, parameters],
+        dict(enumerate(_MODIFIER_CATEGORIES)),
+        figure_path=_figure_path(figure_folder, "modifier_grid.pdf", save_figure),
+        close_figure=close_figure,
+    )
