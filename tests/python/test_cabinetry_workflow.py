@@ -27,7 +27,6 @@ hifit is checked against the published cabinetry numbers (reference §13).
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import time
@@ -68,11 +67,8 @@ REFIT_ATOL = 2e-4
 
 
 def _hifit_as_cabinetry() -> ModuleType:
-    import hifit as cabinetry
+    import hifit as cabinetry  # cabinetry's modules load on first attribute access
 
-    modules = "configuration templates workspace model_utils fit tabulate".split()
-    for name in modules:
-        importlib.import_module(f"hifit.{name}")  # until hifit/__init__ has them
     return cabinetry
 
 
@@ -111,8 +107,14 @@ def notebook(cabinetry: ModuleType, workdir: Path) -> dict:
         model, data, minos="Signal_norm", goodness_of_fit=True
     )
     lap("fit")
+    figures = workdir / "figures"
+    cabinetry.visualize.pulls(fit_results, figure_folder=figures)
     prefit = cabinetry.model_utils.prediction(model)
     postfit = cabinetry.model_utils.prediction(model, fit_results=fit_results)
+    for prediction in (prefit, postfit):
+        cabinetry.visualize.data_mc(
+            prediction, data, config=config, figure_folder=figures, close_figure=True
+        )
     tables = cabinetry.tabulate.yields(
         prefit, data, table_folder=workdir / "tables", per_channel=True
     )
@@ -137,6 +139,7 @@ def notebook(cabinetry: ModuleType, workdir: Path) -> dict:
         "scan": scan,
         "limit": limit,
         "significance": significance,
+        "figures": sorted(p.name for p in figures.iterdir()),
         "times": times,
     }
 
@@ -898,3 +901,13 @@ def test_fit_options(tutorial, caplog):
     caplog.set_level(logging.INFO, logger="hifit")
     hifit.fit.print_results(fit_results)
     assert "Signal_norm                =  1.5937 +/- 0.9879" in caplog.text
+
+
+def test_notebook_figures_have_cabinetrys_names(hifit_run, cab_run):
+    ours, theirs = hifit_run, cab_run
+    assert ours["figures"] == theirs["figures"]
+    assert {
+        "pulls.pdf",
+        "Signal_region_prefit.pdf",
+        "Signal_region_postfit.pdf",
+    } <= set(ours["figures"])
