@@ -4,6 +4,9 @@
 
 NB_MODULE(_core, m) {
     m.doc() = "hifit's compiled engine (private; use the hifit package)";
+    // Results held in module globals are still alive when the interpreter tears the
+    // module down; nanobind would report them as leaks on every such exit.
+    nb::set_leak_warnings(false);
     // Base first: nanobind tries the most recently registered translator first.
     auto error = nb::exception<hifit::Error>(m, "HifitError", PyExc_ValueError);
     nb::exception<hifit::InvalidSpec>(m, "InvalidSpec", error);
