@@ -17,29 +17,32 @@ import json
 import logging
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-# Pin every BLAS/OpenMP pool to one thread *before* numpy is first imported (by
-# cabinetry/pyhf or hifit). hifit's ranking runs its refits on its own
-# std::threads, which ignore these variables (the details show cpu/wall).
-THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
+# Importing _timing pins every BLAS/OpenMP pool to one thread *before* numpy is
+# first imported (by cabinetry/pyhf or hifit). hifit's ranking runs its refits on
+# its own std::threads, which ignore these variables (the details show cpu/wall).
+from _timing import (
+    FIT_FIELDS,
+    THREAD_VARS,
+    Policy,
+    Timing,
+    cpu_name,
+    fmt_step,
+    fmt_time,
+    import_tool,
+    max_abs_diff,
+    print_table,
+    time_calls,
 )
-for _var in THREAD_VARS:
-    os.environ[_var] = "1"
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIALS = ROOT / ".." / "shared" / "data" / "cabinetry" / "tutorials"
@@ -66,74 +69,6 @@ ROUTES = (
 # The inference steps run on the workspace of this route (both routes give the same
 # workspace; the output says whether they did).
 INFERENCE_ROUTE = ROUTES[0]
-
-
-@dataclass(frozen=True)
-class Policy:
-    """How often to repeat a timed call."""
-
-    min_reps: int
-    max_reps: int
-    budget_s: float  # stop after min_reps once this much time was spent
-    slow_s: float = float("inf")  # a first call slower than this ...
-    slow_reps: int = 1  # ... caps the repeats at this many
-
-
-@dataclass
-class Timing:
-    """Repeated wall-clock (and process CPU) times of one step."""
-
-    wall_s: list[float] = field(default_factory=list)
-    cpu_s: list[float] = field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and bool(self.wall_s)
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.wall_s) if self.ok else None
-
-    @property
-    def cpu_per_wall(self) -> float | None:
-        # > 1 means the step used more than one core.
-        if not self.wall_s or sum(self.wall_s) == 0:
-            return None
-        return sum(self.cpu_s) / sum(self.wall_s)
-
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.update(ok=self.ok, median_s=self.median, cpu_per_wall=self.cpu_per_wall)
-        return out
-
-
-def time_calls(fn: Callable[[], Any], policy: Policy) -> tuple[Timing, Any]:
-    """Call `fn` repeatedly per `policy`; a raised exception ends the series."""
-    timing, result = Timing(), None
-    max_reps = policy.max_reps
-    while len(timing.wall_s) < max_reps:
-        w0, c0 = time.perf_counter(), time.process_time()
-        try:
-            result = fn()
-        except Exception as exc:  # a failed step is a result to report, not a crash
-            timing.error = f"{type(exc).__name__}: {first_line(exc)}"
-        timing.wall_s.append(time.perf_counter() - w0)
-        timing.cpu_s.append(time.process_time() - c0)
-        if timing.error:
-            break
-        if len(timing.wall_s) == 1 and timing.wall_s[0] > policy.slow_s:
-            max_reps = min(max_reps, policy.slow_reps)
-        if len(timing.wall_s) >= policy.min_reps and sum(timing.wall_s) >= (
-            policy.budget_s
-        ):
-            break
-    return timing, result
-
-
-def first_line(exc: BaseException, limit: int = 160) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else "")[:limit]
 
 
 # ---------------------------------------------------------------------- steps
@@ -309,7 +244,7 @@ def policies(quick: bool) -> dict[str, Policy]:
     # cabinetry: 3-9 repeats; a step whose first call exceeds 2 s (the limit, ~6 s)
     # runs twice. hifit: at least 5 repeats and 0.5 s per step.
     return {
-        "cabinetry": Policy(3, 9, 2.0, slow_s=2.0, slow_reps=2),
+        "cabinetry": Policy(3, 9, 2.0, slow_s=2.0, slow_reps=2, slow_first_only=True),
         "hifit": Policy(5, 200, 0.5),
     }
 
@@ -319,12 +254,6 @@ def policies(quick: bool) -> dict[str, Policy]:
 
 def poi_index(fit: Any) -> int:
     return list(fit.labels).index(POI)
-
-
-def max_abs_diff(a: Any, b: Any) -> float:
-    import numpy as np
-
-    return float(np.max(np.abs(np.asarray(a, float) - np.asarray(b, float))))
 
 
 def rel_diff(a: Any, b: Any) -> float:
@@ -401,23 +330,6 @@ def compare(states: dict[str, dict[str, Any]]) -> dict[str, Any]:
 # ------------------------------------------------------------------ reporting
 
 
-def fmt_time(seconds: float | None) -> str:
-    if seconds is None:
-        return "n/a"
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds * 1e9:.3g} ns"
-
-
-def fmt_step(t: Timing | None) -> str:
-    if t is None:
-        return "n/a"
-    if t.error:
-        return "failed"
-    return fmt_time(t.median)
-
-
 def fmt_ratio(cab: float | None, hf: float | None) -> str:
     if cab is None or hf is None or hf <= 0:
         return "n/a"
@@ -426,21 +338,8 @@ def fmt_ratio(cab: float | None, hf: float | None) -> str:
 
 
 def total(timings: dict[str, Timing], keys: list[str]) -> float | None:
-    medians = [timings[k].median if k in timings else None for k in keys]
+    medians = [timings[k].ok_median if k in timings else None for k in keys]
     return None if any(m is None for m in medians) else sum(medians)
-
-
-def print_table(header: list[str], rows: list[list[str]], right: set[int]) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, None, *rows]:
-        if row is None:
-            print("-+-".join("-" * w for w in widths))
-            continue
-        cells = (
-            cell.rjust(w) if i in right else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
-        print(" | ".join(cells).rstrip())
 
 
 def timing_rows(timings: dict[str, dict[str, Timing]]) -> list[list[str]]:
@@ -451,11 +350,11 @@ def timing_rows(timings: dict[str, dict[str, Timing]]) -> list[list[str]]:
         rows.append(
             [
                 step.label,
-                fmt_step(c),
+                fmt_step(c, failed_time=False),
                 str(len(c.wall_s)) if c else "",
-                fmt_step(h),
+                fmt_step(h, failed_time=False),
                 str(len(h.wall_s)) if h else "",
-                fmt_ratio(c.median if c else None, h.median if h else None),
+                fmt_ratio(c.ok_median if c else None, h.ok_median if h else None),
             ]
         )
     rows.append(["", "", "", "", "", ""])
@@ -498,7 +397,7 @@ def print_results(res: dict[str, dict[str, Any]], checks: dict[str, Any]) -> Non
         c, h = both(key)
         rows.append([label, fmt_val(c), fmt_val(h), diff(c, h)])
     print()
-    print_table(["result", "cabinetry", "hifit", "max |Δ|"], rows, right=set())
+    print_table(["result", "cabinetry", "hifit", "max |Δ|"], rows, cross="-+-")
     print()
     for label, value in checks.items():
         print(f"  {label}: {fmt_val(value, 2)}")
@@ -529,33 +428,11 @@ def print_details(timings: dict[str, dict[str, Timing]]) -> None:
 # ----------------------------------------------------------------------- main
 
 
-def import_tool(name: str) -> tuple[Any, str]:
-    """Import cabinetry/hifit and their cabinetry-API modules (lazy in hifit), so
-    imports are not timed. A tool that does not import is skipped."""
-    try:
-        module = importlib.import_module(name)
-        for sub in MODULES:
-            importlib.import_module(f"{name}.{sub}")
-    except Exception as exc:  # missing or broken build: report, don't crash
-        return None, f"not importable ({type(exc).__name__}: {first_line(exc)})"
-    return module, getattr(module, "__version__", "unknown version")
-
-
 def version_of(name: str) -> str:
     try:
         return importlib.import_module(name).__version__
     except Exception:
         return "not importable"
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def quiet() -> None:
@@ -601,7 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     quiet()
     tools, versions = {}, {}
     for name in TOOLS:
-        tools[name], versions[name] = import_tool(name)
+        # its cabinetry-API modules too (lazy in hifit), so imports are not timed
+        tools[name], versions[name] = import_tool(name, MODULES)
     for name in ("pyhf", "iminuit"):  # cabinetry's engine, for the header
         versions[name] = version_of(name)
     tools = {name: t for name, t in tools.items() if t is not None}
@@ -620,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     header = ["step", "cabinetry", "n", "hifit", "n", "cabinetry / hifit"]
-    print_table(header, timing_rows(timings), right={1, 2, 3, 4, 5})
+    print_table(header, timing_rows(timings), right={1, 2, 3, 4, 5}, cross="-+-")
     print(
         f"(totals are sums of medians; the {ROUTES[1].name} totals reuse the "
         f"inference steps timed on the {INFERENCE_ROUTE.name} workspace; "
@@ -640,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
 def write_json(out: Path, timings, results, checks, versions, quick: bool) -> None:
     def encode(obj):
         if isinstance(obj, Timing):
-            return obj.to_json()
+            return obj.to_json(omit=FIT_FIELDS, failed_median=False)
         if hasattr(obj, "item"):  # numpy scalars
             return obj.item()
         raise TypeError(f"cannot encode {type(obj).__name__}")

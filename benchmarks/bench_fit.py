@@ -13,25 +13,26 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-# Pin every BLAS/OpenMP pool to one thread *before* numpy is first imported (by
-# pyhf or hifit): the comparison is single-core against single-core.
-THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
+# Importing _timing pins every BLAS/OpenMP pool to one thread *before* numpy is
+# first imported (by pyhf or hifit): the comparison is single-core against
+# single-core.
+from _timing import (
+    THREAD_VARS,
+    Policy,
+    Timing,
+    cpu_name,
+    fmt_step,
+    fmt_time,
+    import_tool,
+    print_table,
+    time_calls,
 )
-for _var in THREAD_VARS:
-    os.environ[_var] = "1"
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "pyhf"
@@ -79,72 +80,6 @@ WORKLOADS = (
 # Tiny model used once per tool so lazy imports and schema loading are not
 # charged to the first workload.
 WARMUP = Workload("warmup", "pyhf-docs-json/2-bin_1-channel.json", target=False)
-
-
-@dataclass(frozen=True)
-class Policy:
-    """How often to repeat a timed call."""
-
-    min_reps: int
-    max_reps: int
-    budget_s: float  # stop after min_reps once this much time was spent
-    slow_s: float = PYHF_SLOW_S  # a single call slower than this is not repeated
-
-
-@dataclass
-class Timing:
-    """Repeated wall-clock (and process CPU) times of one step."""
-
-    wall_s: list[float] = field(default_factory=list)
-    cpu_s: list[float] = field(default_factory=list)
-    error: str | None = None
-    twice_nll: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and bool(self.wall_s)
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.wall_s) if self.wall_s else None
-
-    @property
-    def cpu_per_wall(self) -> float | None:
-        # > 1 means the step used more than one core despite the thread pinning.
-        if not self.wall_s or sum(self.wall_s) == 0:
-            return None
-        return sum(self.cpu_s) / sum(self.wall_s)
-
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.update(ok=self.ok, median_s=self.median, cpu_per_wall=self.cpu_per_wall)
-        return out
-
-
-def time_calls(fn: Callable[[], Any], policy: Policy) -> tuple[Timing, Any]:
-    """Call `fn` repeatedly per `policy`; a raised exception ends the series."""
-    timing, result = Timing(), None
-    while len(timing.wall_s) < policy.max_reps:
-        w0, c0 = time.perf_counter(), time.process_time()
-        try:
-            result = fn()
-        except Exception as exc:  # a failed fit is a result to report, not a crash
-            timing.error = f"{type(exc).__name__}: {first_line(exc)}"
-        timing.wall_s.append(time.perf_counter() - w0)
-        timing.cpu_s.append(time.process_time() - c0)
-        if timing.error or timing.wall_s[-1] > policy.slow_s:
-            break
-        if len(timing.wall_s) >= policy.min_reps and sum(timing.wall_s) >= (
-            policy.budget_s
-        ):
-            break
-    return timing, result
-
-
-def first_line(exc: BaseException, limit: int = 160) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else "")[:limit]
 
 
 # --------------------------------------------------------------------- inputs
@@ -252,23 +187,6 @@ def bench_hifit_load(hifit: Any, wl: Workload, pol: Policy) -> Timing:
 # ------------------------------------------------------------------ reporting
 
 
-def fmt_time(seconds: float | None) -> str:
-    if seconds is None:
-        return "n/a"
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds * 1e9:.3g} ns"
-
-
-def fmt_step(t: Timing | None) -> str:
-    if t is None:
-        return "n/a"
-    if t.error:
-        return f"failed ({fmt_time(t.wall_s[-1])})"
-    return fmt_time(t.median)
-
-
 def fmt_nll(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
@@ -315,13 +233,6 @@ def table_row(wl: Workload, res: dict[str, Any]) -> list[str]:
     ]
 
 
-def print_table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, ["-" * w for w in widths], *rows]:
-        cells = (cell.ljust(w) for cell, w in zip(row, widths, strict=True))
-        print(" | ".join(cells).rstrip())
-
-
 def print_details(wl: Workload, res: dict[str, Any]) -> None:
     """Per-step repeats, failure reasons, twice_nll of every fit, thread check."""
     print(f"\n[{wl.name}] json.load {fmt_time(res['json_load_s'])}")
@@ -365,29 +276,13 @@ def print_target(selected: list[Workload], results: dict[str, Any]) -> None:
 # ----------------------------------------------------------------------- main
 
 
-def import_tool(name: str) -> tuple[Any, str]:
-    """Import pyhf/hifit if present; the other tool's half still runs without it."""
-    try:
-        module = __import__(name)
-    except Exception as exc:  # missing or broken build: report, don't crash
-        return None, f"not importable ({type(exc).__name__}: {first_line(exc)})"
-    return module, getattr(module, "__version__", "unknown version")
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def policies(quick: bool) -> dict[str, Policy]:
     if quick:
-        return {"pyhf": Policy(1, 1, 0.0), "hifit": Policy(5, 20, 0.5)}
-    return {"pyhf": Policy(3, 3, 0.0), "hifit": Policy(20, 200, 3.0)}
+        return {"pyhf": Policy(1, 1, 0.0), "hifit": Policy(5, 20, 0.5, PYHF_SLOW_S)}
+    return {
+        "pyhf": Policy(3, 3, 0.0, PYHF_SLOW_S),
+        "hifit": Policy(20, 200, 3.0, PYHF_SLOW_S),
+    }
 
 
 def warm_up(pyhf: Any, hifit: Any) -> None:

@@ -19,23 +19,28 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-# Pin every BLAS/OpenMP pool to one thread *before* numpy is first imported: pyhf's
-# numpy work then runs on one core. hifit's `jobs` are plain std::threads that never
-# read these variables, so jobs=2 still gets two cores.
-THREAD_VARS = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
+# Importing _timing pins every BLAS/OpenMP pool to one thread *before* numpy is
+# first imported: pyhf's numpy work then runs on one core. hifit's `jobs` are plain
+# std::threads that never read these variables, so jobs=2 still gets two cores.
+from _timing import (
+    FIT_FIELDS,
+    THREAD_VARS,
+    Policy,
+    Timing,
+    cpu_name,
+    fmt_step,
+    fmt_time,
+    import_tool,
+    max_abs_diff,
+    print_table,
+    system_busy_s,
+    time_calls,
 )
-for _var in THREAD_VARS:
-    os.environ[_var] = "1"
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data" / "pyhf"
@@ -87,100 +92,13 @@ SB_A_PYHF_LIMIT = (
 # --------------------------------------------------------------------- timing
 
 
-@dataclass(frozen=True)
-class Policy:
-    """How often to repeat a timed call."""
-
-    min_reps: int
-    max_reps: int
-    budget_s: float  # stop after min_reps once this much time was spent
-    slow_s: float = PYHF_SLOW_S  # a single call slower than this is not repeated
+def policy(min_reps: int, max_reps: int, budget_s: float) -> Policy:
+    """A call slower than PYHF_SLOW_S is not repeated; every call also records the
+    CPU other processes used meanwhile."""
+    return Policy(min_reps, max_reps, budget_s, slow_s=PYHF_SLOW_S, others=True)
 
 
-ONCE = Policy(1, 1, 0.0)
-
-
-@dataclass
-class Timing:
-    """Repeated wall-clock (and CPU) times of one step."""
-
-    wall_s: list[float] = field(default_factory=list)
-    cpu_s: list[float] = field(default_factory=list)  # this process, all threads
-    others_s: list[float] = field(default_factory=list)  # CPU of other processes
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and bool(self.wall_s)
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.wall_s) if self.wall_s else None
-
-    @property
-    def cpu_per_wall(self) -> float | None:
-        # ~2 for a jobs=2 step that really ran on two cores.
-        if not self.wall_s or sum(self.wall_s) == 0:
-            return None
-        return sum(self.cpu_s) / sum(self.wall_s)
-
-    @property
-    def other_cores(self) -> float | None:
-        # Cores other processes kept busy meanwhile: they take the CPU that
-        # hifit's extra threads (and, past one core, everything) would use.
-        if len(self.others_s) != len(self.wall_s) or sum(self.wall_s) == 0:
-            return None
-        return max(0.0, sum(self.others_s) / sum(self.wall_s))
-
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.update(
-            ok=self.ok,
-            median_s=self.median,
-            cpu_per_wall=self.cpu_per_wall,
-            other_cores=self.other_cores,
-        )
-        return out
-
-
-def system_busy_s() -> float | None:
-    """CPU seconds all processes have used since boot (Linux /proc/stat)."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-    except OSError:
-        return None
-    # cpu user nice system idle iowait irq softirq steal: all but idle and iowait
-    busy = sum(int(fields[i]) for i in (1, 2, 3, 6, 7, 8))
-    return busy / os.sysconf("SC_CLK_TCK")
-
-
-def time_calls(fn: Callable[[], Any], policy: Policy) -> tuple[Timing, Any]:
-    """Call `fn` repeatedly per `policy`; a raised exception ends the series."""
-    timing, result = Timing(), None
-    while len(timing.wall_s) < policy.max_reps:
-        busy0 = system_busy_s()  # read outside the timed region
-        w0, c0 = time.perf_counter(), time.process_time()
-        try:
-            result = fn()
-        except Exception as exc:  # a failed fit is a result to report, not a crash
-            timing.error = f"{type(exc).__name__}: {first_line(exc)}"
-        timing.wall_s.append(time.perf_counter() - w0)
-        timing.cpu_s.append(time.process_time() - c0)
-        busy1 = system_busy_s()
-        if busy0 is not None and busy1 is not None:
-            timing.others_s.append(busy1 - busy0 - timing.cpu_s[-1])
-        if timing.error or timing.wall_s[-1] > policy.slow_s:
-            break
-        if len(timing.wall_s) >= policy.min_reps and sum(timing.wall_s) >= (
-            policy.budget_s
-        ):
-            break
-    return timing, result
-
-
-def first_line(exc: BaseException, limit: int = 160) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else "")[:limit]
+ONCE = policy(1, 1, 0.0)
 
 
 def spread(items: Sequence[Any], k: int) -> list[Any]:
@@ -197,10 +115,6 @@ def spread(items: Sequence[Any], k: int) -> list[Any]:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "es" if word.endswith("h") else "s")
-
-
-def max_abs_diff(a: Sequence[float], b: Sequence[float]) -> float:
-    return max((abs(float(x) - float(y)) for x, y in zip(a, b, strict=True)), default=0)
 
 
 # --------------------------------------------------------------------- inputs
@@ -823,25 +737,6 @@ def select(names: list[str] | None) -> list[Bench]:
 # ------------------------------------------------------------------ reporting
 
 
-def fmt_time(seconds: float | None) -> str:
-    if seconds is None:
-        return "n/a"
-    if seconds >= 999.5:
-        return f"{seconds:.0f} s"  # .3g would switch to 1.2e+03 notation
-    for scale, unit in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
-        if seconds >= scale * 0.9995:  # 0.9996 s is "1 s", not "1e+03 ms"
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds * 1e9:.3g} ns"
-
-
-def fmt_step(t: Timing | None) -> str:
-    if t is None:
-        return "n/a"
-    if t.error:
-        return f"failed ({fmt_time(t.wall_s[-1])})"
-    return fmt_time(t.median)
-
-
 def fmt_pyhf(out: Outcome) -> str:
     if out.pyhf_s is None:
         return "skipped" if out.pyhf_note.startswith("skipped") else "n/a"
@@ -871,10 +766,7 @@ def table(selected: list[Bench], outs: dict[str, Outcome], jobs: int) -> None:
             + ["-" if j is None else fmt_ratio(o, j) for j in cols]
             + [o.check]
         )
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, ["-" * w for w in widths], *rows]:
-        cells = (cell.ljust(w) for cell, w in zip(row, widths, strict=True))
-        print(" | ".join(cells).rstrip())
+    print_table(header, rows)
     print("~ = pyhf time extrapolated from a measured sample (see details)")
 
 
@@ -934,30 +826,11 @@ def targets(outs: dict[str, Outcome], jobs: int) -> None:
 # ----------------------------------------------------------------------- main
 
 
-def import_tool(name: str) -> tuple[Any, str]:
-    """Import pyhf/hifit if present; the other tool's half still runs without it."""
-    try:
-        module = __import__(name)
-    except Exception as exc:  # missing or broken build: report, don't crash
-        return None, f"not importable ({type(exc).__name__}: {first_line(exc)})"
-    return module, getattr(module, "__version__", "unknown version")
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def policies(quick: bool) -> dict[str, Policy]:
     # A hifit grid takes seconds: at least 3 repeats (quick: 1), not bench_fit's 20.
     if quick:
-        return {"pyhf": ONCE, "hifit": Policy(1, 20, 0.5)}
-    return {"pyhf": Policy(3, 3, 0.0), "hifit": Policy(3, 200, 3.0)}
+        return {"pyhf": ONCE, "hifit": policy(1, 20, 0.5)}
+    return {"pyhf": policy(3, 3, 0.0), "hifit": policy(3, 200, 3.0)}
 
 
 def warm_up(ctx: Ctx) -> None:
@@ -1085,7 +958,7 @@ def main(argv: list[str] | None = None) -> int:
 def write_json(out: Path, selected, outs, versions, args, total: float) -> None:
     def encode(obj):
         if isinstance(obj, Timing):
-            return obj.to_json()
+            return obj.to_json(omit=FIT_FIELDS)
         if hasattr(obj, "tolist"):  # numpy arrays and scalars
             return obj.tolist()
         raise TypeError(f"cannot encode {type(obj).__name__}")
