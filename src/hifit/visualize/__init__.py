@@ -5,6 +5,12 @@ Same functions, arguments, file names and return values as ``cabinetry.visualize
 * :func:`data_mc`: stacked pre-/post-fit model with data, one figure per channel,
   saved as ``{channel}_prefit.pdf`` / ``{channel}_postfit.pdf`` (``_log`` added
   for a logarithmic vertical axis); returns ``[{"figure", "region"}]``;
+* :func:`data_mc_from_histograms`: the same pre-fit figure straight from the
+  template histograms (stat.-only band), ``{region}_prefit.pdf``;
+* :func:`templates`: nominal and up/down variations before and after
+  post-processing per region, sample and systematic with template files, saved as
+  ``templates/{region}_{sample}_{systematic}.pdf``; returns
+  ``[{"figure", "region", "sample", "systematic"}]``;
 * :func:`pulls` (``pulls.pdf``), :func:`correlation_matrix`
   (``correlation_matrix.pdf``), :func:`ranking` (``ranking.pdf``), :func:`scan`
   (``scan_{parameter}.pdf``), :func:`limit` (``limit.pdf``) and
@@ -36,6 +42,7 @@ from . import plot_model, plot_result
 __all__ = [
     "correlation_matrix",
     "data_mc",
+    "data_mc_from_histograms",
     "limit",
     "modifier_grid",
     "plot_model",
@@ -43,6 +50,7 @@ __all__ = [
     "pulls",
     "ranking",
     "scan",
+    "templates",
 ]
 
 log = logging.getLogger(__name__)
@@ -165,6 +173,201 @@ def data_mc(
             close_figure=close_figure,
         )
         figures.append({"figure": fig, "region": channel})
+    return figures
+
+
+def _total_yield_uncertainty(stdev_list: Sequence[np.ndarray]) -> np.ndarray:
+    """Stat. uncertainty of a stack of samples: per-sample stdevs in quadrature."""
+    return np.sqrt(np.sum(np.power(np.asarray(stdev_list, dtype=float), 2), axis=0))
+
+
+def data_mc_from_histograms(
+    config: Mapping[str, Any],
+    *,
+    figure_folder: FigurePath = "figures",
+    log_scale: bool | None = None,
+    log_scale_x: bool = False,
+    channels: str | Sequence[str] | None = None,
+    colors: Mapping[str, str] | None = None,
+    close_figure: bool = False,
+    save_figure: bool = True,
+) -> list[dict[str, Any]]:
+    """Pre-fit data/MC figures straight from the (post-processed) template histograms.
+
+    The uncertainty band holds only the samples' statistical uncertainties, added
+    in quadrature. Samples are stacked in reverse config order, so the first
+    config sample ends up on top. Figures are saved as ``{region}_prefit.pdf``.
+
+    Args:
+        config: cabinetry configuration (templates in ``General.HistogramFolder``)
+        figure_folder: folder to save figures in
+        log_scale: logarithmic vertical axis; None decides per figure
+        log_scale_x: logarithmic horizontal axis
+        channels: region name or names to draw (default: all)
+        colors: sample name → colour, must cover all non-data samples
+        close_figure: close each figure after saving
+        save_figure: save the figures as PDF
+
+    Raises:
+        ValueError: if ``colors`` misses samples
+
+    Returns:
+        ``[{"figure": Figure, "region": region name}]``
+    """
+    from .. import templates as hifit_templates
+
+    log.info("visualizing histogram")
+    if colors is not None:
+        missing = {
+            sample["Name"] for sample in config["Samples"] if not sample.get("Data")
+        }.difference(colors)
+        if missing:
+            raise ValueError(
+                f"colors need to be provided for all samples, missing for {missing}"
+            )
+    if isinstance(channels, str):
+        channels = [channels]
+
+    figures = []
+    for region in config["Regions"]:
+        if channels is not None and region["Name"] not in channels:
+            continue
+        variable = region.get("Variable", "bin")
+        histograms, model_stdevs = [], []
+        bin_edges = None
+        # reverse config order: the first config sample is drawn last (on top)
+        for sample in config["Samples"][::-1]:
+            is_data = bool(sample.get("Data", False))
+            template = hifit_templates.load_template(
+                dict(config), region, sample, modified=True
+            )
+            histograms.append(
+                {
+                    "label": sample["Name"],
+                    "isData": is_data,
+                    "yields": template.yields,
+                    "variable": variable,
+                }
+            )
+            if not is_data:
+                model_stdevs.append(template.stdev)
+            bin_edges = template.bins
+        fig = plot_model.data_mc(
+            histograms,
+            _total_yield_uncertainty(model_stdevs),
+            bin_edges,
+            figure_path=_figure_path(
+                figure_folder,
+                _data_mc_figure_name(region["Name"], "pre-fit"),
+                save_figure,
+            ),
+            log_scale=log_scale,
+            log_scale_x=log_scale_x,
+            label=f"{region['Name']}\npre-fit",
+            colors=colors,
+            close_figure=close_figure,
+        )
+        figures.append({"figure": fig, "region": region["Name"]})
+    return figures
+
+
+def _yields_and_stdev(template: Any) -> dict[str, np.ndarray]:
+    return {"yields": template.yields, "stdev": template.stdev}
+
+
+def templates(
+    config: Mapping[str, Any],
+    *,
+    figure_folder: FigurePath = "figures",
+    close_figure: bool = False,
+    save_figure: bool = True,
+) -> list[dict[str, Any]]:
+    """Systematic templates before and after post-processing, one figure each.
+
+    For every region, non-data sample and systematic with an up and/or down
+    template that has a post-processed (``_modified``) copy, the nominal (itself
+    post-processed when possible) is drawn with the original and the modified
+    variations. Normalisation-only systematics and symmetrised variations have no
+    template file and are not drawn. Figures are saved as
+    ``{figure_folder}/templates/{region}_{sample}_{systematic}.pdf`` (spaces → ``-``).
+
+    Args:
+        config: cabinetry configuration (templates in ``General.HistogramFolder``)
+        figure_folder: folder to save figures in (a ``templates`` sub-folder is used)
+        close_figure: close each figure after saving
+        save_figure: save the figures as PDF
+
+    Returns:
+        ``[{"figure", "region", "sample", "systematic"}]``
+    """
+    from .. import _histo
+    from .. import templates as hifit_templates
+
+    log.info("visualizing systematic templates")
+    histogram_folder = pathlib.Path(config["General"]["HistogramFolder"])
+    template_folder = pathlib.Path(figure_folder) / "templates"
+    config_dict = dict(config)
+
+    figures = []
+    for region in config["Regions"]:
+        for sample in config["Samples"]:
+            if sample.get("Data", False):
+                continue
+            for systematic in config.get("Systematics", []):
+                variations: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+                for direction in ("Up", "Down"):
+                    name = _histo.name(region, sample, systematic, template=direction)
+                    modified = _histo.path(
+                        histogram_folder, name + _histo.MODIFIED_SUFFIX
+                    )
+                    if not modified.exists():
+                        continue  # no template (normalisation, symmetrised)
+                    variations[direction] = {
+                        kind: _yields_and_stdev(
+                            hifit_templates.load_template(
+                                config_dict,
+                                region,
+                                sample,
+                                systematic,
+                                direction,
+                                modified=is_modified,
+                            )
+                        )
+                        for kind, is_modified in (("orig", False), ("mod", True))
+                    }
+                if not variations:
+                    continue
+                nominal = hifit_templates.load_template(config_dict, region, sample)
+                empty: dict[str, dict[str, np.ndarray]] = {"orig": {}, "mod": {}}
+                up = variations.get("Up", empty)
+                down = variations.get("Down", empty)
+                figure_name = (
+                    f"{region['Name']}_{sample['Name']}_{systematic['Name']}.pdf"
+                ).replace(" ", "-")
+                fig = plot_model.templates(
+                    _yields_and_stdev(nominal),
+                    up["orig"],
+                    down["orig"],
+                    up["mod"],
+                    down["mod"],
+                    nominal.bins,
+                    # Variable is optional for histogram inputs
+                    region.get("Variable", "observable"),
+                    figure_path=_figure_path(template_folder, figure_name, save_figure),
+                    label=(
+                        f"region: {region['Name']}\nsample: {sample['Name']}"
+                        f"\nsystematic: {systematic['Name']}"
+                    ),
+                    close_figure=close_figure,
+                )
+                figures.append(
+                    {
+                        "figure": fig,
+                        "region": region["Name"],
+                        "sample": sample["Name"],
+                        "systematic": systematic["Name"],
+                    }
+                )
     return figures
 
 

@@ -279,3 +279,139 @@ def modifier_grid(
         colorbar.ax.tick_params(which="minor", length=0)
         utils.save_and_close(fig, figure_path, close_figure)
     return fig
+
+
+# colours, line styles and legend labels of the five templates, in drawing order
+_TEMPLATE_STYLES = [
+    ("black", "-", "nominal"),
+    ("C0", ":", "up (original)"),
+    ("C1", ":", "down (original)"),
+    ("C0", "--", "up (modified)"),
+    ("C1", "--", "down (modified)"),
+]
+
+
+def templates(
+    nominal_histo: Mapping[str, np.ndarray],
+    up_histo_orig: Mapping[str, np.ndarray],
+    down_histo_orig: Mapping[str, np.ndarray],
+    up_histo_mod: Mapping[str, np.ndarray],
+    down_histo_mod: Mapping[str, np.ndarray],
+    bin_edges: np.ndarray,
+    variable: str,
+    *,
+    figure_path: pathlib.Path | None = None,
+    label: str = "",
+    close_figure: bool = False,
+) -> mpl.figure.Figure:
+    """A nominal template with its up/down variations before and after processing.
+
+    Each template is a dict with ``yields`` and ``stdev``; an empty dict is not
+    drawn. Top panel: nominal (black solid) with a hatched stat. band, original
+    variations dotted and modified ones dashed (up C0, down C1) with stat. error
+    bars. Ratio panel: variation / nominal (``abs(nominal)`` for the error bars,
+    and in the axis label when the nominal has negative bins) with the nominal's
+    relative stat. band.
+
+    Args:
+        nominal_histo: the nominal template
+        up_histo_orig, down_histo_orig: variations before post-processing
+        up_histo_mod, down_histo_mod: variations after post-processing
+        bin_edges: bin edges
+        variable: horizontal axis label
+        figure_path: where to save the figure, None to not save it
+        label: text in the upper left corner
+        close_figure: close the figure after saving
+
+    Returns:
+        the figure
+    """
+    bin_edges = np.asarray(bin_edges, dtype=float)
+    widths = bin_edges[1:] - bin_edges[:-1]
+    centers = 0.5 * (bin_edges[:-1] + bin_edges[1:])
+    nominal_yields = np.asarray(nominal_histo["yields"], dtype=float)
+    nominal_stdev = np.asarray(nominal_histo["stdev"], dtype=float)
+    all_templates = [
+        nominal_histo,
+        up_histo_orig,
+        down_histo_orig,
+        up_histo_mod,
+        down_histo_mod,
+    ]
+
+    negative_nominal = bool(np.any(nominal_yields < 0.0))
+    if negative_nominal:
+        log.warning(
+            "%s nominal histogram yield has negative bin(s): %s, taking absolute "
+            "value for ratio plot uncertainty",
+            label,
+            nominal_yields.tolist(),
+        )
+
+    step_x = np.repeat(bin_edges, 2)[1:-1]
+    with utils.style(), np.errstate(divide="ignore", invalid="ignore"):
+        fig = plt.figure(figsize=(8, 6), layout="constrained")
+        grid = fig.add_gridspec(nrows=2, ncols=1, hspace=0, height_ratios=[3, 1])
+        ax_main = fig.add_subplot(grid[0])
+        ax_ratio = fig.add_subplot(grid[1])
+
+        # ratio panel: line through unity and the nominal's relative stat. band
+        ax_ratio.plot([bin_edges[0], bin_edges[-1]], [1, 1], "--", color="k", lw=1)
+        rel_stat = nominal_stdev / nominal_yields
+        _uncertainty_band(ax_ratio, centers, widths, np.ones_like(rel_stat), rel_stat)
+
+        for template, (color, linestyle, name) in zip(
+            all_templates, _TEMPLATE_STYLES, strict=True
+        ):
+            if not template:
+                continue  # variation not defined
+            yields = np.asarray(template["yields"], dtype=float)
+            stdev = np.asarray(template["stdev"], dtype=float)
+            ax_main.plot(
+                step_x,
+                np.repeat(yields, 2),
+                color=color,
+                linestyle=linestyle,
+                label=name,
+            )
+            if name == "nominal":
+                _uncertainty_band(ax_main, centers, widths, yields, stdev)
+                continue
+            ax_main.errorbar(centers, yields, yerr=stdev, fmt="none", color=color)
+            ratio = yields / nominal_yields
+            ax_ratio.plot(step_x, np.repeat(ratio, 2), color=color, linestyle=linestyle)
+            ax_ratio.errorbar(
+                centers,
+                ratio,
+                yerr=stdev / np.abs(nominal_yields),
+                fmt="none",
+                color=color,
+            )
+
+        ax_main.add_artist(
+            AnchoredText(
+                label,
+                loc="upper left",
+                frameon=False,
+                prop={"fontsize": "large", "linespacing": 1.5},
+            )
+        )
+        ax_main.legend(frameon=False, fontsize="large", loc="upper right")
+        max_yield = max(
+            float(np.max(template["yields"])) for template in all_templates if template
+        )
+        ax_main.set_xlim(bin_edges[0], bin_edges[-1])
+        ax_main.set_ylim(0, max_yield * 1.75)
+        ax_main.set_ylabel("events")
+
+        ax_ratio.set_xlim(bin_edges[0], bin_edges[-1])
+        ax_ratio.set_ylim(0.5, 1.5)
+        ax_ratio.set_xlabel(variable)
+        denominator = "abs(nominal)" if negative_nominal else "nominal"
+        ax_ratio.set_ylabel(f"variation / {denominator}")
+        ax_ratio.set_yticks([0.5, 0.75, 1.0, 1.25, 1.5])
+        ax_ratio.set_yticklabels(["0.5", "0.75", "1.0", "1.25", ""])
+        _style_axes(ax_main, ax_ratio)
+
+        utils.save_and_close(fig, figure_path, close_figure)
+    return fig
