@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 JOBS ?= 2
-APT_PACKAGES := g++ cmake ninja-build libeigen3-dev nlohmann-json3-dev libgtest-dev
+APT_PACKAGES := g++ cmake ninja-build libeigen3-dev nlohmann-json3-dev libgtest-dev chromium
 BUILD_REQS := "scikit-build-core>=0.10" "nanobind>=2.4" cmake ninja
 
 .PHONY: demo test system-deps venv install test-cpp test-python lint format bench clean

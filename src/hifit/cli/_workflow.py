@@ -78,16 +78,16 @@ class _Steps:
     type=click.Path(file_okay=False),
     default="hifit-output",
     show_default=True,
-    help="Folder for the workspace, results and tables.",
+    help="Folder for the workspace, results, tables, figures and report.",
 )
 def run_command(config: str, output_dir: str) -> None:
     """The whole chain: templates → workspace → fit → yields → ranking, limit and
-    significance, written into one folder."""
-    from .. import fit, model_utils, tabulate, workspace
+    significance → figures → report, written into one folder."""
+    from .. import fit, model_utils, report, tabulate, workspace
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    steps = _Steps(7)
+    steps = _Steps(9)
     cfg = steps.run("reading the config", lambda: _load_config(config))
     steps.run("building templates", lambda: _make_templates(cfg))
     ws = steps.run("building the workspace", lambda: workspace.build(cfg))
@@ -95,10 +95,12 @@ def run_command(config: str, output_dir: str) -> None:
     model, data = model_utils.model_and_data(ws)
     result = steps.run("fitting", lambda: fit.fit(model, data))
     write_json_atomic(out / "fit.json", _fit_payload(result))
+    predictions: dict[str, Any] = {}
 
     def tables() -> None:
-        for res in (None, result):  # pre-fit, then post-fit
+        for label, res in (("prefit", None), ("postfit", result)):
             prediction = model_utils.prediction(model, fit_results=res)
+            predictions[label] = prediction
             tabulate.yields(
                 prediction, data, table_folder=str(out / "tables"), per_channel=True
             )
@@ -106,7 +108,14 @@ def run_command(config: str, output_dir: str) -> None:
     steps.run("yield tables", tables)
     has_poi = model.config.poi_index is not None
     summary: dict[str, Any] = {"fit": _fit_payload(result)}
+    ranking = lim = None
     if has_poi:
+        i = model.config.poi_index
+        summary["poi"] = {
+            "name": model.config.par_names[i],
+            "bestfit": float(result.bestfit[i]),
+            "uncertainty": float(result.uncertainty[i]),
+        }
         ranking = steps.run(
             "ranking", lambda: fit.ranking(model, data, fit_results=result)
         )
@@ -114,29 +123,101 @@ def run_command(config: str, output_dir: str) -> None:
             "labels": list(ranking.labels),
             "postfit_up": list(map(float, ranking.postfit_up)),
             "postfit_down": list(map(float, ranking.postfit_down)),
+            "prefit_up": list(map(float, ranking.prefit_up)),
+            "prefit_down": list(map(float, ranking.prefit_down)),
         }
 
-        def inference() -> None:
+        def inference() -> Any:
             lim = fit.limit(model, data)
             sig = fit.significance(model, data)
             summary["limit"] = {
                 "observed": float(lim.observed_limit),
                 "expected": list(map(float, lim.expected_limit)),
+                "confidence_level": float(lim.confidence_level),
             }
             summary["significance"] = {
                 "observed": float(sig.observed_significance),
                 "expected": float(sig.expected_significance),
             }
+            return lim
 
-        steps.run("limit and significance", inference)
+        lim = steps.run("limit and significance", inference)
     else:
         steps.done += 2
     write_json_atomic(out / "results.json", summary)
+
+    def figures() -> None:
+        scan = None
+        if has_poi:
+            scan = fit.scan(model, data, summary["poi"]["name"])
+        _make_figures(
+            out / "figures",
+            cfg=cfg,
+            data=data,
+            result=result,
+            predictions=predictions,
+            ranking=ranking,
+            limit=lim,
+            scan=scan,
+        )
+
+    steps.run("figures", figures)
+    steps.run("report", lambda: report.write(out))
     if has_poi:
-        i = model.config.poi_index
-        name = model.config.par_names[i]
-        click.echo(f"{name} = {result.bestfit[i]:.4f} ± {result.uncertainty[i]:.4f}")
-    click.echo(f"results in {out}/ (workspace.json, fit.json, results.json, tables/)")
+        poi = summary["poi"]
+        click.echo(f"{poi['name']} = {poi['bestfit']:.4f} ± {poi['uncertainty']:.4f}")
+    click.echo(
+        f"results in {out}/ (workspace.json, fit.json, results.json, tables/, "
+        "figures/, report.html)"
+    )
+
+
+@cli.command("report")
+@click.argument("output_dir", type=click.Path(file_okay=False, exists=True))
+def report_command(output_dir: str) -> None:
+    """Write OUTPUT_DIR/report.html, a self-contained HTML page of what `hifit run`
+    wrote into OUTPUT_DIR (fit, POI, limit, significance, yields, ranking, figures)."""
+    from .. import report
+
+    click.echo(f"report written to {report.write(output_dir)}")
+
+
+def _make_figures(
+    folder: Path,
+    *,
+    cfg: dict[str, Any],
+    data: Any,
+    result: Any,
+    predictions: dict[str, Any],
+    ranking: Any,
+    limit: Any,
+    scan: Any,
+) -> None:
+    """All figures of a run, each saved as PNG and PDF into ``folder``."""
+    import matplotlib.pyplot as plt
+
+    from .. import visualize
+
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def save(fig: Any, name: str) -> None:
+        for suffix in ("png", "pdf"):
+            fig.savefig(folder / f"{name}.{suffix}", dpi=100)
+        plt.close(fig)
+
+    options: dict[str, Any] = {"save_figure": False, "close_figure": False}
+    save(visualize.pulls(result, **options), "pulls")
+    save(visualize.correlation_matrix(result, **options), "correlation_matrix")
+    for label, prediction in predictions.items():
+        for entry in visualize.data_mc(prediction, data, config=cfg, **options) or []:
+            save(entry["figure"], f"{entry['region'].replace(' ', '-')}_{label}")
+    if ranking is not None:
+        save(visualize.ranking(ranking, **options), "ranking")
+    if scan is not None:
+        name = scan.name.replace("[", "_").replace("]", "")
+        save(visualize.scan(scan, **options), f"scan_{name}")
+    if limit is not None:
+        save(visualize.limit(limit, **options), "limit")
 
 
 def _fit_payload(result: Any) -> dict[str, Any]:
