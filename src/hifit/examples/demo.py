@@ -143,7 +143,10 @@ def generate(outdir: str | Path, seed: int = 20261126) -> Path:
     tmp = ntuples.with_suffix(".root.tmp")
     with uproot.recreate(tmp) as f:
         for name, branches in trees.items():
-            f[name] = branches
+            # a TTree explicitly: assigning a dict may write an RNTuple, which
+            # uproot's cut= does not filter
+            f.mktree(name, {key: values.dtype for key, values in branches.items()})
+            f[name].extend(branches)
     tmp.replace(ntuples)
     config = out / "config.yml"
     config.write_text(
