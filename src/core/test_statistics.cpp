@@ -105,7 +105,14 @@ AsymptoticCalculator::AsymptoticCalculator(const Model& model,
     asimov_data_.resize(model.nmain() + model.naux());
     lh_asimov_.expected_data(asimov_fit_.bestfit, asimov_data_);
     lh_asimov_.set_data(asimov_data_);
-    free_asimov_ = robust_fit(lh_asimov_, warm(base_, asimov_fit_.bestfit));
+    // At the generating point every expected count equals its Asimov count and every
+    // constraint sits at its auxiliary value: the likelihood equals the saturated one,
+    // which bounds it everywhere, so the warm start is the global minimum. A second
+    // start (as robust_fit would try) is only needed if that fit fails.
+    free_asimov_ = fit(lh_asimov_, warm(base_, asimov_fit_.bestfit));
+    if (!free_asimov_.valid) {
+        free_asimov_ = robust_fit(lh_asimov_, warm(base_, asimov_fit_.bestfit));
+    }
 }
 
 void AsymptoticCalculator::set_poi_upper_bound(double hi) {
