@@ -177,19 +177,23 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
             res.status = FitStatus::converged;
             break;
         }
-        // Damped Newton steps until one lowers the objective.
+        // Steps until one lowers the objective: the pure Newton step first whenever the
+        // Hessian is positive definite (the damping of earlier iterations is not
+        // carried over to a region where Newton works), then Levenberg-Marquardt
+        // damping that grows tenfold per rejection.
         const Vec scale = hf.diagonal().cwiseAbs().cwiseMax(1e-8);
         bool accepted = false;
-        for (int attempt = 0; attempt < 60 && !accepted; ++attempt) {
+        double damping = convex ? 0.0 : std::max(lambda, 1e-4);
+        for (int attempt = 0; attempt < 40 && !accepted; ++attempt) {
             Vec p;
-            if (lambda == 0.0 && convex) {
+            if (damping == 0.0) {
                 p = newton_step;
             } else {
                 Mat damped = hf;
-                damped.diagonal() += lambda * scale;
+                damped.diagonal() += damping * scale;
                 Eigen::LLT<Mat> llt(damped);
                 if (llt.info() != Eigen::Success) {
-                    lambda = std::max(4.0 * lambda, 1e-6);
+                    damping *= 10.0;
                     continue;
                 }
                 p = -llt.solve(gf);
@@ -203,7 +207,7 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
             const double predicted = -(g.dot(step) + 0.5 * step.dot(h * step));
             if (!(predicted > 0)) {
                 if (step.norm() <= 1e-15 * (1.0 + x.norm())) break;
-                lambda = std::max(4.0 * lambda, 1e-6);
+                damping = damping == 0.0 ? std::max(lambda, 1e-4) : 10.0 * damping;
                 continue;
             }
             const double f_trial = pb.value(trial);
@@ -211,13 +215,13 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
             if (std::isfinite(f_trial) && f_trial <= f && rho > 1e-4) {
                 x = trial;
                 f = pb.full(x, g, h);
-                lambda = rho > 0.75   ? lambda / 4.0
-                         : rho < 0.25 ? std::max(2.0 * lambda, 1e-6)
-                                      : lambda;
-                if (lambda < 1e-12) lambda = 0.0;
+                // remembered for the next region where the Hessian is not positive
+                lambda = rho > 0.75   ? damping / 4.0
+                         : rho < 0.25 ? 2.0 * damping
+                                      : damping;
                 accepted = true;
             } else {
-                lambda = std::max(4.0 * lambda, 1e-6);
+                damping = damping == 0.0 ? std::max(lambda, 1e-4) : 10.0 * damping;
             }
         }
         if (!accepted) {
