@@ -18,11 +18,12 @@ from ..exceptions import HifitError
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hifit")
 def cli() -> None:
-    """Fast statistical inference on binned likelihoods (pyhf JSON workspaces).
+    """Fast statistical inference on binned likelihoods.
 
-    Every command reads a pyhf workspace; a signal hypothesis from a patchset is
-    selected with --patchset and --patch. Results print as tables and, with -o,
-    are written as JSON.
+    Inference commands read a pyhf JSON workspace (a signal hypothesis from a
+    patchset is selected with --patchset and --patch); templates, workspace and run
+    read a cabinetry YAML config. Results print as tables and, with -o, are written
+    as JSON.
     """
 
 

@@ -65,7 +65,11 @@ class _Steps:
         self.done += 1
         click.echo(f"[{self.done}/{self.total}] {label} ...", err=True, nl=False)
         start = time.perf_counter()
-        result = action()
+        try:
+            result = action()
+        except BaseException:
+            click.echo(" failed", err=True)  # the error follows on its own line
+            raise
         click.echo(f" {time.perf_counter() - start:.2f} s", err=True)
         return result
 
