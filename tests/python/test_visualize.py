@@ -10,8 +10,6 @@ label the same parameters.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -21,44 +19,19 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.container import BarContainer, ErrorbarContainer  # noqa: E402
+from visualize_example import EXAMPLE_WORKSPACE, Example, shared_example  # noqa: E402
 
-import hifit  # noqa: E402
 from hifit import visualize  # noqa: E402
 from hifit.visualize import utils as vis_utils  # noqa: E402
-
-CABINETRY_DATA = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cabinetry"
-)
-EXAMPLE_WORKSPACE = CABINETRY_DATA / "derived" / "example_workspace_config_example.json"
-EXAMPLE_CONFIG = CABINETRY_DATA / "cabinetry-examples" / "config_example.yml"
 
 pytestmark = pytest.mark.skipif(
     not EXAMPLE_WORKSPACE.is_file(), reason="shared cabinetry data missing"
 )
 
 
-class Example:
-    """Model, data, config and every inference result, computed once."""
-
-    def __init__(self) -> None:
-        spec = hifit.workspace.load(str(EXAMPLE_WORKSPACE))
-        self.model, self.data = hifit.model_utils.model_and_data(spec)
-        self.config = hifit.configuration.load(EXAMPLE_CONFIG)
-        self.fit_results = hifit.fit.fit(self.model, self.data)
-        self.ranking = hifit.fit.ranking(
-            self.model, self.data, fit_results=self.fit_results
-        )
-        self.scan = hifit.fit.scan(self.model, self.data, "Signal_norm")
-        self.limit = hifit.fit.limit(self.model, self.data)
-        self.prefit = hifit.model_utils.prediction(self.model)
-        self.postfit = hifit.model_utils.prediction(
-            self.model, fit_results=self.fit_results
-        )
-
-
 @pytest.fixture(scope="module")
 def example() -> Example:
-    return Example()
+    return shared_example()
 
 
 @pytest.fixture(autouse=True)

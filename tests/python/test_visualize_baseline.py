@@ -24,15 +24,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.testing.compare import compare_images  # noqa: E402
+from visualize_example import (  # noqa: E402
+    EXAMPLE_CONFIG,
+    EXAMPLE_WORKSPACE,
+    Example,
+    shared_example,
+)  # noqa: E402
 
-import hifit  # noqa: E402
 from hifit import visualize  # noqa: E402
 
-CABINETRY_DATA = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cabinetry"
-)
-EXAMPLE_WORKSPACE = CABINETRY_DATA / "derived" / "example_workspace_config_example.json"
-EXAMPLE_CONFIG = CABINETRY_DATA / "cabinetry-examples" / "config_example.yml"
 BASELINE_DIR = Path(__file__).resolve().parent / "baseline"
 REGENERATE = os.environ.get("HIFIT_REGEN_BASELINES", "") not in ("", "0")
 DPI = 40
@@ -54,28 +54,12 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-class Inputs:
-    """Fit results and predictions of the example workspace, computed once."""
-
-    def __init__(self) -> None:
-        spec = hifit.workspace.load(str(EXAMPLE_WORKSPACE))
-        self.model, self.data = hifit.model_utils.model_and_data(spec)
-        self.config = hifit.configuration.load(EXAMPLE_CONFIG)
-        self.fit_results = hifit.fit.fit(self.model, self.data)
-        self.ranking = hifit.fit.ranking(
-            self.model, self.data, fit_results=self.fit_results
-        )
-        self.scan = hifit.fit.scan(self.model, self.data, "Signal_norm", n_steps=11)
-        self.limit = hifit.fit.limit(self.model, self.data)
-        self.prefit = hifit.model_utils.prediction(self.model)
-
-
 @pytest.fixture(scope="module")
-def inputs() -> Inputs:
-    return Inputs()
+def inputs() -> Example:
+    return shared_example()
 
 
-def _data_mc(inputs: Inputs) -> matplotlib.figure.Figure:
+def _data_mc(inputs: Example) -> matplotlib.figure.Figure:
     (entry,) = visualize.data_mc(
         inputs.prefit,
         inputs.data,
@@ -87,7 +71,7 @@ def _data_mc(inputs: Inputs) -> matplotlib.figure.Figure:
     return entry["figure"]
 
 
-PLOTS: dict[str, Callable[[Inputs], matplotlib.figure.Figure]] = {
+PLOTS: dict[str, Callable[[Example], matplotlib.figure.Figure]] = {
     "pulls": lambda i: visualize.pulls(
         i.fit_results, close_figure=False, save_figure=False
     ),
@@ -104,7 +88,7 @@ PLOTS: dict[str, Callable[[Inputs], matplotlib.figure.Figure]] = {
 
 
 @pytest.mark.parametrize("name", list(PLOTS))
-def test_matches_baseline(name: str, inputs: Inputs, tmp_path: Path) -> None:
+def test_matches_baseline(name: str, inputs: Example, tmp_path: Path) -> None:
     actual = tmp_path / f"{name}.png"
     with matplotlib.rc_context(RC_PARAMS):
         fig = PLOTS[name](inputs)
