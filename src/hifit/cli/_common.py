@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -116,7 +115,3 @@ def resolve_jobs(jobs: int) -> int:
 def write_output(output_file: str | None, payload: dict[str, Any]) -> None:
     if output_file:
         write_json_atomic(output_file, payload)
-
-
-def dumps(payload: Any) -> str:
-    return json.dumps(payload, indent=2)
