@@ -29,6 +29,9 @@ venv: system-deps $(VENV)/.created
 install: venv
 	$(PIP) install -q $(BUILD_REQS) numpy click tqdm
 	$(PIP) install -q --no-build-isolation -Cbuild-dir=build/py ".[test]"
+	@# pocket-coffea is a test reference for hifit.stat only; its own dependencies
+	@# (coffea 0.7, awkward 1, old numpy) are not needed by pocket_coffea.utils.stat.
+	$(PIP) install -q --no-deps "pocket-coffea==0.9.13"
 
 test-cpp: system-deps
 	cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DHIFIT_TESTS=ON >/dev/null

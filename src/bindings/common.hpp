@@ -42,5 +42,6 @@ void bind_model(nb::module_& m);
 void bind_fit(nb::module_& m);
 void bind_infer(nb::module_& m);
 void bind_templates(nb::module_& m);
+void bind_datacard(nb::module_& m);
 
 } // namespace hifit::bindings

@@ -18,4 +18,5 @@ NB_MODULE(_core, m) {
     hifit::bindings::bind_fit(m);
     hifit::bindings::bind_infer(m);
     hifit::bindings::bind_templates(m);
+    hifit::bindings::bind_datacard(m);
 }

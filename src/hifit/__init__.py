@@ -5,6 +5,13 @@ The numerical engine is C++ (``hifit._core``); this package is its thin Python f
 
 from __future__ import annotations
 
+import os as _os
+
+# Development hook: HIFIT_CORE_DIR names a CMake build directory whose _core module
+# replaces the installed one (several builds side by side, no reinstall).
+if _os.environ.get("HIFIT_CORE_DIR"):
+    __path__.insert(0, _os.path.abspath(_os.environ["HIFIT_CORE_DIR"]))
+
 from . import infer
 from ._model import Model, ModelConfig
 from ._workspace import PatchSet, Workspace

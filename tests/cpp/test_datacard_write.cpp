@@ -1,0 +1,3 @@
+#include <hifit/datacard.hpp>
+
+#include <gtest/gtest.h>
