@@ -42,6 +42,8 @@ class Model {
   public:
     // Compiles a workspace spec (pyhf semantics) into flat arrays.
     static Model compile(const WorkspaceSpec& spec, const ModelOptions& options = {});
+    // Wraps arrays compiled elsewhere in the core (e.g. Combine datacards).
+    static Model from_compiled(std::shared_ptr<const ModelData> data);
 
     std::size_t npars() const;
     std::size_t nmain() const; // main bins, channels in sorted order
@@ -98,6 +100,8 @@ class Likelihood {
 
   private:
     struct Scratch;
+    double combine_twice_nll(std::span<const double> pars, std::span<double> grad,
+                             std::span<double> hess);
     Model model_;
     std::vector<double> data_;
     std::unique_ptr<Scratch> scratch_;

@@ -8,6 +8,7 @@
 #include <hifit/interpolation.hpp>
 #include <hifit/model.hpp>
 
+#include "combine_data.hpp"
 #include "model_data.hpp"
 
 #include <algorithm>
@@ -24,6 +25,7 @@ struct Likelihood::Scratch {
     std::vector<double> r, g, p_minus;          // per factor of one cell
     std::vector<double> da, d2a;                // per additive term of one cell
     double data_constant = 0.0;                 // ln n! terms of the current data
+    CombineScratch combine;                     // models built from datacards
 };
 
 namespace {
@@ -42,6 +44,29 @@ interp::Value additive_value(const AdditiveTerm& t, double alpha) {
 
 double xlogy(double x, double y) {
     return x == 0.0 ? 0.0 : x * std::log(y);
+}
+
+// Gaussian and Poisson constraint terms of -ln L; gradient and Hessian diagonal added
+// in -ln L units.
+double constraint_terms(const ModelData& md, std::span<const double> pars,
+                        const double* aux, std::span<double> grad,
+                        std::span<double> hess) {
+    const std::size_t npars = pars.size();
+    double nll = 0.0;
+    for (const GaussianTerm& t : md.gaussian) {
+        const double z = (aux[t.aux] - pars[t.par]) / t.sigma;
+        nll += 0.5 * z * z;
+        if (!grad.empty()) grad[t.par] -= z / t.sigma;
+        if (!hess.empty()) hess[t.par * npars + t.par] += 1.0 / (t.sigma * t.sigma);
+    }
+    for (const PoissonTerm& t : md.poisson) {
+        const double a = aux[t.aux], rate = pars[t.par] * t.factor;
+        nll += rate - xlogy(a, rate);
+        if (!grad.empty()) grad[t.par] += t.factor - (a == 0.0 ? 0.0 : a / pars[t.par]);
+        if (!hess.empty() && a != 0.0)
+            hess[t.par * npars + t.par] += a / (pars[t.par] * pars[t.par]);
+    }
+    return nll;
 }
 
 } // namespace
@@ -70,6 +95,7 @@ Likelihood::Likelihood(const Model& model, std::span<const double> data)
     s.p_minus.resize(max_factors);
     s.da.resize(max_add);
     s.d2a.resize(max_add);
+    if (md.combine) s.combine.resize(*md.combine, model_.npars());
     set_data(data);
 }
 
@@ -114,6 +140,7 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
     const bool want_grad = !grad.empty() || !hess.empty();
     const bool want_hess = !hess.empty();
     Scratch& s = *scratch_;
+    if (md.combine) return combine_twice_nll(pars, grad, hess);
 
     // 1. Factor slots: each normsys value once per call, linear slots read theta.
     for (std::size_t i = 0; i < md.slots.size(); ++i) {
@@ -166,19 +193,8 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
         std::fill(hess.begin(), hess.end(), 0.0);
         std::fill(s.jac.begin(), s.jac.end(), 0.0);
     }
-    for (const GaussianTerm& t : md.gaussian) {
-        const double z = (aux[t.aux] - pars[t.par]) / t.sigma;
-        nll += 0.5 * z * z;
-        if (want_grad) grad[t.par] -= z / t.sigma;
-        if (want_hess) hess[t.par * npars + t.par] += 1.0 / (t.sigma * t.sigma);
-    }
-    for (const PoissonTerm& t : md.poisson) {
-        const double a = aux[t.aux], rate = pars[t.par] * t.factor;
-        nll += rate - xlogy(a, rate);
-        if (want_grad) grad[t.par] += t.factor - (a == 0.0 ? 0.0 : a / pars[t.par]);
-        if (want_hess && a != 0.0)
-            hess[t.par * npars + t.par] += a / (pars[t.par] * pars[t.par]);
-    }
+    nll += constraint_terms(md, pars, aux, want_grad ? grad : std::span<double>{},
+                            want_hess ? hess : std::span<double>{});
     nll += s.data_constant;
     if (!want_grad) {
         return 2.0 * nll;
@@ -305,11 +321,35 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
     return 2.0 * nll;
 }
 
+double Likelihood::combine_twice_nll(std::span<const double> pars,
+                                     std::span<double> grad, std::span<double> hess) {
+    const ModelData& md = model_.compiled();
+    const std::size_t npars = pars.size();
+    Scratch& s = *scratch_;
+    std::vector<double> grad_buffer;
+    if (grad.empty() && !hess.empty()) { // the Hessian pass needs a gradient buffer
+        grad_buffer.resize(npars);
+        grad = grad_buffer;
+    }
+    std::fill(grad.begin(), grad.end(), 0.0);
+    std::fill(hess.begin(), hess.end(), 0.0);
+    double nll = constraint_terms(md, pars, data_.data() + md.nmain, grad, hess);
+    nll += combine_main_terms(*md.combine, pars.data(), npars, data_.data(), s.combine,
+                              s.nu, s.w, s.c, s.cell_a,
+                              grad.empty() ? nullptr : grad.data(),
+                              hess.empty() ? nullptr : hess.data(), s.jac);
+    for (double& g : grad) g *= 2.0;
+    for (double& h : hess) h *= 2.0;
+    return 2.0 * (nll + s.data_constant);
+}
+
 void Likelihood::cell_rates(std::span<const double> pars, std::vector<double>& out) {
     twice_nll(pars); // fills A and M of every cell
     const Scratch& s = *scratch_;
     out.resize(s.cell_a.size());
-    for (std::size_t c = 0; c < out.size(); ++c) out[c] = s.cell_a[c] * s.cell_m[c];
+    const bool combine = model_.compiled().combine != nullptr; // cell_a holds the rates
+    for (std::size_t c = 0; c < out.size(); ++c)
+        out[c] = combine ? s.cell_a[c] : s.cell_a[c] * s.cell_m[c];
 }
 
 void Likelihood::expected_data(std::span<const double> pars, std::span<double> out,

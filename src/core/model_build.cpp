@@ -489,6 +489,10 @@ void build_cells(ModelData& md, const SortedSpec& ss, const std::vector<ParamSet
 
 } // namespace
 
+Model Model::from_compiled(std::shared_ptr<const ModelData> data) {
+    return Model(std::move(data));
+}
+
 Model Model::compile(const WorkspaceSpec& spec, const ModelOptions& options) {
     const Measurement* meas = nullptr;
     for (const auto& m : spec.measurements) {

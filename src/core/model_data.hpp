@@ -4,6 +4,7 @@
 #include <hifit/model.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,8 @@ struct PoissonTerm {
     double factor = 1.0; // tau
 };
 
+struct CombineData; // Combine-style main terms (combine_data.hpp)
+
 struct ModelData {
     // structure (pyhf order)
     std::vector<std::string> channels;
@@ -77,6 +80,10 @@ struct ModelData {
     std::vector<GaussianTerm> gaussian;
     std::vector<PoissonTerm> poisson;
     double constraint_constant = 0.0; // sum of log(sigma sqrt(2 pi)) + lgamma(aux + 1)
+
+    // Set for models built from Combine datacards: the main terms then follow
+    // text2workspace's model and `cells` only name the (process, bin) rates.
+    std::shared_ptr<const CombineData> combine;
 };
 
 } // namespace hifit
