@@ -537,9 +537,9 @@ void Builder::add_process(const Column& col, std::size_t column) {
         for (std::size_t b = 0; b < ch.nbins; ++b) {
             double dp, dm;
             if (pr.log_morph) {
-                const bool ok = nominal[b] > 0.0 && hi[b] > 0.0 && lo[b] > 0.0;
-                dp = ok ? std::log(hi[b] / nominal[b]) : 0.0;
-                dm = ok ? std::log(lo[b] / nominal[b]) : 0.0;
+                // a side whose template or nominal is empty does not move the bin
+                dp = nominal[b] > 0.0 && hi[b] > 0.0 ? std::log(hi[b] / nominal[b]) : 0.0;
+                dm = nominal[b] > 0.0 && lo[b] > 0.0 ? std::log(lo[b] / nominal[b]) : 0.0;
             } else {
                 dp = hi[b] - nominal[b];
                 dm = lo[b] - nominal[b];
