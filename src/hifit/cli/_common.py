@@ -20,14 +20,30 @@ def cli() -> None:
     """Fast statistical inference on binned likelihoods.
 
     Inference commands read a pyhf JSON workspace (a signal hypothesis from a
-    patchset is selected with --patchset and --patch); templates, workspace and run
+    patchset is selected with --patchset and --patch) or a CMS Combine datacard
+    (fitted with Combine's own model; --mass, --poi-map, --poi-range, --mask);
+    templates, workspace and run
     read a cabinetry YAML config. Results print as tables and, with -o, are written
     as JSON.
     """
 
 
+CARD_SUFFIXES = (".txt", ".dat", ".card")
+
+
+def is_datacard(path: str) -> bool:
+    return path.lower().endswith(CARD_SUFFIXES)
+
+
+def _store_card_option(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    ctx.meta.setdefault("hifit_card", {})[param.name] = value
+    return value
+
+
 def workspace_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """WORKSPACE argument, --patchset/--patch and --measurement."""
+    """WORKSPACE argument (pyhf JSON or Combine datacard), --patchset/--patch,
+    --measurement and the datacard options (kept in the click context)."""
+    card = {"expose_value": False, "callback": _store_card_option}
     options = [
         click.argument("workspace", type=click.Path(dir_okay=False)),
         click.option(
@@ -35,6 +51,38 @@ def workspace_options(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--patch", help="Name of the patch to apply from --patchset."),
         click.option("--measurement", help="Measurement name (default: the first)."),
+        click.option(
+            "--mass",
+            type=float,
+            default=120.0,
+            show_default=True,
+            help="Datacards: value of $MASS in shapes lines.",
+            **card,
+        ),
+        click.option(
+            "--poi-map",
+            multiple=True,
+            metavar="PROCESS=POI",
+            help="Datacards: signal processes (glob) scaled by their own POI, "
+            "e.g. 'ggH*=r_ggH' (repeatable; default: one POI r on all signals).",
+            **card,
+        ),
+        click.option(
+            "--poi-range",
+            metavar="LO,HI",
+            default="0,20",
+            show_default=True,
+            help="Datacards: range of the POIs.",
+            **card,
+        ),
+        click.option(
+            "--mask",
+            multiple=True,
+            metavar="BIN",
+            help="Datacards: drop this channel's Poisson terms, keep its "
+            "constraints (repeatable).",
+            **card,
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -82,9 +130,13 @@ def load_model(
     *,
     no_poi: bool = False,
     need_poi: bool = False,
-) -> tuple[Workspace, Model, np.ndarray]:
+) -> tuple[Workspace | None, Model, np.ndarray]:
     """Workspace, model and data. Without --no-poi a model whose POI only exists after
-    a signal patch (a background-only file) falls back to no POI with a note."""
+    a signal patch (a background-only file) falls back to no POI with a note.
+    Datacards give no workspace (None)."""
+    if is_datacard(workspace):
+        built = load_card_model(workspace, patchset, no_poi)
+        return None, built.model, built.data
     ws = load_workspace(workspace, patchset, patch)
     if no_poi:
         model = ws.model(measurement_name=measurement, poi_name=None)
@@ -104,6 +156,39 @@ def load_model(
             "this command needs a model with a parameter of interest"
         )
     return ws, model, ws.data(model)
+
+
+def load_card_model(path: str, patchset: str | None, no_poi: bool) -> Any:
+    """Combine's model of a datacard, with the card options of the current command."""
+    from .._combine import load_card, parse_poi_map
+
+    if patchset is not None or no_poi:
+        flag = "--patchset" if patchset is not None else "--no-poi"
+        raise click.UsageError(f"{flag} is for pyhf workspaces, not datacards")
+    opts = click.get_current_context().meta.get("hifit_card", {})
+    lo, sep, hi = str(opts.get("poi_range", "0,20")).partition(",")
+    try:
+        poi_range = (float(lo), float(hi))
+    except ValueError:
+        sep = ""
+    if not sep:
+        raise click.BadParameter(
+            f"expected LO,HI, found {opts.get('poi_range')!r}", param_hint="--poi-range"
+        )
+    try:
+        poi_map = parse_poi_map(opts.get("poi_map", ()))
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--poi-map") from None
+    built = load_card(
+        path,
+        mass=opts.get("mass", 120.0),
+        poi_map=poi_map,
+        poi_range=poi_range,
+        masked_channels=opts.get("mask", ()),
+    )
+    for note in built.notes:
+        click.echo(f"note: {note}", err=True)
+    return built
 
 
 def resolve_jobs(jobs: int) -> int:
