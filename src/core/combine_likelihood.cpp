@@ -264,14 +264,14 @@ double combine_main_terms(const CombineData& cd, const double* pars, std::size_t
         const double sum = nu[st.bin];
         double* fq = s.fq.data() + 3 * k;
         s.profiled[st.bin] = static_cast<int>(k);
+        // the expected rate stays a function of the parameters (Asimov data, toys)
+        nu[st.bin] = std::max(floor_value, sum + pars[st.par] * s.sq[k]);
         if (q <= sum) {
             nll += sum - 0.5 * q;
-            nu[st.bin] = sum - q;
             w[st.bin] = 1.0, c[st.bin] = 0.0;
             fq[0] = -0.5, fq[1] = 0.0, fq[2] = 0.0;
         } else {
             nll += sum * sum / (2.0 * q);
-            nu[st.bin] = floor_value;
             w[st.bin] = sum / q, c[st.bin] = 1.0 / q;
             fq[0] = -sum * sum / (2.0 * q * q), fq[1] = -sum / (q * q);
             fq[2] = sum * sum / (q * q * q);

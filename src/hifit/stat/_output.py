@@ -1,0 +1,75 @@
+"""Atomic file output: a temporary file in the target directory, then os.replace.
+
+A crash or an exception while writing never leaves a half-written card or shapes file
+behind under the final name (an older complete file stays in place).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = ["make_axis", "to_hist", "write_root", "write_text"]
+
+
+@contextlib.contextmanager
+def _replacing(path: str) -> Iterator[str]:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def write_text(path: str, text: str, mode: int = 0o644) -> None:
+    """Writes ``text`` to ``path`` atomically."""
+    with _replacing(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, mode)
+
+
+def write_root(path: str, objects: Mapping[str, Any]) -> None:
+    """Writes histograms to a new ROOT file at ``path`` atomically (via uproot)."""
+    import uproot
+
+    with _replacing(path) as tmp:
+        with uproot.recreate(tmp) as f:
+            for name, obj in objects.items():
+                f[name] = obj
+        os.chmod(tmp, 0o644)
+
+
+def make_axis(edges: np.ndarray, name: str, label: str) -> Any:
+    """A flowless observable axis (Regular when the edges are uniform)."""
+    import hist
+
+    edges = np.asarray(edges, dtype=float)
+    n = len(edges) - 1
+    uniform = np.allclose(np.diff(edges), (edges[-1] - edges[0]) / n, rtol=1e-9)
+    kw: dict[str, Any] = {"name": name, "label": label, "underflow": False,
+                          "overflow": False}  # fmt: skip
+    if uniform:
+        return hist.axis.Regular(n, edges[0], edges[-1], **kw)
+    return hist.axis.Variable(edges, **kw)
+
+
+def to_hist(axis: Any, values: np.ndarray, variances: np.ndarray) -> Any:
+    """1-D ``Weight`` histogram: uproot writes it as a TH1D with sum of squares."""
+    import hist
+
+    h = hist.Hist(axis, storage=hist.storage.Weight())
+    view = h.view()
+    view.value = values
+    view.variance = variances
+    return h
