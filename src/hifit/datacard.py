@@ -1,0 +1,186 @@
+"""CMS Combine datacards: read a card with its TH1 templates, and combine cards.
+
+The card text is parsed in C++ (``hifit._core.datacard``); the templates its ``shapes``
+lines name are read here with uproot and handed to C++ as arrays::
+
+    card, templates = hifit.datacard.read("card.txt", mass=125)
+    templates[("ch1", "signal", "")].contents        # nominal
+    templates[("ch1", "signal", "alphaUp")].sumw2    # a shape variation
+
+:func:`combine` merges cards as ``combineCards.py`` does.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from .exceptions import InvalidSpec
+
+__all__ = ["combine", "read"]
+
+_dc = _core.datacard
+
+TemplateKey = tuple[str, str, str]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+def read(
+    path: str | os.PathLike[str],
+    *,
+    mass: float = 120.0,
+    keywords: Mapping[str, str] | None = None,
+) -> tuple[Any, dict[TemplateKey, Any]]:
+    """Parse a datacard and read every template it needs.
+
+    Parameters
+    ----------
+    path
+        The card. Relative ROOT file names in its ``shapes`` lines are resolved
+        against the card's directory.
+    mass
+        The value of ``$MASS`` (Combine's ``-m``).
+    keywords
+        ``$WORD`` substitutions (Combine's ``--keyword-value WORD=VALUE``).
+
+    Returns
+    -------
+    (card, templates)
+        ``card`` is a ``hifit._core.datacard.Datacard``; ``templates`` maps
+        ``(channel, process, variation)`` to a ``Histogram`` (``variation`` is ""
+        for the nominal, ``<nuisance>Up``/``Down`` otherwise; process ``data_obs`` is
+        the observed data; it may be absent when the card gives no observed count,
+        ``observation -1``, as PocketCoffea's cards without data do). Counting cards
+        and ``FAKE`` shapes give no templates; an absent ``shape?`` variation pair
+        means that entry is an lnN.
+
+    Raises
+    ------
+    hifit.exceptions.InvalidSpec
+        A malformed card, or a missing ROOT file or object (the message names the
+        card file and line of the ``shapes`` line, the ROOT file and the object).
+    """
+    path = os.fspath(path)
+    card = _dc.read(path)
+    requests = _dc.shape_requests(card, mass=float(mass), keywords=dict(keywords or {}))
+    base = Path(path).parent
+    files: dict[Path, Any] = {}
+    found: dict[TemplateKey, Any] = {}
+    optional_missing: set[tuple[str, str, str]] = set()
+    try:
+        for req in requests:
+            hist = _template(req, base, files, path)
+            key = (req.channel, req.process, req.variation)
+            if hist is None:
+                optional_missing.add(key)
+            else:
+                found[key] = hist
+    finally:
+        for handle in files.values():
+            handle.close()
+    # shape? entries are used only as an Up/Down pair; otherwise they fall back to lnN
+    for channel, process, variation in optional_missing:
+        if not variation:
+            continue
+        stem = variation[: -len("Up")] if variation.endswith("Up") else variation[:-4]
+        for twin in (stem + "Up", stem + "Down"):
+            found.pop((channel, process, twin), None)
+    return card, found
+
+
+def _template(req: Any, base: Path, files: dict[Path, Any], card_path: str) -> Any:
+    """One template as a Histogram; None for an absent optional (shape?) one."""
+    import uproot
+
+    where = f"{card_path}:{req.line}"
+    file_path = Path(req.file)
+    if not file_path.is_absolute():
+        file_path = base / file_path
+    handle = files.get(file_path)
+    if handle is None:
+        if not file_path.is_file():
+            msg = f"{where}: the shapes file {str(file_path)!r} does not exist"
+            raise InvalidSpec(msg)
+        try:
+            handle = uproot.open(file_path)
+        except Exception as err:  # uproot raises several types for non-ROOT files
+            msg = f"{where}: cannot open the shapes file {str(file_path)!r} ({err})"
+            raise InvalidSpec(msg) from None
+        files[file_path] = handle
+    try:
+        obj = handle[req.object]
+    except (KeyError, uproot.KeyInFileError):
+        if not req.required:
+            return None
+        msg = f"{where}: no object {req.object!r} in {str(file_path)!r}"
+        if req.variation:
+            msg += f" (variation {req.variation} of {req.process} in {req.channel})"
+        raise InvalidSpec(msg) from None
+    if not getattr(obj, "classname", "").startswith("TH1"):
+        kind = getattr(obj, "classname", type(obj).__name__)
+        msg = (
+            f"{where}: object {req.object!r} in {str(file_path)!r} is a {kind}, "
+            "expected a TH1 (only binned templates are supported)"
+        )
+        raise InvalidSpec(msg)
+    contents = np.asarray(obj.values(flow=False), dtype=np.float64)
+    sumw2 = np.asarray(obj.variances(flow=False), dtype=np.float64)
+    edges = np.asarray(obj.axis().edges(flow=False), dtype=np.float64)
+    return _dc.Histogram(contents.tolist(), sumw2.tolist(), edges.tolist())
+
+
+def combine(
+    cards: Mapping[str, str | os.PathLike[str]]
+    | Iterable[tuple[str, str | os.PathLike[str]]],
+    output_path: str | os.PathLike[str] | None = None,
+) -> str:
+    """Merge labelled cards like ``combineCards.py label1=card1.txt ...``.
+
+    A single-bin card's bin is renamed to its label, a multi-bin card's bins get the
+    prefix ``label_``; label ``.`` keeps the names. Relative ROOT file names are
+    rewritten relative to the directory of ``output_path`` (the current directory
+    when None). Returns the card text; with ``output_path`` it is also written there
+    (atomically).
+    """
+    items = list(cards.items()) if isinstance(cards, Mapping) else list(cards)
+    out_dir = Path(output_path).parent if output_path is not None else Path()
+    parsed = []
+    names = []
+    for label, card_path in items:
+        card = _dc.read(os.fspath(card_path))
+        shapes = card.shapes
+        for line in shapes:
+            if line.file != "FAKE" and not os.path.isabs(line.file):
+                target = Path(card_path).parent / line.file
+                line.file = os.path.relpath(target, out_dir).replace(os.sep, "/")
+        card.shapes = shapes
+        parsed.append((label, card))
+        names.append(f"{label}={os.fspath(card_path)}")
+    merged = _dc.combine_cards(parsed)
+    text = _dc.write(merged, "Combination of " + "  ".join(names))
+    if output_path is not None:
+        _write_atomic(Path(output_path), text)
+    return text
+
+
+def _write_atomic(target: Path, text: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
