@@ -1,7 +1,7 @@
 """Combine's own CI reference results, reproduced by fitting the same cards with hifit.
 
 Expected numbers are read from Combine's reference outputs
-(../shared/data/combine/references/*.out, Combine v10.6.0) — never typed in here — except
+(../shared/data/combine/references/*.out, Combine v10.6.0), not typed in here, except
 the asymptotic limits of the counting tutorial, which Combine documents in
 docs/part3/commonstatsmethods.md (quoted in ../shared/reference/combine.md §7).
 Tolerance 0.005 on r and its errors: Combine's Minuit stops at EDM ~1e-4 and prints 3
@@ -105,7 +105,9 @@ def test_counting_card_best_fit():
 
 
 def test_channel_compatibility_nominal_fit():
-    text = (COMBINE / "references/multi-signal-ChannelCompatibilityCheck.out").read_text()
+    text = (
+        COMBINE / "references/multi-signal-ChannelCompatibilityCheck.out"
+    ).read_text()
     m = re.search(r"Nominal fit\s*:\s*r =\s*(\S+)\s+(-\S+)/\+(\S+)", text)
     expected = tuple(float(x) for x in m.groups())
     got = fit_pois("tutorials/CAT23001/datacard-5-multi-signal.txt", 125, ["r"])
@@ -119,7 +121,9 @@ DOCS_EXPECTED = [0.9640, 1.4329, 2.3281, 3.9800, 6.6194]
 
 
 def test_asymptotic_limits_of_the_counting_tutorial():
-    built = load_card(str(COMBINE / "tutorials/counting/realistic-counting-experiment.txt"))
+    built = load_card(
+        str(COMBINE / "tutorials/counting/realistic-counting-experiment.txt")
+    )
     result = upper_limit(built.data, built.model)
     assert result.observed == pytest.approx(DOCS_OBSERVED, rel=0.01)
     # Bands: hifit uses pyhf's asymptotic q~ distributions for every band; Combine
@@ -130,7 +134,9 @@ def test_asymptotic_limits_of_the_counting_tutorial():
 
 
 def test_significance_of_the_counting_tutorial():
-    built = load_card(str(COMBINE / "tutorials/counting/realistic-counting-experiment.txt"))
+    built = load_card(
+        str(COMBINE / "tutorials/counting/realistic-counting-experiment.txt")
+    )
     result = significance(built.data, built.model)
     assert result.observed_significance == pytest.approx(0.0, abs=1e-6)
     assert result.observed_p_value == pytest.approx(0.5, abs=1e-6)
