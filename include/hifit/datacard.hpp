@@ -1,6 +1,6 @@
 // CMS Combine datacards as plain data: reading, writing, combining, and the templates
-// (TH1 contents) a card refers to. The templates themselves are read elsewhere (uproot in
-// the Python layer) and handed in as arrays.
+// (TH1 contents) a card refers to. The templates themselves are read elsewhere (uproot
+// in the Python layer) and handed in as arrays.
 #pragma once
 
 #include <hifit/model.hpp>
@@ -52,7 +52,7 @@ struct Effect {
     bool active = false;     // false for "-" and 0
     bool asymmetric = false; // "down/up"
     double lo = 0.0;         // lnN/lnU: kappa at theta = -1 (asymmetric only)
-    double hi = 0.0; // lnN/lnU: kappa (at theta = +1); shape: scale; gmN: alpha
+    double hi = 0.0;         // lnN/lnU: kappa (at theta = +1); shape: scale; gmN: alpha
 };
 
 struct Nuisance {
@@ -149,14 +149,14 @@ struct ShapeRequest {
     std::string channel;
     std::string process;
     std::string variation;
-    std::string file;   // as written in the card ("FAKE": no template)
-    std::string object; // patterns substituted
+    std::string file;     // as written in the card ("FAKE": no template)
+    std::string object;   // patterns substituted
     bool required = true; // false for shape? entries (fall back to lnN when absent)
     int line = 0;         // the shapes line
 };
 
 struct ShapeRequestOptions {
-    double mass = 120.0; // $MASS
+    double mass = 120.0;                         // $MASS
     std::map<std::string, std::string> keywords; // $WORD -> value
 };
 
@@ -173,8 +173,8 @@ using Templates = std::map<TemplateKey, Histogram>;
 // ---- Combine's model ----------------------------------------------------------------
 
 struct CombineOptions {
-    // Physics model: each (process glob, POI name) maps signal processes to a POI; empty:
-    // one POI "r" scaling every signal process.
+    // Physics model: each (process glob, POI name) maps signal processes to a POI;
+    // empty: one POI "r" scaling every signal process.
     std::vector<std::pair<std::string, std::string>> poi_map;
     std::pair<double, double> poi_range{0.0, 20.0};
     std::vector<std::string> masked_channels; // Poisson terms dropped, constraints kept
@@ -183,11 +183,12 @@ struct CombineOptions {
 
 struct CombineModel {
     Model model;
-    std::vector<double> data; // main ++ auxdata
+    std::vector<double> data;       // main ++ auxdata
     std::vector<std::string> notes; // what was adjusted while building (dropped rows)
 };
 
-// Builds Combine's binned model (text2workspace semantics) from a card and its templates.
+// Builds Combine's binned model (text2workspace semantics) from a card and its
+// templates.
 CombineModel build_model(const Datacard& card, const Templates& templates,
                          const CombineOptions& options = {});
 

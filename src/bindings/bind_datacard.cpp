@@ -132,12 +132,13 @@ void bind_datacard(nb::module_& m) {
         .def(nb::init<>())
         .def(
             "__init__",
-            [](dc::Histogram* h, std::vector<double> contents, std::vector<double> sumw2,
-               std::vector<double> edges) {
+            [](dc::Histogram* h, std::vector<double> contents,
+               std::vector<double> sumw2, std::vector<double> edges) {
                 new (h) dc::Histogram{std::move(contents), std::move(sumw2),
                                       std::move(edges)};
             },
-            nb::arg("contents"), nb::arg("sumw2"), nb::arg("edges") = std::vector<double>{})
+            nb::arg("contents"), nb::arg("sumw2"),
+            nb::arg("edges") = std::vector<double>{})
         .def_rw("contents", &dc::Histogram::contents)
         .def_rw("sumw2", &dc::Histogram::sumw2)
         .def_rw("edges", &dc::Histogram::edges);
@@ -151,7 +152,8 @@ void bind_datacard(nb::module_& m) {
         .def_ro("required", &dc::ShapeRequest::required)
         .def_ro("line", &dc::ShapeRequest::line);
 
-    d.def("parse", &dc::parse_datacard, nb::arg("text"), nb::arg("source") = "<string>");
+    d.def("parse", &dc::parse_datacard, nb::arg("text"),
+          nb::arg("source") = "<string>");
     d.def("read", &dc::read_datacard, nb::arg("path"));
     d.def("write", &dc::write_datacard, nb::arg("card"), nb::arg("comment") = "");
     d.def("combine_cards", &dc::combine_cards, nb::arg("cards"));

@@ -538,8 +538,10 @@ void Builder::add_process(const Column& col, std::size_t column) {
             double dp, dm;
             if (pr.log_morph) {
                 // a side whose template or nominal is empty does not move the bin
-                dp = nominal[b] > 0.0 && hi[b] > 0.0 ? std::log(hi[b] / nominal[b]) : 0.0;
-                dm = nominal[b] > 0.0 && lo[b] > 0.0 ? std::log(lo[b] / nominal[b]) : 0.0;
+                dp = nominal[b] > 0.0 && hi[b] > 0.0 ? std::log(hi[b] / nominal[b])
+                                                     : 0.0;
+                dm = nominal[b] > 0.0 && lo[b] > 0.0 ? std::log(lo[b] / nominal[b])
+                                                     : 0.0;
             } else {
                 dp = hi[b] - nominal[b];
                 dm = lo[b] - nominal[b];
