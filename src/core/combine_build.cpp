@@ -465,11 +465,11 @@ void Builder::add_process(const Column& col, std::size_t column) {
             if (n.gmn_events > 0.0) {
                 f.coeff = 1.0; // rate already alpha * N
             } else {
-                f.coeff = e.hi; // yield alpha * theta
-                n0 = ch.shapes ? n0 : 1.0;
                 if (ch.shapes)
                     throw InvalidModel(where(n.line) + ": gmN 0 in a shape bin (" +
                                        what + ") is not supported");
+                f.coeff = e.hi; // yield alpha * theta
+                n0 = 1.0;
             }
             add_factor(f);
             break;

@@ -43,28 +43,6 @@ const std::string& token(const std::string& value, const std::string& what) {
     return value;
 }
 
-const char* kind_text(NuisanceKind kind) {
-    switch (kind) {
-    case NuisanceKind::lnN:
-        return "lnN";
-    case NuisanceKind::lnU:
-        return "lnU";
-    case NuisanceKind::gmN:
-        return "gmN";
-    case NuisanceKind::shape:
-        return "shape";
-    case NuisanceKind::shape_optional:
-        return "shape?";
-    case NuisanceKind::shapeN:
-        return "shapeN";
-    case NuisanceKind::shapeU:
-        return "shapeU";
-    case NuisanceKind::param:
-        return "param";
-    }
-    return "lnN";
-}
-
 std::string effect_text(const Effect& e) {
     if (!e.active) return "-";
     if (e.asymmetric) return number(e.lo) + "/" + number(e.hi);
@@ -182,7 +160,7 @@ void write_header(std::ostringstream& out, const Datacard& card,
 
 Row nuisance_row(const Nuisance& n) {
     std::string name = n.nofloat ? n.name + "[nofloat]" : n.name;
-    std::string kind = kind_text(n.kind);
+    std::string kind = to_string(n.kind);
     if (n.kind == NuisanceKind::gmN) kind += " " + number(n.gmn_events);
     Row row{name, kind};
     if (n.kind == NuisanceKind::param) {

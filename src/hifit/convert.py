@@ -14,7 +14,6 @@ the other format cannot express exactly, one human-readable line each::
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 
 from . import _core
 from . import datacard as _datacard
-from ._io import write_json_atomic
+from ._io import replacing, write_json_atomic, write_text_atomic
 from ._workspace import Workspace
 
 __all__ = [
@@ -141,7 +140,7 @@ def workspace_to_card(
     text = _dc.write(card, "\n".join(comment))
     if output_card is not None and shapes_path is not None:
         _write_shapes(shapes_path, templates)
-        _write_text(Path(output_card), text)
+        write_text_atomic(output_card, text)
     return WorkspaceToCard(text, shapes_path, tuple(inexact))
 
 
@@ -156,39 +155,15 @@ def _write_shapes(path: Path, templates: Mapping[tuple[str, str, str], Any]) -> 
     import numpy as np
     import uproot
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".root")
-    os.close(fd)
-    try:
-        with uproot.recreate(tmp) as out:
-            for (channel, process, variation), h in templates.items():
-                contents = np.asarray(h.contents, dtype=np.float64)
-                sumw2 = np.asarray(h.sumw2, dtype=np.float64)
-                edges = np.asarray(h.edges, dtype=np.float64)
-                if edges.size != contents.size + 1:
-                    edges = np.arange(contents.size + 1, dtype=np.float64)
-                th1 = hist.Hist(
-                    hist.axis.Variable(edges), storage=hist.storage.Weight()
-                )
-                view = th1.view()
-                view.value = contents
-                view.variance = sumw2 if sumw2.size == contents.size else 0.0
-                out[_object_name(channel, process, variation)] = th1
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_text(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp, uproot.recreate(tmp) as out:
+        for (channel, process, variation), h in templates.items():
+            contents = np.asarray(h.contents, dtype=np.float64)
+            sumw2 = np.asarray(h.sumw2, dtype=np.float64)
+            edges = np.asarray(h.edges, dtype=np.float64)
+            if edges.size != contents.size + 1:
+                edges = np.arange(contents.size + 1, dtype=np.float64)
+            th1 = hist.Hist(hist.axis.Variable(edges), storage=hist.storage.Weight())
+            view = th1.view()
+            view.value = contents
+            view.variance = sumw2 if sumw2.size == contents.size else 0.0
+            out[_object_name(channel, process, variation)] = th1

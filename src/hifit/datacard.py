@@ -13,7 +13,6 @@ lines name are read here with uproot and handed to C++ as arrays::
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._io import write_text_atomic
 from .exceptions import InvalidSpec
 
 __all__ = ["combine", "read"]
@@ -168,19 +168,5 @@ def combine(
     merged = _dc.combine_cards(parsed)
     text = _dc.write(merged, "Combination of " + "  ".join(names))
     if output_path is not None:
-        _write_atomic(Path(output_path), text)
+        write_text_atomic(output_path, text)
     return text
-
-
-def _write_atomic(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_stat import rows  # card text split into rows, as Combine reads it
 
 import hifit.stat as hs
 
@@ -169,15 +170,6 @@ def run_hifit(name, directory, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", hs.StatWarning)
         return workflow(hs, hs_combine, name, directory, **kw)
-
-
-def rows(text):
-    out = {}
-    for line in text.splitlines():
-        t = line.split()
-        if t and not line.startswith(("#", "--")):
-            out.setdefault(t[0], []).append(t)
-    return out
 
 
 # ---- loader -------------------------------------------------------------------------

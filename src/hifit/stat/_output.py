@@ -6,34 +6,20 @@ behind under the final name (an older complete file stays in place).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from .._io import replacing
+
 __all__ = ["make_axis", "to_hist", "write_root", "write_text"]
-
-
-@contextlib.contextmanager
-def _replacing(path: str) -> Iterator[str]:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
 
 
 def write_text(path: str, text: str, mode: int = 0o644) -> None:
     """Writes ``text`` to ``path`` atomically."""
-    with _replacing(path) as tmp:
+    with replacing(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.chmod(tmp, mode)
@@ -43,7 +29,7 @@ def write_root(path: str, objects: Mapping[str, Any]) -> None:
     """Writes histograms to a new ROOT file at ``path`` atomically (via uproot)."""
     import uproot
 
-    with _replacing(path) as tmp:
+    with replacing(path) as tmp:
         with uproot.recreate(tmp) as f:
             for name, obj in objects.items():
                 f[name] = obj
