@@ -22,6 +22,20 @@ enum class TestStat { q0, qmu, qmu_tilde, tmu, tmu_tilde };
 
 const char* to_string(TestStat stat);
 
+// Whose conventions the asymptotic results follow where pyhf and Combine differ:
+// expected bands at -2..+2 sigma of the background-only test statistic (pyhf) or at
+// its 2.5/16/50/84/97.5 % quantiles (Combine's AsymptoticLimits), and the Asimov data
+// set of the expected significance (see ExpectedAsimov). `automatic` picks Combine's
+// for models built from datacards and pyhf's otherwise.
+enum class Convention { automatic, pyhf, combine };
+
+const char* to_string(Convention convention);
+// `automatic` resolved for `model`.
+Convention resolve(Convention convention, const Model& model);
+// N of the five expected curves, smallest CLs first: the background-only experiment
+// whose sqrt(q_mu) fluctuates by N around its median.
+std::array<double, 5> expected_band_sigmas(Convention convention);
+
 struct TestStatResult {
     double value = 0.0;
     FitResult free_fit;
@@ -43,25 +57,34 @@ struct HypoTestResult {
     std::array<double, 5> cls_exp{};
     double q_obs = 0.0;    // test statistic on data
     double q_asimov = 0.0; // test statistic on the Asimov data set
+    Convention convention = Convention::pyhf; // of the expected bands
     bool valid = false;
     std::string message; // which fit failed, if any
 };
 
-// pyhf's AsymptoticCalculator (arXiv:1007.1727). The unconditional fits and the Asimov
-// data set do not depend on the tested mu, so they are computed once; each hypotest
-// then costs two warm-started fits. Not thread safe: use one calculator per thread.
+// pyhf's AsymptoticCalculator (arXiv:1007.1727), which Combine's AsymptoticLimits
+// shares: the Asimov data set is generated at the fit to data with mu fixed (0; 1 for
+// q0), auxiliary data at the fitted nuisance values. The unconditional fits and the
+// Asimov data set do not depend on the tested mu, so they are computed once; each
+// hypotest then costs two warm-started fits. Not thread safe: use one calculator per
+// thread.
 class AsymptoticCalculator {
   public:
     AsymptoticCalculator(const Model& model, std::span<const double> data,
-                         TestStat stat = TestStat::qmu_tilde, FitOptions base = {});
+                         TestStat stat = TestStat::qmu_tilde, FitOptions base = {},
+                         Convention convention = Convention::automatic);
 
     HypoTestResult hypotest(double mu);
+    // q_mu on the Asimov data alone (one fit): the expected limits solve
+    // sqrt(q_A(mu)) = N + Phi^-1(1 - level Phi(N)) on it.
+    double asimov_qmu(double mu, std::string* failure = nullptr);
 
     const std::vector<double>& asimov_data() const { return asimov_data_; }
     const FitResult& free_fit() const { return free_data_; }
     const FitResult& asimov_free_fit() const { return free_asimov_; }
     const Model& model() const { return model_; }
     TestStat stat() const { return stat_; }
+    Convention convention() const { return convention_; }
     // Widens the upper bound of the POI (limits beyond the model's bound).
     void set_poi_upper_bound(double hi);
     double poi_upper_bound() const;
@@ -70,6 +93,7 @@ class AsymptoticCalculator {
     Model model_;
     std::vector<double> data_;
     TestStat stat_;
+    Convention convention_;
     FitOptions base_;
     std::size_t poi_;
     FitResult free_data_, asimov_fit_, free_asimov_;
@@ -81,29 +105,55 @@ struct UpperLimitResult {
     double observed = 0.0;
     std::array<double, 5> expected{};   // in the order of HypoTestResult::cls_exp
     std::vector<HypoTestResult> points; // every hypotest evaluated, sorted by mu
+    Convention convention = Convention::pyhf; // of the expected limits
     bool valid = false;
     std::string message;
 };
 
-// Upper limits at CLs = level by bracketed root finding (Brent) on the observed and
-// each expected CLs curve, caching hypotests by mu.
+// Upper limits at CLs = level by bracketed root finding (Brent): on the observed CLs
+// curve, and for each expected limit on the profile crossing of the Asimov likelihood,
+// sqrt(q_A(mu)) = N + Phi^-1(1 - level Phi(N)) (the same equation as CLs_exp = level,
+// and Combine's findExpectedLimitFromCrossing, solved to rtol instead of Combine's
+// rRelAcc = 0.5 %).
 UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level = 0.05,
                              double rtol = 1e-6);
 // Limits read off a fixed scan by linear interpolation (pyhf's linear_grid_scan).
 UpperLimitResult upper_limit_scan(AsymptoticCalculator& calc,
                                   std::span<const double> mus, double level = 0.05);
 
+// The Asimov data set at POI = 1 of the expected significance. `postfit`: nuisances
+// fitted to data with the POI fixed at 1, auxiliary data at the fitted values (pyhf;
+// Combine's `-t -1 --expectSignal 1 --toysFrequentist`). `prefit`: nuisances at their
+// initial values, the observed auxiliary data (Combine's default `-t -1
+// --expectSignal 1`). `automatic`: pre-fit under Combine's convention, else post-fit.
+enum class ExpectedAsimov { automatic, prefit, postfit };
+
+const char* to_string(ExpectedAsimov kind);
+
+// Main and auxiliary Asimov data at POI = `mu` (see ExpectedAsimov; `automatic` is
+// post-fit). `generating_fit` receives the fit to data of a post-fit Asimov set.
+std::vector<double> asimov_data(const Model& model, std::span<const double> data,
+                                double mu, ExpectedAsimov kind,
+                                const FitOptions& base = {},
+                                FitResult* generating_fit = nullptr);
+
 struct SignificanceResult {
     double observed_p = 0.0, observed_z = 0.0;
     double expected_p = 0.0, expected_z = 0.0;
     double q0_obs = 0.0, q0_asimov = 0.0;
+    Convention convention = Convention::pyhf;
+    ExpectedAsimov expected = ExpectedAsimov::postfit;
     bool valid = false;
     std::string message;
 };
 
-// Discovery significance with q0; expected from Asimov data at mu = 1.
+// Discovery significance with q0 (mu-hat >= 0 counts, as in pyhf and Combine):
+// Z = sqrt(q0), never through the p-value, so Z stays finite where p underflows;
+// p = 1 - Phi(Z). Expected: the same on the Asimov data set at mu = 1.
 SignificanceResult significance(const Model& model, std::span<const double> data,
-                                const FitOptions& base = {});
+                                const FitOptions& base = {},
+                                Convention convention = Convention::automatic,
+                                ExpectedAsimov expected = ExpectedAsimov::automatic);
 
 struct ScanResult {
     std::vector<std::size_t> pars;       // scanned parameter(s)

@@ -19,6 +19,22 @@ TestStat parse_stat(const std::string& name) {
                           "\" (expected q0, qmu, qtilde, tmu or tmu_tilde)");
 }
 
+Convention parse_convention(const std::string& name) {
+    if (name == "auto" || name == "automatic") return Convention::automatic;
+    if (name == "pyhf") return Convention::pyhf;
+    if (name == "combine") return Convention::combine;
+    throw InvalidArgument("unknown convention \"" + name +
+                          "\" (expected auto, pyhf or combine)");
+}
+
+ExpectedAsimov parse_expected(const std::string& name) {
+    if (name == "auto" || name == "automatic") return ExpectedAsimov::automatic;
+    if (name == "prefit") return ExpectedAsimov::prefit;
+    if (name == "postfit") return ExpectedAsimov::postfit;
+    throw InvalidArgument("unknown expected Asimov data set \"" + name +
+                          "\" (expected auto, prefit or postfit)");
+}
+
 FitOptions options(std::vector<double> init,
                    std::vector<std::pair<double, double>> bounds,
                    std::vector<bool> fixed) {
@@ -43,6 +59,8 @@ void bind_infer(nb::module_& m) {
         .def_ro("cls_exp", &HypoTestResult::cls_exp)
         .def_ro("q_obs", &HypoTestResult::q_obs)
         .def_ro("q_asimov", &HypoTestResult::q_asimov)
+        .def_prop_ro("convention",
+                     [](const HypoTestResult& r) { return to_string(r.convention); })
         .def_ro("valid", &HypoTestResult::valid)
         .def_ro("message", &HypoTestResult::message);
 
@@ -51,23 +69,31 @@ void bind_infer(nb::module_& m) {
             "__init__",
             [](AsymptoticCalculator* self, const Model& model, std::vector<double> data,
                const std::string& stat, std::vector<double> init,
-               std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
+               std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
+               const std::string& convention) {
                 FitOptions o =
                     options(std::move(init), std::move(bounds), std::move(fixed));
                 const TestStat s = parse_stat(stat);
+                const Convention c = parse_convention(convention);
                 nb::gil_scoped_release release;
-                new (self) AsymptoticCalculator(model, data, s, std::move(o));
+                new (self) AsymptoticCalculator(model, data, s, std::move(o), c);
             },
-            nb::arg("model"), nb::arg("data"), nb::arg("test_stat"), HIFIT_FIT_ARGS)
+            nb::arg("model"), nb::arg("data"), nb::arg("test_stat"), HIFIT_FIT_ARGS,
+            nb::arg("convention") = "auto")
         .def("hypotest", &AsymptoticCalculator::hypotest, nb::arg("mu"), Release())
         .def_prop_ro("asimov_data", &AsymptoticCalculator::asimov_data)
         .def_prop_ro("free_fit", &AsymptoticCalculator::free_fit)
-        .def_prop_ro("asimov_free_fit", &AsymptoticCalculator::asimov_free_fit);
+        .def_prop_ro("asimov_free_fit", &AsymptoticCalculator::asimov_free_fit)
+        .def_prop_ro("convention", [](const AsymptoticCalculator& c) {
+            return to_string(c.convention());
+        });
 
     nb::class_<UpperLimitResult>(m, "UpperLimitResult")
         .def_ro("observed", &UpperLimitResult::observed)
         .def_ro("expected", &UpperLimitResult::expected)
         .def_ro("points", &UpperLimitResult::points)
+        .def_prop_ro("convention",
+                     [](const UpperLimitResult& r) { return to_string(r.convention); })
         .def_ro("valid", &UpperLimitResult::valid)
         .def_ro("message", &UpperLimitResult::message);
     m.def("upper_limit", &upper_limit, nb::arg("calculator"), nb::arg("level") = 0.05,
@@ -87,18 +113,43 @@ void bind_infer(nb::module_& m) {
         .def_ro("expected_z", &SignificanceResult::expected_z)
         .def_ro("q0_obs", &SignificanceResult::q0_obs)
         .def_ro("q0_asimov", &SignificanceResult::q0_asimov)
+        .def_prop_ro("convention",
+                     [](const SignificanceResult& r) { return to_string(r.convention); })
+        .def_prop_ro("expected",
+                     [](const SignificanceResult& r) { return to_string(r.expected); })
         .def_ro("valid", &SignificanceResult::valid)
         .def_ro("message", &SignificanceResult::message);
     m.def(
         "significance",
         [](const Model& model, std::vector<double> data, std::vector<double> init,
+           std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
+           const std::string& convention, const std::string& expected) {
+            const FitOptions o =
+                options(std::move(init), std::move(bounds), std::move(fixed));
+            const Convention c = parse_convention(convention);
+            const ExpectedAsimov e = parse_expected(expected);
+            nb::gil_scoped_release release;
+            return significance(model, data, o, c, e);
+        },
+        nb::arg("model"), nb::arg("data"), HIFIT_FIT_ARGS,
+        nb::arg("convention") = "auto", nb::arg("expected") = "auto");
+    m.def(
+        "asimov_data",
+        [](const Model& model, std::vector<double> data, double mu,
+           const std::string& kind, std::vector<double> init,
            std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
             const FitOptions o =
                 options(std::move(init), std::move(bounds), std::move(fixed));
-            nb::gil_scoped_release release;
-            return significance(model, data, o);
+            const ExpectedAsimov e = parse_expected(kind);
+            std::vector<double> out;
+            {
+                nb::gil_scoped_release release;
+                out = asimov_data(model, data, mu, e, o);
+            }
+            return to_numpy(std::move(out));
         },
-        nb::arg("model"), nb::arg("data"), HIFIT_FIT_ARGS);
+        nb::arg("model"), nb::arg("data"), nb::arg("mu"), nb::arg("kind"),
+        HIFIT_FIT_ARGS);
 
     nb::class_<ScanResult>(m, "ScanResult")
         .def_ro("pars", &ScanResult::pars)

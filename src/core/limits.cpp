@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <map>
 
 namespace hifit {
 
@@ -102,9 +103,33 @@ UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level, double rt
         throw InvalidArgument("upper limits need the qmu or qmu_tilde test statistic");
     }
     CurveCache cache(calc);
-    // Bracket: CLs is 1 at mu = 0 and falls with mu; widen the upper end (and the POI
-    // bound with it) until every curve is below the level.
+    // sqrt(q_A(mu)) on the Asimov data alone, cached by mu.
+    std::map<double, double> sqrt_qa;
+    std::string asimov_failure;
+    auto sqrt_qa_at = [&](double mu) {
+        auto it = sqrt_qa.find(mu);
+        if (it != sqrt_qa.end()) return it->second;
+        std::string failure;
+        const double v = std::sqrt(calc.asimov_qmu(mu, &failure));
+        if (!failure.empty() && asimov_failure.empty())
+            asimov_failure = "Asimov at mu=" + std::to_string(mu) + ": " + failure;
+        return sqrt_qa.emplace(mu, v).first->second;
+    };
+    // Expected limits solve sqrt(q_A(mu)) = N + Phi^-1(1 - level Phi(N)).
+    const std::array<double, 5> sigmas = expected_band_sigmas(calc.convention());
+    std::array<double, 5> targets{};
+    for (std::size_t i = 0; i < 5; ++i)
+        targets[i] =
+            sigmas[i] - stats::normal_quantile(level * stats::normal_cdf(sigmas[i]));
+
+    // Bracket: CLs is 1 at mu = 0 and falls with mu. Fits far out in the tail of the
+    // likelihood are slow and fragile, so the first guess comes from sqrt(q_A), close
+    // to linear in mu: 1.5 times the largest expected limit it predicts. The upper end
+    // (and the POI bound with it) then doubles until every curve is below the level.
     double hi = calc.poi_upper_bound();
+    const double probe = 0.1 * hi;
+    if (const double slope = sqrt_qa_at(probe) / probe; slope > 0.0)
+        hi = std::min(hi, 1.5 * targets[4] / slope);
     auto below_everywhere = [&](const HypoTestResult& r) {
         if (r.cls_obs > level) return false;
         for (double v : r.cls_exp)
@@ -113,34 +138,46 @@ UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level, double rt
     };
     for (int i = 0; i < 20 && !below_everywhere(cache.at(hi)); ++i) {
         hi *= 2.0;
-        calc.set_poi_upper_bound(hi);
+        if (hi > calc.poi_upper_bound()) calc.set_poi_upper_bound(hi);
     }
+    for (const auto& [mu, r] : cache.points()) sqrt_qa.emplace(mu, std::sqrt(r.q_asimov));
+
     UpperLimitResult out;
-    for (int curve = -1; curve < 5; ++curve) {
-        auto f = [&](double mu) {
-            return CurveCache::value(cache.at(mu), curve) - level;
-        };
-        // the tightest bracket among the points evaluated so far
+    out.convention = calc.convention();
+    // Observed: CLs_obs(mu) = level, in the tightest bracket among the points so far.
+    {
+        auto f = [&](double mu) { return cache.at(mu).cls_obs - level; };
         double a = 0.0, b = hi, fa = 1.0 - level, fb = f(hi);
         for (const auto& [mu, r] : cache.points()) {
-            const double v = CurveCache::value(r, curve) - level;
+            const double v = r.cls_obs - level;
             if (v > 0 && mu > a) a = mu, fa = v;
             if (v <= 0 && mu < b) b = mu, fb = v;
         }
-        double root = b;
+        out.observed = b;
         if (fb > 0) {
             out.message = "CLs stays above the level up to mu = " + std::to_string(hi);
         } else if (fb < 0) {
-            root = brent_root(f, a, b, fa, fb, rtol);
-        }
-        if (curve < 0) {
-            out.observed = root;
-        } else {
-            out.expected[static_cast<std::size_t>(curve)] = root;
+            out.observed = brent_root(f, a, b, fa, fb, rtol);
         }
     }
+    // Expected: roots of a nearly linear function of mu, on Asimov fits alone; q_A(0)
+    // = 0 and q_A(hi) from the bracketing hypotest.
+    for (std::size_t i = 0; i < 5; ++i) {
+        const double target = targets[i];
+        auto g = [&](double mu) { return target - sqrt_qa_at(mu); };
+        double a = 0.0, b = hi, ga = target, gb = g(hi);
+        for (const auto& [mu, v] : sqrt_qa) {
+            if (mu > hi) continue;
+            if (target - v > 0 && mu > a) a = mu, ga = target - v;
+            if (target - v <= 0 && mu < b) b = mu, gb = target - v;
+        }
+        out.expected[i] = b;
+        if (gb < 0) out.expected[i] = brent_root(g, a, b, ga, gb, rtol);
+    }
     for (const auto& [mu, r] : cache.points()) out.points.push_back(r);
-    const std::string failed = collect_failures(cache.points());
+    std::string failed = collect_failures(cache.points());
+    if (!asimov_failure.empty())
+        failed += (failed.empty() ? "" : "; ") + asimov_failure;
     if (!failed.empty()) out.message += (out.message.empty() ? "" : "; ") + failed;
     out.valid = out.message.empty();
     return out;
@@ -180,19 +217,45 @@ UpperLimitResult upper_limit_scan(AsymptoticCalculator& calc,
 }
 
 SignificanceResult significance(const Model& model, std::span<const double> data,
-                                const FitOptions& base) {
-    AsymptoticCalculator calc(model, data, TestStat::q0, base);
-    const HypoTestResult r = calc.hypotest(0.0);
+                                const FitOptions& base, Convention convention,
+                                ExpectedAsimov expected) {
     SignificanceResult out;
-    out.q0_obs = r.q_obs;
-    out.q0_asimov = r.q_asimov;
-    out.observed_p = r.clsb_obs;
-    out.expected_p = r.cls_exp[2];
-    // Z = Phi^-1(1 - p), computed as -Phi^-1(p) to keep the digits of small p.
-    out.observed_z = -stats::normal_quantile(out.observed_p);
-    out.expected_z = -stats::normal_quantile(out.expected_p);
-    out.valid = r.valid;
-    out.message = r.message;
+    out.convention = resolve(convention, model);
+    out.expected = expected != ExpectedAsimov::automatic ? expected
+                   : out.convention == Convention::combine ? ExpectedAsimov::prefit
+                                                            : ExpectedAsimov::postfit;
+    const TestStatResult obs = test_statistic(model, data, 0.0, TestStat::q0, base);
+    FitResult generating;
+    const std::vector<double> asimov =
+        asimov_data(model, data, 1.0, out.expected, base, &generating);
+    // At its generating point the Asimov likelihood is the saturated one: the warm
+    // start is the free minimum.
+    const std::size_t poi = *model.poi_index();
+    FitOptions free = base;
+    if (free.init.empty()) free.init = model.suggested_init();
+    free.init = generating.bestfit;
+    free.init[poi] = 1.0;
+    free.compute_covariance = false;
+    const FitResult free_asimov = fit(model, asimov, free);
+    const TestStatResult exp = test_statistic(model, asimov, 0.0, TestStat::q0, base,
+                                              free_asimov.valid ? &free_asimov : nullptr);
+    out.q0_obs = obs.value;
+    out.q0_asimov = exp.value;
+    out.observed_z = std::sqrt(out.q0_obs);
+    out.expected_z = std::sqrt(out.q0_asimov);
+    out.observed_p = stats::normal_sf(out.observed_z);
+    out.expected_p = stats::normal_sf(out.expected_z);
+    for (const auto& [name, f] :
+         {std::pair<const char*, const FitResult*>{"free fit to data", &obs.free_fit},
+          {"background-only fit to data", &obs.fixed_fit},
+          {"Asimov generation fit", &generating},
+          {"free fit to Asimov", &exp.free_fit},
+          {"background-only fit to Asimov", &exp.fixed_fit}}) {
+        if (!f->valid)
+            out.message += (out.message.empty() ? "" : "; ") + std::string(name) +
+                           ": " + f->message;
+    }
+    out.valid = out.message.empty();
     return out;
 }
 

@@ -1,9 +1,12 @@
-// Test statistics and the asymptotic calculator, with pyhf's definitions.
+// Test statistics, Asimov data sets and the asymptotic calculator, with pyhf's
+// definitions and Combine's where the two differ (expected bands, expected
+// significance).
 #include <hifit/errors.hpp>
 #include <hifit/infer.hpp>
 #include <hifit/stats.hpp>
 
 #include "fit_setup.hpp"
+#include "model_data.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -22,6 +25,46 @@ const char* to_string(TestStat stat) {
         return "tmu";
     case TestStat::tmu_tilde:
         return "tmu_tilde";
+    }
+    return "unknown";
+}
+
+const char* to_string(Convention convention) {
+    switch (convention) {
+    case Convention::automatic:
+        return "automatic";
+    case Convention::pyhf:
+        return "pyhf";
+    case Convention::combine:
+        return "combine";
+    }
+    return "unknown";
+}
+
+Convention resolve(Convention convention, const Model& model) {
+    if (convention != Convention::automatic) return convention;
+    return model.compiled().combine ? Convention::combine : Convention::pyhf;
+}
+
+std::array<double, 5> expected_band_sigmas(Convention convention) {
+    if (convention == Convention::combine) {
+        // AsymptoticLimits' quantiles of the background-only distribution
+        const double quantiles[5] = {0.025, 0.16, 0.5, 0.84, 0.975};
+        std::array<double, 5> out{};
+        for (int i = 0; i < 5; ++i) out[i] = stats::normal_quantile(quantiles[i]);
+        return out;
+    }
+    return {-2.0, -1.0, 0.0, 1.0, 2.0};
+}
+
+const char* to_string(ExpectedAsimov kind) {
+    switch (kind) {
+    case ExpectedAsimov::automatic:
+        return "automatic";
+    case ExpectedAsimov::prefit:
+        return "prefit";
+    case ExpectedAsimov::postfit:
+        return "postfit";
     }
     return "unknown";
 }
@@ -62,7 +105,53 @@ failures(std::initializer_list<std::pair<const char*, const FitResult*>> fits) {
     return out;
 }
 
+// Asimov data (main and auxiliary) at POI = mu; see ExpectedAsimov. `start` warm-starts
+// the generating fit of a post-fit set.
+std::vector<double> make_asimov(Likelihood& lh, std::span<const double> data,
+                                std::size_t poi, double mu, ExpectedAsimov kind,
+                                const FitOptions& options,
+                                const std::vector<double>& start, FitResult& generating) {
+    const Model& model = lh.model();
+    std::vector<double> out(model.nmain() + model.naux());
+    if (kind == ExpectedAsimov::prefit) {
+        std::vector<double> pars = options.init;
+        pars[poi] = mu;
+        const ModelData& md = model.compiled();
+        if (md.combine) {
+            // text2workspace starts a gmN at N + 1 sideband events (the mean of its
+            // Gamma posterior), so Combine's pre-fit rate is alpha (N + 1).
+            const double* aux = data.data() + model.nmain();
+            for (const PoissonTerm& t : md.poisson)
+                if (!options.fixed[t.par]) pars[t.par] = (aux[t.aux] + 1.0) / t.factor;
+        }
+        lh.expected_data(pars, std::span<double>(out).first(model.nmain()), false);
+        std::copy(data.begin() + static_cast<std::ptrdiff_t>(model.nmain()), data.end(),
+                  out.begin() + static_cast<std::ptrdiff_t>(model.nmain()));
+        generating = FitResult{};
+        generating.bestfit = std::move(pars);
+        generating.valid = true;
+        return out;
+    }
+    generating = robust_fit(lh, fixed_at(options, poi, mu, start));
+    lh.expected_data(generating.bestfit, out);
+    return out;
+}
+
 } // namespace
+
+std::vector<double> asimov_data(const Model& model, std::span<const double> data,
+                                double mu, ExpectedAsimov kind, const FitOptions& base,
+                                FitResult* generating_fit) {
+    const std::size_t poi = require_poi(model);
+    FitOptions options = resolved(model, base);
+    options.compute_covariance = false;
+    Likelihood lh(model, data);
+    FitResult generating;
+    std::vector<double> out =
+        make_asimov(lh, data, poi, mu, kind, options, options.init, generating);
+    if (generating_fit) *generating_fit = std::move(generating);
+    return out;
+}
 
 TestStatResult test_statistic(const Model& model, std::span<const double> data,
                               double mu, TestStat stat, const FitOptions& base,
@@ -87,9 +176,10 @@ TestStatResult test_statistic(const Model& model, std::span<const double> data,
 
 AsymptoticCalculator::AsymptoticCalculator(const Model& model,
                                            std::span<const double> data, TestStat stat,
-                                           FitOptions base)
+                                           FitOptions base, Convention convention)
     : model_(model), data_(data.begin(), data.end()), stat_(stat),
-      base_(resolved(model, std::move(base))), poi_(require_poi(model)),
+      convention_(resolve(convention, model)), base_(resolved(model, std::move(base))),
+      poi_(require_poi(model)),
       lh_data_(model, data), lh_asimov_(model, data) {
     if (stat == TestStat::tmu || stat == TestStat::tmu_tilde) {
         throw InvalidArgument(
@@ -100,10 +190,8 @@ AsymptoticCalculator::AsymptoticCalculator(const Model& model,
     // Asimov data: expected data (main and auxiliary) at the conditional fit to data
     // with mu = 0 (mu = 1 for discovery).
     const double asimov_mu = stat == TestStat::q0 ? 1.0 : 0.0;
-    asimov_fit_ =
-        robust_fit(lh_data_, fixed_at(base_, poi_, asimov_mu, free_data_.bestfit));
-    asimov_data_.resize(model.nmain() + model.naux());
-    lh_asimov_.expected_data(asimov_fit_.bestfit, asimov_data_);
+    asimov_data_ = make_asimov(lh_data_, data_, poi_, asimov_mu, ExpectedAsimov::postfit,
+                               base_, free_data_.bestfit, asimov_fit_);
     lh_asimov_.set_data(asimov_data_);
     // At the generating point every expected count equals its Asimov count and every
     // constraint sits at its auxiliary value: the likelihood equals the saturated one,
@@ -123,8 +211,22 @@ double AsymptoticCalculator::poi_upper_bound() const {
     return base_.bounds[poi_].second;
 }
 
+double AsymptoticCalculator::asimov_qmu(double mu, std::string* failure) {
+    if (stat_ == TestStat::q0) mu = 0.0;
+    const FitResult fixed_asimov =
+        robust_fit(lh_asimov_, fixed_at(base_, poi_, mu, free_asimov_.bestfit));
+    if (failure) {
+        *failure = failures({{"Asimov generation fit", &asimov_fit_},
+                             {"free fit to Asimov", &free_asimov_},
+                             {"fixed-POI fit to Asimov", &fixed_asimov}});
+    }
+    return statistic_value(stat_, mu, free_asimov_.bestfit[poi_],
+                           fixed_asimov.twice_nll, free_asimov_.twice_nll);
+}
+
 HypoTestResult AsymptoticCalculator::hypotest(double mu) {
     HypoTestResult r;
+    r.convention = convention_;
     r.mu = stat_ == TestStat::q0 ? 0.0 : mu;
     const FitResult fixed_data =
         robust_fit(lh_data_, fixed_at(base_, poi_, r.mu, free_data_.bestfit));
@@ -144,10 +246,12 @@ HypoTestResult AsymptoticCalculator::hypotest(double mu) {
     r.clsb_obs = stats::normal_sf(t + sqa);
     r.clb_obs = stats::normal_sf(t);
     r.cls_obs = stat_ == TestStat::q0 ? r.clsb_obs : r.clsb_obs / r.clb_obs;
-    const double bands[5] = {2.0, 1.0, 0.0, -1.0, -2.0};
-    for (int i = 0; i < 5; ++i) {
-        const double clsb = stats::normal_sf(bands[i] + sqa);
-        r.cls_exp[i] = stat_ == TestStat::q0 ? clsb : clsb / stats::normal_sf(bands[i]);
+    // A background-only experiment N sigma off its median: CLb = Phi(N).
+    const std::array<double, 5> sigmas = expected_band_sigmas(convention_);
+    for (std::size_t i = 0; i < 5; ++i) {
+        const double clsb = stats::normal_sf(sqa - sigmas[i]);
+        r.cls_exp[i] =
+            stat_ == TestStat::q0 ? clsb : clsb / stats::normal_cdf(sigmas[i]);
     }
     r.message = failures({{"free fit to data", &free_data_},
                           {"Asimov generation fit", &asimov_fit_},

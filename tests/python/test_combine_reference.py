@@ -1,11 +1,10 @@
 """Combine's own CI reference results, reproduced by fitting the same cards with hifit.
 
 Expected numbers are read from Combine's reference outputs
-(../shared/data/combine/references/*.out, Combine v10.6.0), not typed in here, except
-the asymptotic limits of the counting tutorial, which Combine documents in
-docs/part3/commonstatsmethods.md (quoted in ../shared/reference/combine.md §7).
+(../shared/data/combine/references/*.out, Combine v10.6.0), not typed in here.
 Tolerance 0.005 on r and its errors: Combine's Minuit stops at EDM ~1e-4 and prints 3
-decimals (combine.md §7.1).
+decimals (combine.md §7.1). Limits and significances of every public card are compared
+with the real Combine in test_combine_real_runs.py.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import numpy as np
 import pytest
 
 from hifit._combine import load_card
-from hifit.infer import fit, significance, upper_limit
+from hifit.infer import fit
 from hifit.infer.scans import minos
 
 COMBINE = Path("../shared/data/combine")
@@ -112,31 +111,3 @@ def test_channel_compatibility_nominal_fit():
     expected = tuple(float(x) for x in m.groups())
     got = fit_pois("tutorials/CAT23001/datacard-5-multi-signal.txt", 125, ["r"])
     np.testing.assert_allclose(got["r"], expected, atol=TOL)
-
-
-# Combine documentation (docs/part3/commonstatsmethods.md at da0a2f49):
-# combine -M AsymptoticLimits realistic-counting-experiment.txt
-DOCS_OBSERVED = 1.6281
-DOCS_EXPECTED = [0.9640, 1.4329, 2.3281, 3.9800, 6.6194]
-
-
-def test_asymptotic_limits_of_the_counting_tutorial():
-    built = load_card(
-        str(COMBINE / "tutorials/counting/realistic-counting-experiment.txt")
-    )
-    result = upper_limit(built.data, built.model)
-    assert result.observed == pytest.approx(DOCS_OBSERVED, rel=0.01)
-    # Bands: hifit uses pyhf's asymptotic q~ distributions for every band; Combine
-    # takes Phi(sqrt(q_A) - N) for all of them. The +2 sigma band is where the two
-    # conventions part (1.8 %); the others agree within 1 %.
-    np.testing.assert_allclose(result.expected[:4], DOCS_EXPECTED[:4], rtol=0.01)
-    assert result.expected[4] == pytest.approx(DOCS_EXPECTED[4], rel=0.02)
-
-
-def test_significance_of_the_counting_tutorial():
-    built = load_card(
-        str(COMBINE / "tutorials/counting/realistic-counting-experiment.txt")
-    )
-    result = significance(built.data, built.model)
-    assert result.observed_significance == pytest.approx(0.0, abs=1e-6)
-    assert result.observed_p_value == pytest.approx(0.5, abs=1e-6)

@@ -25,6 +25,17 @@ from ._common import (
 
 _TEST_STATS = click.Choice(["qtilde", "q", "q0"])
 
+convention_option = click.option(
+    "--convention",
+    type=click.Choice(["auto", "combine", "pyhf"]),
+    default="auto",
+    show_default=True,
+    help="Whose asymptotic conventions: 'combine' (expected bands at the 2.5/16/50/"
+    "84/97.5 % quantiles, as AsymptoticLimits; a-priori expected significance) or "
+    "'pyhf' (bands at -2..+2 σ; post-fit Asimov). auto: Combine's for datacards, "
+    "pyhf's for JSON workspaces.",
+)
+
 
 def _warn_invalid(valid: bool, message: str) -> None:
     if not valid:
@@ -49,6 +60,7 @@ def _warn_invalid(valid: bool, message: str) -> None:
     type=click.Path(dir_okay=False),
     help="Signal grid: also write a CSV table.",
 )
+@convention_option
 @jobs_option
 @output_option
 def cls(
@@ -61,6 +73,7 @@ def cls(
     toys: int | None,
     seed: int,
     csv_file: str | None,
+    convention: str,
     jobs: int,
     output_file: str | None,
 ) -> None:
@@ -84,7 +97,7 @@ def cls(
             test_stat=test_stat,
         )
     else:
-        r = infer.hypotest(mu, data, model, test_stat=test_stat)
+        r = infer.hypotest(mu, data, model, test_stat=test_stat, convention=convention)
     payload = {
         "CLs_obs": r.CLs_obs,
         "CLs_exp": r.CLs_exp,
@@ -95,6 +108,8 @@ def cls(
         "valid": r.valid,
         "message": r.message,
     }
+    if not toys:
+        payload["convention"] = r.convention
     click.echo(f"CLs_obs = {r.CLs_obs:.6g}   (CLsb = {r.CLsb:.6g}, CLb = {r.CLb:.6g})")
     click.echo(
         "CLs_exp = " + ", ".join(f"{v:.6g}" for v in r.CLs_exp) + "   (-2σ … +2σ)"
@@ -159,6 +174,7 @@ def _write_csv(path: str, labels: list[str], points: list[Any]) -> None:
     metavar="LO:HI:N",
     help="Interpolate on a fixed grid of N points instead of root finding.",
 )
+@convention_option
 @output_option
 def limit(
     workspace: str,
@@ -167,17 +183,26 @@ def limit(
     measurement: str | None,
     level: float,
     scan_spec: str | None,
+    convention: str,
     output_file: str | None,
 ) -> None:
-    """Observed and expected CLs upper limits on the POI (asymptotic, qtilde)."""
+    """Observed and expected CLs upper limits on the POI (asymptotic, qtilde).
+
+    Expected limits are exact crossings of the Asimov profile likelihood (Combine's
+    AsymptoticLimits solves the same equation to 0.5 %).
+    """
     _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
     grid = _parse_range(scan_spec, "--scan") if scan_spec else None
-    r = infer.upper_limit(data, model, scan=grid, level=level)
+    r = infer.upper_limit(data, model, scan=grid, level=level, convention=convention)
     click.echo(f"observed upper limit: {r.observed:.6g}")
-    for label, v in zip(
-        ["-2σ", "-1σ", "median", "+1σ", "+2σ"], r.expected, strict=True
-    ):
+    labels = (
+        ["2.5%", "16%", "50%", "84%", "97.5%"]
+        if r.convention == "combine"
+        else ["-2σ", "-1σ", "median", "+1σ", "+2σ"]
+    )
+    for label, v in zip(labels, r.expected, strict=True):
         click.echo(f"expected {label:>6}: {v:.6g}")
+    click.echo(f"({r.convention}'s convention)")
     _warn_invalid(r.valid, r.message)
     write_output(output_file, r.to_dict())
 
@@ -194,22 +219,39 @@ def _parse_range(spec: str, hint: str) -> np.ndarray:
 
 @cli.command()
 @workspace_options
+@convention_option
+@click.option(
+    "--expected",
+    type=click.Choice(["auto", "prefit", "postfit"]),
+    default="auto",
+    show_default=True,
+    help="Asimov data (POI = 1) of the expected significance: 'prefit' (nuisances "
+    "at their initial values: Combine's -t -1 --expectSignal 1) or 'postfit' "
+    "(nuisances fitted to data: pyhf's, and Combine's --toysFrequentist). auto: the "
+    "convention's (Combine: prefit, pyhf: postfit).",
+)
 @output_option
 def significance(
     workspace: str,
     patchset: str | None,
     patch: str | None,
     measurement: str | None,
+    convention: str,
+    expected: str,
     output_file: str | None,
 ) -> None:
-    """Discovery significance (q0), observed and expected (Asimov at POI = 1)."""
+    """Discovery significance (q0), observed and expected (Asimov at POI = 1).
+
+    Z = √q0 (as Combine reports it; finite where the p-value underflows), p0 = 1 - Φ(Z).
+    """
     _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
-    r = infer.significance(data, model)
+    r = infer.significance(data, model, convention=convention, expected=expected)
     click.echo(
         f"observed: p0 = {r.observed_p_value:.6g}, Z = {r.observed_significance:.4f}"
     )
     click.echo(
         f"expected: p0 = {r.expected_p_value:.6g}, Z = {r.expected_significance:.4f}"
+        f"   ({r.expected} Asimov, {r.convention}'s convention)"
     )
     _warn_invalid(r.valid, r.message)
     write_output(output_file, r.to_dict())

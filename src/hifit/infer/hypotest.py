@@ -1,16 +1,29 @@
-"""Hypothesis tests, upper limits and discovery significance (asymptotic formulae)."""
+"""Hypothesis tests, upper limits and discovery significance (asymptotic formulae).
+
+``convention`` picks whose conventions apply where pyhf and Combine differ: ``"auto"``
+(Combine's for models built from datacards, pyhf's otherwise), ``"pyhf"`` or
+``"combine"``. They differ in the expected bands (pyhf: -2σ … +2σ of the
+background-only test statistic; Combine's AsymptoticLimits: its 2.5/16/50/84/97.5 %
+quantiles) and in the Asimov data of the expected significance (``expected``:
+``"postfit"``, nuisances fitted to data at POI = 1 as in pyhf and Combine's
+``--toysFrequentist``; ``"prefit"``, nuisances at their initial values as in Combine's
+``-t -1 --expectSignal 1``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from .. import _core
 from .._model import Model
 from .mle import fit_args
+
+Convention = Literal["auto", "pyhf", "combine"]
+ExpectedAsimov = Literal["auto", "prefit", "postfit"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,7 @@ class HypoTestResult:
     q_asimov: float
     valid: bool
     message: str = ""
+    convention: str = "pyhf"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +48,7 @@ class HypoTestResult:
             "CLs_exp": list(self.CLs_exp),
             "CLsb": self.CLsb,
             "CLb": self.CLb,
+            "convention": self.convention,
             "valid": self.valid,
             "message": self.message,
         }
@@ -50,6 +65,7 @@ def _hypotest_result(r: Any) -> HypoTestResult:
         q_asimov=float(r.q_asimov),
         valid=bool(r.valid),
         message=r.message,
+        convention=r.convention,
     )
 
 
@@ -65,12 +81,18 @@ class AsymptoticCalculator:
         init_pars: Sequence[float] | None = None,
         par_bounds: Sequence[tuple[float, float]] | None = None,
         fixed_params: Sequence[bool] | None = None,
+        convention: Convention = "auto",
     ) -> None:
         args = fit_args(model, init_pars, par_bounds, fixed_params)
         self.model = model
         self._calc = _core.AsymptoticCalculator(
-            model._model, np.asarray(data, dtype=float), test_stat, *args
+            model._model, np.asarray(data, dtype=float), test_stat, *args, convention
         )
+
+    @property
+    def convention(self) -> str:
+        """The convention in use, ``"pyhf"`` or ``"combine"``."""
+        return str(self._calc.convention)
 
     def hypotest(self, mu: float) -> HypoTestResult:
         return _hypotest_result(self._calc.hypotest(float(mu)))
@@ -89,6 +111,7 @@ def hypotest(
     fixed_params: Sequence[bool] | None = None,
     *,
     test_stat: str = "qtilde",
+    convention: Convention = "auto",
 ) -> HypoTestResult:
     """Asymptotic CLs of the hypothesis POI = ``poi_test`` (pyhf's ``hypotest``)."""
     calc = AsymptoticCalculator(
@@ -98,6 +121,7 @@ def hypotest(
         init_pars=init_pars,
         par_bounds=par_bounds,
         fixed_params=fixed_params,
+        convention=convention,
     )
     return calc.hypotest(poi_test)
 
@@ -112,12 +136,14 @@ class UpperLimitResult:
     points: list[HypoTestResult] = field(default_factory=list)
     valid: bool = True
     message: str = ""
+    convention: str = "pyhf"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "observed": self.observed,
             "expected": list(self.expected),
             "level": self.level,
+            "convention": self.convention,
             "valid": self.valid,
             "message": self.message,
             "scan": [p.to_dict() for p in self.points],
@@ -135,8 +161,14 @@ def upper_limit(
     init_pars: Sequence[float] | None = None,
     par_bounds: Sequence[tuple[float, float]] | None = None,
     fixed_params: Sequence[bool] | None = None,
+    convention: Convention = "auto",
 ) -> UpperLimitResult:
-    """Upper limits at CLs = ``level``: root finding, or interpolation on ``scan``."""
+    """Upper limits at CLs = ``level``: root finding, or interpolation on ``scan``.
+
+    Expected limits solve the profile crossing of the Asimov likelihood exactly (the
+    equation Combine's AsymptoticLimits solves to 0.5 %); their quantiles follow
+    ``convention``.
+    """
     calc = AsymptoticCalculator(
         data,
         model,
@@ -144,6 +176,7 @@ def upper_limit(
         init_pars=init_pars,
         par_bounds=par_bounds,
         fixed_params=fixed_params,
+        convention=convention,
     )
     if scan is None:
         r = _core.upper_limit(calc._calc, level, rtol)
@@ -156,12 +189,14 @@ def upper_limit(
         points=[_hypotest_result(p) for p in r.points],
         valid=bool(r.valid),
         message=r.message,
+        convention=calc.convention,
     )
 
 
 @dataclass(frozen=True)
 class SignificanceResult:
-    """Discovery p-values and significances (q0; expected from Asimov at mu = 1)."""
+    """Discovery p-values and significances: Z = √q0, p = 1 - Φ(Z); expected from the
+    Asimov data at POI = 1 (``expected``: ``"prefit"`` or ``"postfit"``)."""
 
     observed_p_value: float
     observed_significance: float
@@ -169,6 +204,8 @@ class SignificanceResult:
     expected_significance: float
     valid: bool
     message: str = ""
+    convention: str = "pyhf"
+    expected: str = "postfit"
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -180,10 +217,20 @@ def significance(
     init_pars: Sequence[float] | None = None,
     par_bounds: Sequence[tuple[float, float]] | None = None,
     fixed_params: Sequence[bool] | None = None,
+    *,
+    convention: Convention = "auto",
+    expected: ExpectedAsimov = "auto",
 ) -> SignificanceResult:
-    """Discovery significance of the observed data and the expected one."""
+    """Discovery significance of the observed data and the expected one.
+
+    ``expected="auto"`` takes the convention's Asimov data: pre-fit for Combine (its
+    ``-t -1 --expectSignal 1``), post-fit for pyhf (and Combine's
+    ``--toysFrequentist``).
+    """
     args = fit_args(model, init_pars, par_bounds, fixed_params)
-    r = _core.significance(model._model, np.asarray(data, dtype=float), *args)
+    r = _core.significance(
+        model._model, np.asarray(data, dtype=float), *args, convention, expected
+    )
     return SignificanceResult(
         observed_p_value=float(r.observed_p),
         observed_significance=float(r.observed_z),
@@ -191,4 +238,6 @@ def significance(
         expected_significance=float(r.expected_z),
         valid=bool(r.valid),
         message=r.message,
+        convention=r.convention,
+        expected=r.expected,
     )
