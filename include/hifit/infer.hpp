@@ -55,8 +55,8 @@ struct HypoTestResult {
     // Expected CLs for a background-only experiment at +2, +1, 0, -1, -2 sigma of the
     // test statistic: pyhf's order, smallest CLs first. For q0: expected p-values.
     std::array<double, 5> cls_exp{};
-    double q_obs = 0.0;    // test statistic on data
-    double q_asimov = 0.0; // test statistic on the Asimov data set
+    double q_obs = 0.0;                       // test statistic on data
+    double q_asimov = 0.0;                    // test statistic on the Asimov data set
     Convention convention = Convention::pyhf; // of the expected bands
     bool valid = false;
     std::string message; // which fit failed, if any
@@ -103,8 +103,8 @@ class AsymptoticCalculator {
 
 struct UpperLimitResult {
     double observed = 0.0;
-    std::array<double, 5> expected{};   // in the order of HypoTestResult::cls_exp
-    std::vector<HypoTestResult> points; // every hypotest evaluated, sorted by mu
+    std::array<double, 5> expected{};         // in the order of HypoTestResult::cls_exp
+    std::vector<HypoTestResult> points;       // every hypotest evaluated, sorted by mu
     Convention convention = Convention::pyhf; // of the expected limits
     bool valid = false;
     std::string message;

@@ -113,8 +113,9 @@ void bind_infer(nb::module_& m) {
         .def_ro("expected_z", &SignificanceResult::expected_z)
         .def_ro("q0_obs", &SignificanceResult::q0_obs)
         .def_ro("q0_asimov", &SignificanceResult::q0_asimov)
-        .def_prop_ro("convention",
-                     [](const SignificanceResult& r) { return to_string(r.convention); })
+        .def_prop_ro(
+            "convention",
+            [](const SignificanceResult& r) { return to_string(r.convention); })
         .def_prop_ro("expected",
                      [](const SignificanceResult& r) { return to_string(r.expected); })
         .def_ro("valid", &SignificanceResult::valid)

@@ -140,7 +140,8 @@ UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level, double rt
         hi *= 2.0;
         if (hi > calc.poi_upper_bound()) calc.set_poi_upper_bound(hi);
     }
-    for (const auto& [mu, r] : cache.points()) sqrt_qa.emplace(mu, std::sqrt(r.q_asimov));
+    for (const auto& [mu, r] : cache.points())
+        sqrt_qa.emplace(mu, std::sqrt(r.q_asimov));
 
     UpperLimitResult out;
     out.convention = calc.convention();
@@ -221,9 +222,9 @@ SignificanceResult significance(const Model& model, std::span<const double> data
                                 ExpectedAsimov expected) {
     SignificanceResult out;
     out.convention = resolve(convention, model);
-    out.expected = expected != ExpectedAsimov::automatic ? expected
+    out.expected = expected != ExpectedAsimov::automatic   ? expected
                    : out.convention == Convention::combine ? ExpectedAsimov::prefit
-                                                            : ExpectedAsimov::postfit;
+                                                           : ExpectedAsimov::postfit;
     const TestStatResult obs = test_statistic(model, data, 0.0, TestStat::q0, base);
     FitResult generating;
     const std::vector<double> asimov =
@@ -237,8 +238,9 @@ SignificanceResult significance(const Model& model, std::span<const double> data
     free.init[poi] = 1.0;
     free.compute_covariance = false;
     const FitResult free_asimov = fit(model, asimov, free);
-    const TestStatResult exp = test_statistic(model, asimov, 0.0, TestStat::q0, base,
-                                              free_asimov.valid ? &free_asimov : nullptr);
+    const TestStatResult exp =
+        test_statistic(model, asimov, 0.0, TestStat::q0, base,
+                       free_asimov.valid ? &free_asimov : nullptr);
     out.q0_obs = obs.value;
     out.q0_asimov = exp.value;
     out.observed_z = std::sqrt(out.q0_obs);

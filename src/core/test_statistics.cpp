@@ -110,7 +110,8 @@ failures(std::initializer_list<std::pair<const char*, const FitResult*>> fits) {
 std::vector<double> make_asimov(Likelihood& lh, std::span<const double> data,
                                 std::size_t poi, double mu, ExpectedAsimov kind,
                                 const FitOptions& options,
-                                const std::vector<double>& start, FitResult& generating) {
+                                const std::vector<double>& start,
+                                FitResult& generating) {
     const Model& model = lh.model();
     std::vector<double> out(model.nmain() + model.naux());
     if (kind == ExpectedAsimov::prefit) {
@@ -179,8 +180,7 @@ AsymptoticCalculator::AsymptoticCalculator(const Model& model,
                                            FitOptions base, Convention convention)
     : model_(model), data_(data.begin(), data.end()), stat_(stat),
       convention_(resolve(convention, model)), base_(resolved(model, std::move(base))),
-      poi_(require_poi(model)),
-      lh_data_(model, data), lh_asimov_(model, data) {
+      poi_(require_poi(model)), lh_data_(model, data), lh_asimov_(model, data) {
     if (stat == TestStat::tmu || stat == TestStat::tmu_tilde) {
         throw InvalidArgument(
             "the asymptotic calculator supports q0, qmu and qmu_tilde");
@@ -190,8 +190,9 @@ AsymptoticCalculator::AsymptoticCalculator(const Model& model,
     // Asimov data: expected data (main and auxiliary) at the conditional fit to data
     // with mu = 0 (mu = 1 for discovery).
     const double asimov_mu = stat == TestStat::q0 ? 1.0 : 0.0;
-    asimov_data_ = make_asimov(lh_data_, data_, poi_, asimov_mu, ExpectedAsimov::postfit,
-                               base_, free_data_.bestfit, asimov_fit_);
+    asimov_data_ =
+        make_asimov(lh_data_, data_, poi_, asimov_mu, ExpectedAsimov::postfit, base_,
+                    free_data_.bestfit, asimov_fit_);
     lh_asimov_.set_data(asimov_data_);
     // At the generating point every expected count equals its Asimov count and every
     // constraint sits at its auxiliary value: the likelihood equals the saturated one,
