@@ -102,34 +102,40 @@ UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level, double rt
     if (calc.stat() == TestStat::q0) {
         throw InvalidArgument("upper limits need the qmu or qmu_tilde test statistic");
     }
+    // pyhf (toms748 on each CLs curve): every evaluation is a full hypotest, kept in
+    // the result's points (cabinetry plots them). Combine (AsymptoticLimits): the
+    // expected limits are crossings of the Asimov profile likelihood alone,
+    // sqrt(q_A(mu)) = N + Phi^-1(1 - level Phi(N)), the same equation as CLs_exp =
+    // level, nearly linear in mu.
+    const bool combine = calc.convention() == Convention::combine;
     CurveCache cache(calc);
-    // sqrt(q_A(mu)) on the Asimov data alone, cached by mu.
-    std::map<double, double> sqrt_qa;
+    std::map<double, double> sqrt_qa; // Asimov-only evaluations
     std::string asimov_failure;
     auto sqrt_qa_at = [&](double mu) {
-        auto it = sqrt_qa.find(mu);
-        if (it != sqrt_qa.end()) return it->second;
+        if (auto it = sqrt_qa.find(mu); it != sqrt_qa.end()) return it->second;
         std::string failure;
         const double v = std::sqrt(calc.asimov_qmu(mu, &failure));
         if (!failure.empty() && asimov_failure.empty())
             asimov_failure = "Asimov at mu=" + std::to_string(mu) + ": " + failure;
         return sqrt_qa.emplace(mu, v).first->second;
     };
-    // Expected limits solve sqrt(q_A(mu)) = N + Phi^-1(1 - level Phi(N)).
     const std::array<double, 5> sigmas = expected_band_sigmas(calc.convention());
     std::array<double, 5> targets{};
     for (std::size_t i = 0; i < 5; ++i)
         targets[i] =
             sigmas[i] - stats::normal_quantile(level * stats::normal_cdf(sigmas[i]));
 
-    // Bracket: CLs is 1 at mu = 0 and falls with mu. Fits far out in the tail of the
-    // likelihood are slow and fragile, so the first guess comes from sqrt(q_A), close
-    // to linear in mu: 1.5 times the largest expected limit it predicts. The upper end
-    // (and the POI bound with it) then doubles until every curve is below the level.
+    // Bracket: CLs is 1 at mu = 0 and falls with mu; the upper end (and the POI bound
+    // with it) doubles until every curve is below the level. pyhf starts at the POI
+    // bound. Combine's first guess is 1.5 times the largest expected limit that a
+    // linear sqrt(q_A) predicts: fits far out in the tail of the likelihood (r up to
+    // 20) are slow and fragile.
     double hi = calc.poi_upper_bound();
-    const double probe = 0.1 * hi;
-    if (const double slope = sqrt_qa_at(probe) / probe; slope > 0.0)
-        hi = std::min(hi, 1.5 * targets[4] / slope);
+    if (combine) {
+        const double probe = 0.1 * hi;
+        if (const double slope = sqrt_qa_at(probe) / probe; slope > 0.0)
+            hi = std::min(hi, 1.5 * targets[4] / slope);
+    }
     auto below_everywhere = [&](const HypoTestResult& r) {
         if (r.cls_obs > level) return false;
         for (double v : r.cls_exp)
@@ -140,40 +146,49 @@ UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level, double rt
         hi *= 2.0;
         if (hi > calc.poi_upper_bound()) calc.set_poi_upper_bound(hi);
     }
-    for (const auto& [mu, r] : cache.points())
-        sqrt_qa.emplace(mu, std::sqrt(r.q_asimov));
 
-    UpperLimitResult out;
-    out.convention = calc.convention();
-    // Observed: CLs_obs(mu) = level, in the tightest bracket among the points so far.
-    {
-        auto f = [&](double mu) { return cache.at(mu).cls_obs - level; };
-        double a = 0.0, b = hi, fa = 1.0 - level, fb = f(hi);
-        for (const auto& [mu, r] : cache.points()) {
-            const double v = r.cls_obs - level;
+    // Root of f (positive at 0, f(0) = f0) in the tightest bracket among the values
+    // known so far; NaN if f stays positive up to hi.
+    auto root = [&](const std::function<double(double)>& f, double f0,
+                    const std::map<double, double>& known) {
+        double a = 0.0, b = hi, fa = f0, fb = f(hi);
+        for (const auto& [mu, v] : known) {
+            if (mu > hi) continue;
             if (v > 0 && mu > a) a = mu, fa = v;
             if (v <= 0 && mu < b) b = mu, fb = v;
         }
-        out.observed = b;
-        if (fb > 0) {
-            out.message = "CLs stays above the level up to mu = " + std::to_string(hi);
-        } else if (fb < 0) {
-            out.observed = brent_root(f, a, b, fa, fb, rtol);
-        }
+        if (fb > 0) return std::nan("");
+        return fb < 0 ? brent_root(f, a, b, fa, fb, rtol) : b;
+    };
+    auto curve_root = [&](int curve) {
+        std::map<double, double> known;
+        for (const auto& [mu, r] : cache.points())
+            known.emplace(mu, CurveCache::value(r, curve) - level);
+        return root(
+            [&](double mu) { return CurveCache::value(cache.at(mu), curve) - level; },
+            1.0 - level, known);
+    };
+
+    UpperLimitResult out;
+    out.convention = calc.convention();
+    out.observed = curve_root(-1);
+    if (std::isnan(out.observed)) {
+        out.observed = hi;
+        out.message = "CLs stays above the level up to mu = " + std::to_string(hi);
     }
-    // Expected: roots of a nearly linear function of mu, on Asimov fits alone; q_A(0)
-    // = 0 and q_A(hi) from the bracketing hypotest.
     for (std::size_t i = 0; i < 5; ++i) {
-        const double target = targets[i];
-        auto g = [&](double mu) { return target - sqrt_qa_at(mu); };
-        double a = 0.0, b = hi, ga = target, gb = g(hi);
-        for (const auto& [mu, v] : sqrt_qa) {
-            if (mu > hi) continue;
-            if (target - v > 0 && mu > a) a = mu, ga = target - v;
-            if (target - v <= 0 && mu < b) b = mu, gb = target - v;
+        double limit;
+        if (combine) {
+            for (const auto& [mu, r] : cache.points())
+                sqrt_qa.emplace(mu, std::sqrt(r.q_asimov));
+            std::map<double, double> known;
+            for (const auto& [mu, v] : sqrt_qa) known.emplace(mu, targets[i] - v);
+            limit = root([&](double mu) { return targets[i] - sqrt_qa_at(mu); },
+                         targets[i], known);
+        } else {
+            limit = curve_root(static_cast<int>(i));
         }
-        out.expected[i] = b;
-        if (gb < 0) out.expected[i] = brent_root(g, a, b, ga, gb, rtol);
+        out.expected[i] = std::isnan(limit) ? hi : limit;
     }
     for (const auto& [mu, r] : cache.points()) out.points.push_back(r);
     std::string failed = collect_failures(cache.points());

@@ -42,7 +42,13 @@ import pytest
 from scipy import stats
 
 from hifit._combine import load_card
-from hifit.infer import fit, fixed_poi_fit, significance, upper_limit
+from hifit.infer import (
+    AsymptoticCalculator,
+    fit,
+    fixed_poi_fit,
+    significance,
+    upper_limit,
+)
 from hifit.infer.scans import minos
 
 COMBINE = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "combine"
@@ -360,3 +366,15 @@ def test_cli_follows_the_model_kind_and_says_so():
     assert other["convention"] == "pyhf"
     # pyhf's +2σ band (CLb = Φ(2)) lies above Combine's 97.5 % quantile
     assert other["expected"][4] > lim["expected"][4]
+
+
+@pytest.mark.parametrize(
+    "card", ["ci/htt_multiple_regions.txt", "tutorials/CAT23001/datacard-4-abcd.txt"]
+)
+def test_expected_limits_are_exact_crossings(card):
+    # Combine stops at 0.5 %; hifit solves CLs_exp(limit) = 0.05 to its root tolerance
+    got = results(card)
+    calc = AsymptoticCalculator(got["data"], got["model"])
+    assert calc.convention == "combine"
+    for i, limit in enumerate(got["limits"].expected):
+        assert calc.hypotest(limit).CLs_exp[i] == pytest.approx(0.05, rel=1e-5)

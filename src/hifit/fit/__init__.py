@@ -573,6 +573,7 @@ def limit(
         init_pars=setup.init,
         par_bounds=setup.bounds,
         fixed_params=setup.fixed,
+        convention="pyhf",  # cabinetry's, also for models from datacards
     )
     if not result.valid:
         log.error(f"limit calculation: {result.message}")
@@ -631,7 +632,9 @@ def significance(
     model = _poi_model(model, poi_name, "significance")
     log.info(f"calculating discovery significance for {model.config.poi_name}")
     setup = _FitSetup(model, init_pars, fix_pars, par_bounds, maxiter, tolerance)
-    result = infer.significance(data, model, setup.init, setup.bounds, setup.fixed)
+    result = infer.significance(
+        data, model, setup.init, setup.bounds, setup.fixed, convention="pyhf"
+    )
     if not result.valid:
         log.error(f"significance calculation: {result.message}")
     _log_p_value("observed", result.observed_p_value, result.observed_significance)
