@@ -246,11 +246,8 @@ SignificanceResult significance(const Model& model, std::span<const double> data
         asimov_data(model, data, 1.0, out.expected, base, &generating);
     // At its generating point the Asimov likelihood is the saturated one: the warm
     // start is the free minimum.
-    const std::size_t poi = *model.poi_index();
     FitOptions free = base;
-    if (free.init.empty()) free.init = model.suggested_init();
-    free.init = generating.bestfit;
-    free.init[poi] = 1.0;
+    free.init = generating.bestfit; // POI = 1
     free.compute_covariance = false;
     const FitResult free_asimov = fit(model, asimov, free);
     const TestStatResult exp =
