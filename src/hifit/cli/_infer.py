@@ -236,7 +236,14 @@ def limit(
         ["-2σ", "-1σ", "median", "+1σ", "+2σ"], r.expected, strict=True
     ):
         click.echo(f"expected {label:>6}: {_limit_text(v)}")
-    exit_if_failed(all(p.valid for p in r.points), r.message)
+    failed = [p for p in r.points if not p.valid]
+    exit_if_failed(
+        not failed,
+        f"{len(failed)} of {len(r.points)} hypothesis tests have failed fits, "
+        f"the first at mu = {failed[0].mu:g}: {failed[0].message}"
+        if failed
+        else "",
+    )
     if grid is not None and not all(map(math.isfinite, [r.observed, *r.expected])):
         first, last = r.points[0], r.points[-1]
         raise click.BadParameter(
