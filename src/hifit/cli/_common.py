@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -189,6 +191,61 @@ def load_card_model(path: str, patchset: str | None, no_poi: bool) -> Any:
     for note in built.notes:
         click.echo(f"note: {note}", err=True)
     return built
+
+
+MAX_GRID_POINTS = 100_000
+
+
+def finite(value: float, hint: str) -> float:
+    if not math.isfinite(value):
+        raise click.BadParameter(
+            f"expected a finite number, found {value}", param_hint=hint
+        )
+    return value
+
+
+def parse_grid(spec: str, hint: str) -> np.ndarray:
+    """LO:HI:N as N evenly spaced points; LO < HI unless N is 1."""
+    try:
+        lo_text, hi_text, n_text = spec.split(":")
+        lo, hi, n = float(lo_text), float(hi_text), int(n_text)
+    except ValueError:
+        raise click.BadParameter(
+            f"expected LO:HI:N, found {spec!r}", param_hint=hint
+        ) from None
+    finite(lo, hint)
+    finite(hi, hint)
+    if n < 1:
+        raise click.BadParameter(f"{spec!r} has no points (N < 1)", param_hint=hint)
+    if n > MAX_GRID_POINTS:
+        raise click.BadParameter(
+            f"{spec!r} asks for {n} points, at most {MAX_GRID_POINTS} are allowed",
+            param_hint=hint,
+        )
+    if n > 1 and not lo < hi:
+        raise click.BadParameter(
+            f"{spec!r} is empty: LO must be below HI", param_hint=hint
+        )
+    return np.linspace(lo, hi, n)
+
+
+def check_within_bounds(model: Model, name: str, values: Any, hint: str) -> None:
+    """Values of a parameter that a fit would hold fixed must lie in its bounds."""
+    lo, hi = model.config.suggested_bounds()[model.config.par_names.index(name)]
+    outside = [float(v) for v in np.ravel(values) if not lo <= v <= hi]
+    if outside:
+        raise click.BadParameter(
+            f"{outside[0]:g} is outside the bounds [{lo:g}, {hi:g}] of {name}",
+            param_hint=hint,
+        )
+
+
+def exit_if_failed(valid: bool, message: str) -> None:
+    """A result whose inner fits failed is not a result: say which, exit 1 (no file
+    is written)."""
+    if not valid:
+        click.echo(f"hifit: {message or 'a fit did not converge'}", err=True)
+        sys.exit(1)
 
 
 def resolve_jobs(jobs: int) -> int:

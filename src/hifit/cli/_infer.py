@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
-from pathlib import Path
+import math
+import sys
 from typing import Any
 
 import click
 import numpy as np
 
 from .. import infer
+from .._io import replacing
 from .._workspace import PatchSet, Workspace
 from ._common import (
+    MAX_GRID_POINTS,
+    check_within_bounds,
     cli,
+    exit_if_failed,
+    finite,
     jobs_option,
     load_model,
     output_option,
+    parse_grid,
     resolve_jobs,
     workspace_options,
     write_output,
@@ -37,15 +42,37 @@ convention_option = click.option(
 )
 
 
-def _warn_invalid(valid: bool, message: str) -> None:
-    if not valid:
-        click.echo(f"warning: not every fit converged: {message}", err=True)
+def _finite_option(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    return value if value is None else finite(value, f"--{param.name}")
+
+
+def _level_option(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not 0.0 < value < 1.0:
+        raise click.BadParameter(f"{value} is not in (0, 1)", param_hint="--level")
+    return value
+
+
+def _poi_name(model: Any) -> str:
+    return model.config.par_names[model.config.poi_index]
+
+
+def _require_free_poi(model: Any) -> None:
+    if model.config.suggested_fixed()[model.config.poi_index]:
+        raise click.UsageError(
+            f"the POI {_poi_name(model)} is fixed in the model; "
+            "hypothesis tests need it free"
+        )
 
 
 @cli.command()
 @workspace_options
 @click.option(
-    "--mu", type=float, default=1.0, show_default=True, help="Tested POI value."
+    "--mu",
+    type=float,
+    default=1.0,
+    show_default=True,
+    callback=_finite_option,
+    help="Tested POI value (within the POI's bounds).",
 )
 @click.option("--test-stat", type=_TEST_STATS, default="qtilde", show_default=True)
 @click.option(
@@ -80,12 +107,15 @@ def cls(
     """CLs of the hypothesis POI = --mu (asymptotic, or with --toys).
 
     With --patchset and no --patch, every patch of the patchset is evaluated in
-    parallel (a signal grid) and the results are written with -o / --csv.
+    parallel (a signal grid): its table is printed and, with -o / --csv, written.
+    Exit code 1 when a fit the result relies on did not converge.
     """
     if patchset is not None and patch is None:
         _grid(workspace, patchset, mu, test_stat, jobs, output_file, csv_file)
         return
     _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
+    _require_free_poi(model)
+    check_within_bounds(model, _poi_name(model), [mu], "--mu")
     if toys:
         r = infer.toys.hypotest(
             mu,
@@ -114,7 +144,7 @@ def cls(
     click.echo(
         "CLs_exp = " + ", ".join(f"{v:.6g}" for v in r.CLs_exp) + "   (-2σ … +2σ)"
     )
-    _warn_invalid(r.valid, r.message)
+    exit_if_failed(r.valid, r.message)
     write_output(output_file, payload)
 
 
@@ -136,10 +166,11 @@ def _grid(
         jobs=resolve_jobs(jobs),
         progress=True,
     )
-    failed = [p.patch for p in points if not p.valid]
+    click.echo(_grid_table(ps.labels, points))
+    failed = [p for p in points if not p.valid]
     click.echo(f"{len(points)} patches evaluated, {len(failed)} with failed fits")
-    for name in failed:
-        click.echo(f"warning: {name}: not every fit converged", err=True)
+    for p in failed:
+        click.echo(f"hifit: {p.patch}: {p.message}", err=True)
     write_output(
         output_file,
         {
@@ -151,23 +182,43 @@ def _grid(
     )
     if csv_file:
         _write_csv(csv_file, ps.labels, points)
+    if failed:  # the file keeps every point, the failed ones marked invalid
+        sys.exit(1)
+
+
+def _grid_table(labels: list[str], points: list[Any]) -> str:
+    head = ["patch", *labels, "CLs_obs", "CLs_exp", "valid"]
+    rows = [
+        [p.patch, *(f"{v:g}" for v in p.values), f"{p.CLs_obs:.4g}"]
+        + [f"{p.CLs_exp[2]:.4g}", "yes" if p.valid else "NO"]
+        for p in points
+    ]
+    widths = [max(len(str(c)) for c in col) for col in zip(head, *rows, strict=True)]
+    return "\n".join(
+        "  ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True))
+        for row in [head, *rows]
+    )
 
 
 def _write_csv(path: str, labels: list[str], points: list[Any]) -> None:
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", suffix=".tmp")
-    with os.fdopen(fd, "w", newline="") as out:
+    with replacing(path) as tmp, open(tmp, "w", newline="") as out:
         writer = csv.writer(out)
         bands = ["CLs_exp_m2", "CLs_exp_m1", "CLs_exp", "CLs_exp_p1", "CLs_exp_p2"]
         writer.writerow(["patch", *labels, "CLs_obs", *bands, "valid"])
         for p in points:
             writer.writerow([p.patch, *p.values, p.CLs_obs, *p.CLs_exp, p.valid])
-    os.replace(tmp, target)
 
 
 @cli.command()
 @workspace_options
-@click.option("--level", type=float, default=0.05, show_default=True, help="CLs level.")
+@click.option(
+    "--level",
+    type=float,
+    default=0.05,
+    show_default=True,
+    callback=_level_option,
+    help="CLs level, in (0, 1).",
+)
 @click.option(
     "--scan",
     "scan_spec",
@@ -189,32 +240,47 @@ def limit(
     """Observed and expected CLs upper limits on the POI (asymptotic, qtilde).
 
     Expected limits are exact crossings of the Asimov profile likelihood (Combine's
-    AsymptoticLimits solves the same equation to 0.5 %).
+    AsymptoticLimits solves the same equation to 0.5 %). Exit code 1 when a fit the
+    limits rely on did not converge; 2 when the --scan grid does not bracket every
+    limit.
     """
     _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
-    grid = _parse_range(scan_spec, "--scan") if scan_spec else None
+    _require_free_poi(model)
+    grid = parse_grid(scan_spec, "--scan") if scan_spec else None
+    if grid is not None:
+        check_within_bounds(model, _poi_name(model), grid, "--scan")
     r = infer.upper_limit(data, model, scan=grid, level=level, convention=convention)
-    click.echo(f"observed upper limit: {r.observed:.6g}")
+    click.echo(f"observed upper limit: {_limit_text(r.observed)}")
     labels = (
         ["2.5%", "16%", "50%", "84%", "97.5%"]
         if r.convention == "combine"
         else ["-2σ", "-1σ", "median", "+1σ", "+2σ"]
     )
     for label, v in zip(labels, r.expected, strict=True):
-        click.echo(f"expected {label:>6}: {v:.6g}")
+        click.echo(f"expected {label:>6}: {_limit_text(v)}")
     click.echo(f"({r.convention}'s convention)")
-    _warn_invalid(r.valid, r.message)
+    failed = [p for p in r.points if not p.valid]
+    exit_if_failed(
+        not failed,
+        f"{len(failed)} of {len(r.points)} hypothesis tests have failed fits, "
+        f"the first at mu = {failed[0].mu:g}: {failed[0].message}"
+        if failed
+        else "",
+    )
+    if grid is not None and not all(map(math.isfinite, [r.observed, *r.expected])):
+        first, last = r.points[0], r.points[-1]
+        raise click.BadParameter(
+            f"{scan_spec} does not bracket every limit (CLs_obs = "
+            f"{first.CLs_obs:.3g} at {first.mu:g}, {last.CLs_obs:.3g} at "
+            f"{last.mu:g}; level {level:g}): widen it",
+            param_hint="--scan",
+        )
+    exit_if_failed(r.valid, r.message)
     write_output(output_file, r.to_dict())
 
 
-def _parse_range(spec: str, hint: str) -> np.ndarray:
-    try:
-        lo, hi, n = spec.split(":")
-        return np.linspace(float(lo), float(hi), int(n))
-    except ValueError:
-        raise click.BadParameter(
-            f"expected LO:HI:N, found {spec!r}", param_hint=hint
-        ) from None
+def _limit_text(value: float) -> str:
+    return f"{value:.6g}" if math.isfinite(value) else "none"
 
 
 @cli.command()
@@ -245,6 +311,7 @@ def significance(
     Z = √q0 (as Combine reports it; finite where the p-value underflows), p0 = 1 - Φ(Z).
     """
     _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
+    _require_free_poi(model)
     r = infer.significance(data, model, convention=convention, expected=expected)
     click.echo(
         f"observed: p0 = {r.observed_p_value:.6g}, Z = {r.observed_significance:.4f}"
@@ -253,7 +320,7 @@ def significance(
         f"expected: p0 = {r.expected_p_value:.6g}, Z = {r.expected_significance:.4f}"
         f"   ({r.expected} Asimov, {r.convention}'s convention)"
     )
-    _warn_invalid(r.valid, r.message)
+    exit_if_failed(r.valid, r.message)
     write_output(output_file, r.to_dict())
 
 
@@ -285,7 +352,10 @@ def scan(
     jobs: int,
     output_file: str | None,
 ) -> None:
-    """Profile-likelihood scan of one or two parameters (-2 Δln L)."""
+    """Profile-likelihood scan of one or two parameters (-2 Δln L).
+
+    Exit code 1 when the free fit or a fit at a scan point did not converge.
+    """
     _, model, data = load_model(workspace, patchset, patch, measurement)
     names = list(pars) or (
         [model.config.par_names[model.config.poi_index]]
@@ -294,17 +364,24 @@ def scan(
     )
     if not names or len(names) > 2:
         raise click.UsageError("give one or two --par (or use a model with a POI)")
+    if len(set(names)) != len(names):
+        raise click.BadParameter(f"{names[0]!r} is given twice", param_hint="--par")
     for name in names:
         if name not in model.config.par_names:
             raise click.BadParameter(f"no parameter named {name!r}", param_hint="--par")
     if ranges and len(ranges) != len(names):
         raise click.UsageError("give one --range per --par")
+    grids = [parse_grid(spec, "--range") for spec in ranges]
+    for name, values in zip(names, grids, strict=False):
+        check_within_bounds(model, name, values, "--range")
+    if np.prod([len(g) for g in grids]) > MAX_GRID_POINTS:
+        raise click.BadParameter(
+            f"the grid has more than {MAX_GRID_POINTS} points", param_hint="--range"
+        )
     best = infer.fit(data, model)
-    grids = []
-    for k, name in enumerate(names):
-        if ranges:
-            grids.append(_parse_range(ranges[k], "--range"))
-        else:
+    exit_if_failed(best.valid, f"the free fit did not converge: {best.status}")
+    if not grids:
+        for name in names:
             i = model.config.par_names.index(name)
             lo, hi = model.config.suggested_bounds()[i]
             x, s = best.bestfit[i], best.uncertainty[i] or 1.0
@@ -321,14 +398,31 @@ def scan(
         for x, d in zip(r.values_x, r.delta_twice_nll, strict=True):
             click.echo(f"{names[0]} = {x:12.6g}   -2Δln L = {d:10.5f}")
     else:
-        click.echo(
-            f"2D scan of {names[0]} × {names[1]}: {r.delta_twice_nll.size} points"
-        )
-    if not r.valid.all():
-        click.echo(
-            f"warning: {int((~r.valid).sum())} scan fits did not converge", err=True
+        click.echo(_scan_2d_table(names, r))
+    bad = np.argwhere(~r.valid)
+    if len(bad):
+        axes = [r.values_x] if r.values_y is None else [r.values_x, r.values_y]
+        points = [
+            ", ".join(
+                f"{n} = {v[k]:g}" for n, v, k in zip(names, axes, idx, strict=True)
+            )
+            for idx in bad[:5]
+        ]
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        exit_if_failed(
+            False, f"scan fits did not converge at {'; '.join(points)}{more}"
         )
     write_output(output_file, r.to_dict())
+
+
+def _scan_2d_table(names: list[str], r: Any) -> str:
+    """-2Δln L on the grid: rows are the first parameter, columns the second."""
+    corner = f"{names[0]} \\ {names[1]}"
+    width = max(10, len(corner))
+    lines = [f"{corner:>{width}}" + "".join(f"{y:>10.4g}" for y in r.values_y)]
+    for x, row in zip(r.values_x, r.delta_twice_nll, strict=True):
+        lines.append(f"{x:>{width}.6g}" + "".join(f"{d:>10.4f}" for d in row))
+    return "\n".join(lines)
 
 
 @cli.command()
@@ -351,8 +445,12 @@ def ranking(
     jobs: int,
     output_file: str | None,
 ) -> None:
-    """Impact of every nuisance parameter on the POI (cabinetry's ranking)."""
+    """Impact of every nuisance parameter on the POI (cabinetry's ranking).
+
+    Exit code 1 when the free fit or an impact refit did not converge.
+    """
     _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
+    _require_free_poi(model)
     r = infer.ranking(data, model, jobs=resolve_jobs(jobs))
     width = max([len(n) for n in r.labels[:top]] + [9])
     click.echo(
@@ -365,5 +463,5 @@ def ranking(
             f"{r.postfit_down[i]:+10.5f}  {r.prefit_up[i]:+10.5f}  "
             f"{r.prefit_down[i]:+10.5f}"
         )
-    _warn_invalid(r.valid, f"{r.failed_fits} impact fits failed")
+    exit_if_failed(r.valid, f"{r.failed_fits} impact fits did not converge")
     write_output(output_file, r.to_dict())

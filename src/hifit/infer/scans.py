@@ -65,17 +65,18 @@ def scan(
     if len(idx) == 2 and values_y is None:
         msg = "a 2D scan needs values_y"
         raise ValueError(msg)
+    values_y = [] if values_y is None else [float(v) for v in values_y]
     args = fit_args(model, init_pars, par_bounds, fixed_params)
     r = _core.scan(
         model._model,
         np.asarray(data, dtype=float),
         idx,
         [float(v) for v in values],
-        [float(v) for v in (values_y or [])],
+        values_y,
         *args,
         jobs,
     )
-    shape = (len(values),) if len(idx) == 1 else (len(values), len(values_y or []))
+    shape = (len(values),) if len(idx) == 1 else (len(values), len(values_y))
     return ScanResult(
         names=[model.config.par_names[i] for i in idx],
         values_x=np.array(r.values_x),
