@@ -80,7 +80,7 @@ def failing_ws(tmp_path):
     [
         (["cls", "--mu", "1"], "Asimov generation fit"),
         (["limit"], "hypothesis tests have failed fits, the first at mu = "),
-        (["significance"], "fixed-POI fit to data"),
+        (["significance"], "background-only fit to data"),
         (["scan", "--range", "0:2:3"], "mu = 0"),
     ],
 )
