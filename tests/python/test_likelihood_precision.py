@@ -59,20 +59,22 @@ def pyhf_reference(spec, model, pars, data):
     nmain = model.config.nmaindata
     nu = model.expected_data(pars, include_auxdata=False)
     np.testing.assert_allclose(nu, pmodel.expected_actualdata(pars), rtol=1e-12)
-    poisson, gaussian, offset = [], [], nmain
+    aux_data, nominal_aux = data[nmain:], model.config.auxdata
+    poisson, gaussian, offset = [], [], 0
     for name in pmodel.config.auxdata_order:
         paramset = pmodel.config.param_set(name)
-        aux = data[offset : offset + len(paramset.auxdata)]
-        offset += len(aux)
+        size = len(paramset.auxdata)
+        aux = aux_data[offset : offset + size]
         theta = np.asarray(pars)[pmodel.config.par_slice(name)]
         if paramset.pdf_type == "poisson":
-            # tau = (nominal / sigma)^2 as hifit rounded it (its nominal auxdata)
-            tau = model.config.auxdata[offset - nmain - len(aux) : offset - nmain]
+            # tau = (nominal / sigma)^2 as hifit rounded it: its nominal auxdata
+            tau = nominal_aux[offset : offset + size]
             np.testing.assert_allclose(tau, paramset.factors, rtol=1e-15)
             poisson += zip(aux, theta, tau, strict=True)
         else:
             gaussian += zip(aux, theta, paramset.width(), strict=True)
-    assert offset == len(data)
+        offset += size
+    assert offset == len(aux_data)
     return reference_terms(nu, data[:nmain], poisson, gaussian)
 
 
