@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <sstream>
 #include <string>
 
 namespace {
@@ -69,7 +70,9 @@ TEST(PoissonTerms, DevianceMatchesLongDoubleReference) {
             }
         }
     }
-    RecordProperty("worst_relative_error", std::to_string(worst));
+    std::ostringstream text;
+    text << worst;
+    RecordProperty("worst_relative_error", text.str());
 }
 
 TEST(PoissonTerms, DevianceEdgePoints) {
