@@ -92,6 +92,12 @@ class Likelihood {
     // hess is npars x npars, row-major (symmetric).
     double twice_nll_grad_hess(std::span<const double> pars, std::span<double> grad,
                                std::span<double> hess);
+    // -2 ln L of the saturated model (every rate at its count, every constrained
+    // parameter at its measurement): the part of twice_nll that depends on the data
+    // only.
+    double twice_nll_saturated() const;
+    // twice_nll - twice_nll_saturated, summed term by term without that subtraction.
+    double twice_deviance(std::span<const double> pars);
     // The rate of every (channel, sample, bin) cell of the compiled model.
     void cell_rates(std::span<const double> pars, std::vector<double>& out);
     // Expected main rates (nmain) and, if requested, expected auxdata (naux).
@@ -100,8 +106,11 @@ class Likelihood {
 
   private:
     struct Scratch;
-    double combine_twice_nll(std::span<const double> pars, std::span<double> grad,
-                             std::span<double> hess);
+    // -ln L minus its constant; grad and hess (if not empty) in -2 ln L units.
+    double deviance_terms(std::span<const double> pars, std::span<double> grad,
+                          std::span<double> hess);
+    double combine_deviance_terms(std::span<const double> pars, std::span<double> grad,
+                                  std::span<double> hess);
     Model model_;
     std::vector<double> data_;
     std::unique_ptr<Scratch> scratch_;

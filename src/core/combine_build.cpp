@@ -11,7 +11,6 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <numbers>
 #include <numeric>
 #include <set>
 
@@ -660,8 +659,6 @@ void Builder::finish() {
         if (p.constraint == Constraint::normal) {
             md.gaussian.push_back({static_cast<std::uint32_t>(i), aux, p.sigma});
             md.auxdata.push_back(p.aux);
-            md.constraint_constant +=
-                std::log(p.sigma) + 0.5 * std::log(2.0 * std::numbers::pi);
         } else if (p.constraint == Constraint::poisson) {
             md.poisson.push_back({static_cast<std::uint32_t>(i), aux, p.tau});
             md.auxdata.push_back(p.aux);

@@ -97,7 +97,8 @@ struct CombineScratch {
     void resize(const CombineData& cd, std::size_t npars);
 };
 
-// Main-term part of -ln L (no ln n! constants) of a Combine model. Fills nu, w, c (per
+// Main-term part of -ln L of a Combine model as Poisson deviances (zero at nu = n; the
+// constants of the data are the caller's). Fills nu, w, c (per
 // main bin) and the cell rates; adds d(-ln L)/dtheta to grad and the full symmetric
 // Hessian to hess when they are not null; jac (nmain x npars) is Hessian scratch.
 double combine_main_terms(const CombineData& cd, const double* pars, std::size_t npars,

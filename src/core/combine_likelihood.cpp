@@ -12,6 +12,7 @@
 // closed form, f(S, Q) = min_theta max(S + theta sqrt(Q), 0) + theta^2 / 2, and their
 // own parameter no longer acts on the bin.
 #include "combine_data.hpp"
+#include "poisson_terms.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -195,10 +196,6 @@ void morphed_template(const CombineData& cd, const CombineProcess& pr,
     }
 }
 
-double xlogy(double x, double y) {
-    return x == 0.0 ? 0.0 : x * std::log(y);
-}
-
 } // namespace
 
 void CombineScratch::resize(const CombineData& cd, std::size_t npars) {
@@ -246,7 +243,7 @@ double combine_main_terms(const CombineData& cd, const double* pars, std::size_t
         }
     }
     // 2. Barlow-Beeston-lite terms theta * sqrt(sum N^2 e^2).
-    double nll = 0.0;
+    terms::CompensatedSum nll;
     s.profiled.assign(nmain, -1);
     for (std::size_t k = 0; k < cd.stat_terms.size(); ++k) {
         const CombineStatTerm& st = cd.stat_terms[k];
@@ -267,17 +264,18 @@ double combine_main_terms(const CombineData& cd, const double* pars, std::size_t
         // the expected rate stays a function of the parameters (Asimov data, toys)
         nu[st.bin] = std::max(floor_value, sum + pars[st.par] * s.sq[k]);
         if (q <= sum) {
-            nll += sum - 0.5 * q;
+            nll.add(sum - 0.5 * q);
             w[st.bin] = 1.0, c[st.bin] = 0.0;
             fq[0] = -0.5, fq[1] = 0.0, fq[2] = 0.0;
         } else {
-            nll += sum * sum / (2.0 * q);
+            nll.add(sum * sum / (2.0 * q));
             w[st.bin] = sum / q, c[st.bin] = 1.0 / q;
             fq[0] = -sum * sum / (2.0 * q * q), fq[1] = -sum / (q * q);
             fq[2] = sum * sum / (q * q * q);
         }
     }
-    // 3. Poisson terms; floored and masked bins do not vary.
+    // 3. Poisson deviances (the ln n! constants are the caller's); floored and masked
+    // bins do not vary. w = (nu - n) / nu from the exact difference.
     for (std::size_t b = 0; b < nmain; ++b) {
         if (s.profiled[b] >= 0) continue;
         const bool floored = nu[b] < floor_value;
@@ -286,12 +284,12 @@ double combine_main_terms(const CombineData& cd, const double* pars, std::size_t
             w[b] = c[b] = 0.0;
             continue;
         }
-        const double n = data[b];
-        nll += nu[b] - xlogy(n, nu[b]);
-        w[b] = floored ? 0.0 : (n == 0.0 ? 1.0 : 1.0 - n / nu[b]);
+        const double n = data[b], d = nu[b] - n;
+        nll.add(terms::poisson_deviance(d, nu[b], n));
+        w[b] = floored ? 0.0 : (n == 0.0 ? 1.0 : d / nu[b]);
         c[b] = floored || n == 0.0 ? 0.0 : n / (nu[b] * nu[b]);
     }
-    if (!want_grad) return nll;
+    if (!want_grad) return nll.value();
 
     // 4. Derivatives, summed per process.
     if (want_hess) std::fill(jac.begin(), jac.end(), 0.0);
@@ -415,7 +413,7 @@ double combine_main_terms(const CombineData& cd, const double* pars, std::size_t
             s.mark[i] = 0;
         }
     }
-    if (!want_hess) return nll;
+    if (!want_hess) return nll.value();
     // 5. Gauss-Newton part sum_b c_b J_b J_b^T.
     for (std::size_t b = 0; b < nmain; ++b) {
         if (c[b] == 0.0) continue;
@@ -428,7 +426,7 @@ double combine_main_terms(const CombineData& cd, const double* pars, std::size_t
             for (std::uint32_t j : s.touched) H(i, j) += ci * row[j];
         }
     }
-    return nll;
+    return nll.value();
 }
 
 } // namespace hifit

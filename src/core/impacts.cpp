@@ -87,19 +87,12 @@ GoodnessOfFit goodness_of_fit(const Model& model, std::span<const double> data,
                               const FitResult& best, const std::vector<bool>& fixed) {
     const ModelData& md = model.compiled();
     const std::vector<bool>& is_fixed = fixed.empty() ? model.suggested_fixed() : fixed;
-    auto xlogx = [](double x) { return x == 0.0 ? 0.0 : x * std::log(x); };
-    // Saturated model: every bin's rate equals its count, every constrained parameter
-    // sits at its auxiliary measurement.
-    double saturated = md.constraint_constant;
-    for (std::size_t b = 0; b < md.nmain; ++b) {
-        saturated += data[b] - xlogx(data[b]) + std::lgamma(data[b] + 1.0);
-    }
-    for (const PoissonTerm& t : md.poisson) {
-        const double a = data[md.nmain + t.aux];
-        saturated += a - xlogx(a) + std::lgamma(a + 1.0);
-    }
+    // Against the saturated model (every rate at its count, every constrained parameter
+    // at its measurement): the deviance at the best fit, summed term by term rather
+    // than as a difference of two large -2 ln L.
+    Likelihood lh(model, data);
     GoodnessOfFit out;
-    out.twice_delta_nll = best.twice_nll - 2.0 * saturated;
+    out.twice_delta_nll = lh.twice_deviance(best.bestfit);
     // cabinetry: bins minus free unconstrained parameters
     double free_unconstrained = 0;
     for (const ParamSetInfo& p : model.paramsets()) {

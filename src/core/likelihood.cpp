@@ -4,12 +4,15 @@
 // The main term per bin is nu - n ln nu (+ ln n!), so with w = 1 - n/nu and c = n/nu^2
 //   grad_i = sum_b w_b dnu_b/di
 //   hess_ij = sum_b c_b dnu_b/di dnu_b/dj + sum_cells w_b d2nu_cell/didj.
+// Every term is evaluated as a deviance (zero at the saturated point) plus a constant
+// of the data (poisson_terms.hpp); the constants are summed once per data set.
 #include <hifit/errors.hpp>
 #include <hifit/interpolation.hpp>
 #include <hifit/model.hpp>
 
 #include "combine_data.hpp"
 #include "model_data.hpp"
+#include "poisson_terms.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -24,8 +27,8 @@ struct Likelihood::Scratch {
     std::vector<double> jac;                    // nmain x npars
     std::vector<double> r, g, p_minus;          // per factor of one cell
     std::vector<double> da, d2a;                // per additive term of one cell
-    double data_constant = 0.0;                 // ln n! terms of the current data
-    CombineScratch combine;                     // models built from datacards
+    double constant = 0.0;  // -ln L at the saturated point (constants of the data)
+    CombineScratch combine; // models built from datacards
 };
 
 namespace {
@@ -42,31 +45,27 @@ interp::Value additive_value(const AdditiveTerm& t, double alpha) {
     return interp::code4p_from(t.up, t.down, alpha);
 }
 
-double xlogy(double x, double y) {
-    return x == 0.0 ? 0.0 : x * std::log(y);
-}
-
-// Gaussian and Poisson constraint terms of -ln L; gradient and Hessian diagonal added
-// in -ln L units.
-double constraint_terms(const ModelData& md, std::span<const double> pars,
-                        const double* aux, std::span<double> grad,
-                        std::span<double> hess) {
+// Deviances of the Gaussian and Poisson constraint terms of -ln L, added to nll;
+// gradient and Hessian diagonal added in -ln L units.
+void constraint_terms(const ModelData& md, std::span<const double> pars,
+                      const double* aux, std::span<double> grad, std::span<double> hess,
+                      terms::CompensatedSum& nll) {
     const std::size_t npars = pars.size();
-    double nll = 0.0;
     for (const GaussianTerm& t : md.gaussian) {
         const double z = (aux[t.aux] - pars[t.par]) / t.sigma;
-        nll += 0.5 * z * z;
+        nll.add(0.5 * z * z);
         if (!grad.empty()) grad[t.par] -= z / t.sigma;
         if (!hess.empty()) hess[t.par * npars + t.par] += 1.0 / (t.sigma * t.sigma);
     }
     for (const PoissonTerm& t : md.poisson) {
-        const double a = aux[t.aux], rate = pars[t.par] * t.factor;
-        nll += rate - xlogy(a, rate);
-        if (!grad.empty()) grad[t.par] += t.factor - (a == 0.0 ? 0.0 : a / pars[t.par]);
+        // rate gamma tau against a: the difference with one rounding (tau up to 1e13)
+        const double a = aux[t.aux], gamma = pars[t.par];
+        const double rate = gamma * t.factor, d = std::fma(gamma, t.factor, -a);
+        nll.add(terms::poisson_deviance(d, rate, a));
+        if (!grad.empty()) grad[t.par] += a == 0.0 ? t.factor : d / gamma;
         if (!hess.empty() && a != 0.0)
-            hess[t.par * npars + t.par] += a / (pars[t.par] * pars[t.par]);
+            hess[t.par * npars + t.par] += a / (gamma * gamma);
     }
-    return nll;
 }
 
 } // namespace
@@ -112,12 +111,26 @@ void Likelihood::set_data(std::span<const double> data) {
                               std::to_string(md.auxdata.size()) + " auxiliary data");
     }
     data_.assign(data.begin(), data.end());
-    double constant = md.constraint_constant;
-    for (std::size_t b = 0; b < md.nmain; ++b) constant += std::lgamma(data_[b] + 1.0);
-    for (const PoissonTerm& t : md.poisson) {
-        constant += std::lgamma(data_[md.nmain + t.aux] + 1.0);
+    terms::CompensatedSum constant;
+    const std::uint8_t* masked = md.combine ? md.combine->masked.data() : nullptr;
+    for (std::size_t b = 0; b < md.nmain; ++b) {
+        if (!masked || !masked[b]) constant.add(terms::poisson_constant(data_[b]));
     }
-    scratch_->data_constant = constant;
+    for (const GaussianTerm& t : md.gaussian) {
+        constant.add(terms::gaussian_constant(t.sigma));
+    }
+    for (const PoissonTerm& t : md.poisson) {
+        constant.add(terms::poisson_constant(data_[md.nmain + t.aux]));
+    }
+    scratch_->constant = constant.value();
+}
+
+double Likelihood::twice_nll_saturated() const {
+    return 2.0 * scratch_->constant;
+}
+
+double Likelihood::twice_deviance(std::span<const double> pars) {
+    return 2.0 * deviance_terms(pars, {}, {});
 }
 
 double Likelihood::twice_nll(std::span<const double> pars) {
@@ -131,6 +144,11 @@ double Likelihood::twice_nll_grad(std::span<const double> pars,
 
 double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
                                        std::span<double> grad, std::span<double> hess) {
+    return 2.0 * (deviance_terms(pars, grad, hess) + scratch_->constant);
+}
+
+double Likelihood::deviance_terms(std::span<const double> pars, std::span<double> grad,
+                                  std::span<double> hess) {
     const ModelData& md = model_.compiled();
     const std::size_t npars = model_.npars();
     if (pars.size() != npars) {
@@ -140,7 +158,7 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
     const bool want_grad = !grad.empty() || !hess.empty();
     const bool want_hess = !hess.empty();
     Scratch& s = *scratch_;
-    if (md.combine) return combine_twice_nll(pars, grad, hess);
+    if (md.combine) return combine_deviance_terms(pars, grad, hess);
 
     // 1. Factor slots: each normsys value once per call, linear slots read theta.
     for (std::size_t i = 0; i < md.slots.size(); ++i) {
@@ -175,12 +193,12 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
         s.nu[cell.bin] += a * m;
     }
 
-    // 3. Main Poisson terms.
-    double nll = 0.0;
+    // 3. Main Poisson terms; w = (nu - n) / nu from the exact difference.
+    terms::CompensatedSum nll;
     for (std::size_t b = 0; b < md.nmain; ++b) {
-        const double n = data_[b], nu = s.nu[b];
-        nll += nu - xlogy(n, nu);
-        s.w[b] = n == 0.0 ? 1.0 : 1.0 - n / nu;
+        const double n = data_[b], nu = s.nu[b], d = nu - n;
+        nll.add(terms::poisson_deviance(d, nu, n));
+        s.w[b] = n == 0.0 ? 1.0 : d / nu;
         s.c[b] = n == 0.0 ? 0.0 : n / (nu * nu);
     }
 
@@ -193,11 +211,10 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
         std::fill(hess.begin(), hess.end(), 0.0);
         std::fill(s.jac.begin(), s.jac.end(), 0.0);
     }
-    nll += constraint_terms(md, pars, aux, want_grad ? grad : std::span<double>{},
-                            want_hess ? hess : std::span<double>{});
-    nll += s.data_constant;
+    constraint_terms(md, pars, aux, want_grad ? grad : std::span<double>{},
+                     want_hess ? hess : std::span<double>{}, nll);
     if (!want_grad) {
-        return 2.0 * nll;
+        return nll.value();
     }
 
     // 5. Derivatives of every cell.
@@ -294,7 +311,7 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
     }
     for (std::size_t i = 0; i < npars; ++i) grad[i] *= 2.0;
     if (!want_hess) {
-        return 2.0 * nll;
+        return nll.value();
     }
 
     // 6. Gauss-Newton part sum_b c_b J_b J_b^T (upper triangle), then fold the
@@ -318,11 +335,12 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
             hess[j * npars + i] = v;
         }
     }
-    return 2.0 * nll;
+    return nll.value();
 }
 
-double Likelihood::combine_twice_nll(std::span<const double> pars,
-                                     std::span<double> grad, std::span<double> hess) {
+double Likelihood::combine_deviance_terms(std::span<const double> pars,
+                                          std::span<double> grad,
+                                          std::span<double> hess) {
     const ModelData& md = model_.compiled();
     const std::size_t npars = pars.size();
     Scratch& s = *scratch_;
@@ -333,14 +351,15 @@ double Likelihood::combine_twice_nll(std::span<const double> pars,
     }
     std::fill(grad.begin(), grad.end(), 0.0);
     std::fill(hess.begin(), hess.end(), 0.0);
-    double nll = constraint_terms(md, pars, data_.data() + md.nmain, grad, hess);
-    nll += combine_main_terms(*md.combine, pars.data(), npars, data_.data(), s.combine,
-                              s.nu, s.w, s.c, s.cell_a,
-                              grad.empty() ? nullptr : grad.data(),
-                              hess.empty() ? nullptr : hess.data(), s.jac);
+    terms::CompensatedSum nll;
+    constraint_terms(md, pars, data_.data() + md.nmain, grad, hess, nll);
+    nll.add(combine_main_terms(*md.combine, pars.data(), npars, data_.data(), s.combine,
+                               s.nu, s.w, s.c, s.cell_a,
+                               grad.empty() ? nullptr : grad.data(),
+                               hess.empty() ? nullptr : hess.data(), s.jac));
     for (double& g : grad) g *= 2.0;
     for (double& h : hess) h *= 2.0;
-    return 2.0 * (nll + s.data_constant);
+    return nll.value();
 }
 
 void Likelihood::cell_rates(std::span<const double> pars, std::vector<double>& out) {

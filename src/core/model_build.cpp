@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <numbers>
 #include <set>
 
 namespace hifit {
@@ -550,8 +549,6 @@ Model Model::compile(const WorkspaceSpec& spec, const ModelOptions& options) {
             const auto par = static_cast<std::uint32_t>(off + i);
             if (p.constraint == Constraint::normal) {
                 md->gaussian.push_back({par, aux, p.sigmas[i]});
-                md->constraint_constant +=
-                    std::log(p.sigmas[i]) + 0.5 * std::log(2.0 * std::numbers::pi);
             } else {
                 md->poisson.push_back({par, aux, p.factors[i]});
             }

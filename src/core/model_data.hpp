@@ -79,7 +79,6 @@ struct ModelData {
     std::vector<Cell> cells;
     std::vector<GaussianTerm> gaussian;
     std::vector<PoissonTerm> poisson;
-    double constraint_constant = 0.0; // sum of log(sigma sqrt(2 pi)) + lgamma(aux + 1)
 
     // Set for models built from Combine datacards: the main terms then follow
     // text2workspace's model and `cells` only name the (process, bin) rates.
