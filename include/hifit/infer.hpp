@@ -106,8 +106,9 @@ struct UpperLimitResult {
     std::array<double, 5> expected{};         // in the order of HypoTestResult::cls_exp
     std::vector<HypoTestResult> points;       // every hypotest evaluated, sorted by mu
     Convention convention = Convention::pyhf; // of the expected limits
-    bool valid = false;
-    std::string message;
+    bool valid = false;                       // every fit converged
+    std::string message;                      // the fits that did not
+    std::string notes; // limits that do not exist (NaN) or lie beyond the POI bound
 };
 
 // Upper limits at CLs = level by bracketed root finding (Brent): on the observed CLs

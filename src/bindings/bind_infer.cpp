@@ -95,7 +95,8 @@ void bind_infer(nb::module_& m) {
         .def_prop_ro("convention",
                      [](const UpperLimitResult& r) { return to_string(r.convention); })
         .def_ro("valid", &UpperLimitResult::valid)
-        .def_ro("message", &UpperLimitResult::message);
+        .def_ro("message", &UpperLimitResult::message)
+        .def_ro("notes", &UpperLimitResult::notes);
     m.def("upper_limit", &upper_limit, nb::arg("calculator"), nb::arg("level") = 0.05,
           nb::arg("rtol") = 1e-6, Release());
     m.def(

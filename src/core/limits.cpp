@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <map>
 
@@ -96,6 +97,37 @@ std::string collect_failures(const std::map<double, HypoTestResult>& points) {
     return out;
 }
 
+// What a limit's number alone does not say: no crossing up to `searched` (no
+// sensitivity, the limit is NaN) or a crossing beyond the POI's upper bound.
+std::string limit_notes(const UpperLimitResult& r, double poi_bound, double searched) {
+    auto number = [](double x) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%g", x);
+        return std::string(text);
+    };
+    static const char* const names[5] = {"expected -2 sigma", "expected -1 sigma",
+                                         "expected median", "expected +1 sigma",
+                                         "expected +2 sigma"};
+    std::string none, beyond;
+    auto check = [&](const char* name, double limit) {
+        std::string& list = std::isnan(limit) ? none : beyond;
+        if (std::isnan(limit) || limit > poi_bound)
+            list += (list.empty() ? "" : ", ") + std::string(name);
+    };
+    check("observed", r.observed);
+    for (std::size_t i = 0; i < 5; ++i) check(names[i], r.expected[i]);
+    std::string out;
+    if (!none.empty())
+        out =
+            "no sensitivity: CLs stays above the level up to mu = " + number(searched) +
+            " (" + none + ")";
+    if (!beyond.empty())
+        out += (out.empty() ? "" : "; ") +
+               std::string("beyond the POI's upper bound ") + number(poi_bound) + " (" +
+               beyond + ")";
+    return out;
+}
+
 } // namespace
 
 UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level, double rtol) {
@@ -130,7 +162,8 @@ UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level, double rt
     // bound. Combine's first guess is 1.5 times the largest expected limit that a
     // linear sqrt(q_A) predicts: fits far out in the tail of the likelihood (r up to
     // 20) are slow and fragile.
-    double hi = calc.poi_upper_bound();
+    const double poi_bound = calc.poi_upper_bound();
+    double hi = poi_bound;
     if (combine) {
         const double probe = 0.1 * hi;
         if (const double slope = sqrt_qa_at(probe) / probe; slope > 0.0)
@@ -172,10 +205,6 @@ UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level, double rt
     UpperLimitResult out;
     out.convention = calc.convention();
     out.observed = curve_root(-1);
-    if (std::isnan(out.observed)) {
-        out.observed = hi;
-        out.message = "CLs stays above the level up to mu = " + std::to_string(hi);
-    }
     for (std::size_t i = 0; i < 5; ++i) {
         double limit;
         if (combine) {
@@ -188,8 +217,9 @@ UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level, double rt
         } else {
             limit = curve_root(static_cast<int>(i));
         }
-        out.expected[i] = std::isnan(limit) ? hi : limit;
+        out.expected[i] = limit;
     }
+    out.notes = limit_notes(out, poi_bound, hi);
     for (const auto& [mu, r] : cache.points()) out.points.push_back(r);
     std::string failed = collect_failures(cache.points());
     if (!asimov_failure.empty())

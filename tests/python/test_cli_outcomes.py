@@ -211,3 +211,56 @@ def test_json_never_holds_nan_or_infinity(tmp_path):
     text = out.read_text()
     assert "NaN" not in text and "Infinity" not in text
     assert json.loads(text) == {"a": None, "b": [1.0, None, None], "c": [1.5]}
+
+
+def one_bin(signal, background=100.0):
+    return {
+        "channels": [
+            {
+                "name": "sr",
+                "samples": [
+                    {
+                        "name": "signal",
+                        "data": [signal],
+                        "modifiers": [
+                            {"name": "mu", "type": "normfactor", "data": None}
+                        ],
+                    },
+                    {"name": "bkg", "data": [background], "modifiers": []},
+                ],
+            }
+        ],
+        "observations": [{"name": "sr", "data": [background]}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+        "version": "1.0.0",
+    }
+
+
+def test_limit_beyond_the_poi_bound_says_so_and_matches_pyhf(tmp_path):
+    """One bin s = 1, b = n = 100: the limit (~21) lies beyond mu's bound of 10."""
+    pyhf = pytest.importorskip("pyhf")
+    path, out = tmp_path / "ws.json", tmp_path / "limit.json"
+    path.write_text(json.dumps(one_bin(1.0)))
+    proc = hifit("limit", path, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "note: beyond the POI's upper bound 10 (observed" in proc.stdout
+    result = json.loads(out.read_text())
+    ws = pyhf.Workspace(one_bin(1.0))
+    model = ws.model()
+    # pyhf's CLs at hifit's limit is the level (with mu's bound widened)
+    cls = pyhf.infer.hypotest(
+        result["observed"], ws.data(model), model, par_bounds=[(0, 100)]
+    )
+    assert float(cls) == pytest.approx(0.05, abs=1e-4)
+    assert "beyond" in result["notes"] and result["valid"]
+
+
+def test_limit_without_sensitivity_is_null_with_a_note(tmp_path):
+    path, out = tmp_path / "ws.json", tmp_path / "limit.json"
+    path.write_text(json.dumps(one_bin(1e-12)))
+    proc = hifit("limit", path, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "observed upper limit: none" in proc.stdout
+    result = json.loads(out.read_text())
+    assert result["observed"] is None and result["expected"] == [None] * 5
+    assert result["notes"].startswith("no sensitivity: CLs stays above the level")

@@ -259,6 +259,8 @@ def limit(
     for label, v in zip(labels, r.expected, strict=True):
         click.echo(f"expected {label:>6}: {_limit_text(v)}")
     click.echo(f"({r.convention}'s convention)")
+    if r.notes:
+        click.echo(f"note: {r.notes}")
     failed = [p for p in r.points if not p.valid]
     exit_if_failed(
         not failed,

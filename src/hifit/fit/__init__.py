@@ -577,6 +577,8 @@ def limit(
     )
     if not result.valid:
         log.error(f"limit calculation: {result.message}")
+    if result.notes:
+        log.warning(f"limit calculation: {result.notes}")
     points = result.points
     limits = LimitResults(
         float(result.observed),

@@ -137,6 +137,7 @@ class UpperLimitResult:
     valid: bool = True
     message: str = ""
     convention: str = "pyhf"
+    notes: str = ""  # limits that do not exist (NaN) or lie beyond the POI bound
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -146,6 +147,7 @@ class UpperLimitResult:
             "convention": self.convention,
             "valid": self.valid,
             "message": self.message,
+            "notes": self.notes,
             "scan": [p.to_dict() for p in self.points],
         }
 
@@ -190,6 +192,7 @@ def upper_limit(
         valid=bool(r.valid),
         message=r.message,
         convention=calc.convention,
+        notes=r.notes,
     )
 
 
