@@ -79,7 +79,9 @@ TestStatResult test_statistic(const Model& model, std::span<const double> data,
         free.compute_covariance = false;
         out.free_fit = robust_fit(lh, free);
     }
-    out.fixed_fit = robust_fit(lh, fixed_at(options, poi, mu, out.free_fit.bestfit));
+    Solutions known{{out.free_fit.bestfit[poi], out.free_fit.bestfit}};
+    out.fixed_fit = conditional_fit(lh, options, poi, mu, out.free_fit.bestfit, known,
+                                    continuation_step(options, poi));
     out.value = statistic_value(stat, mu, out.free_fit.bestfit[poi],
                                 out.fixed_fit.twice_nll, out.free_fit.twice_nll);
     return out;
@@ -100,8 +102,9 @@ AsymptoticCalculator::AsymptoticCalculator(const Model& model,
     // Asimov data: expected data (main and auxiliary) at the conditional fit to data
     // with mu = 0 (mu = 1 for discovery).
     const double asimov_mu = stat == TestStat::q0 ? 1.0 : 0.0;
-    asimov_fit_ =
-        robust_fit(lh_data_, fixed_at(base_, poi_, asimov_mu, free_data_.bestfit));
+    solved_data_[free_data_.bestfit[poi_]] = free_data_.bestfit;
+    asimov_fit_ = conditional_fit(lh_data_, base_, poi_, asimov_mu, free_data_.bestfit,
+                                  solved_data_, continuation_step(base_, poi_));
     asimov_data_.resize(model.nmain() + model.naux());
     lh_asimov_.expected_data(asimov_fit_.bestfit, asimov_data_);
     lh_asimov_.set_data(asimov_data_);
@@ -113,6 +116,7 @@ AsymptoticCalculator::AsymptoticCalculator(const Model& model,
     if (!free_asimov_.valid) {
         free_asimov_ = robust_fit(lh_asimov_, warm(base_, asimov_fit_.bestfit));
     }
+    solved_asimov_[free_asimov_.bestfit[poi_]] = free_asimov_.bestfit;
 }
 
 void AsymptoticCalculator::set_poi_upper_bound(double hi) {
@@ -126,10 +130,13 @@ double AsymptoticCalculator::poi_upper_bound() const {
 HypoTestResult AsymptoticCalculator::hypotest(double mu) {
     HypoTestResult r;
     r.mu = stat_ == TestStat::q0 ? 0.0 : mu;
-    const FitResult fixed_data =
-        robust_fit(lh_data_, fixed_at(base_, poi_, r.mu, free_data_.bestfit));
+    // from the free fit, the hypotests next to mu and continuation (conditional_fit)
+    const double step = continuation_step(base_, poi_);
+    const FitResult fixed_data = conditional_fit(lh_data_, base_, poi_, r.mu,
+                                                 free_data_.bestfit, solved_data_, step);
     const FitResult fixed_asimov =
-        robust_fit(lh_asimov_, fixed_at(base_, poi_, r.mu, free_asimov_.bestfit));
+        conditional_fit(lh_asimov_, base_, poi_, r.mu, free_asimov_.bestfit,
+                        solved_asimov_, step);
     r.q_obs = statistic_value(stat_, r.mu, free_data_.bestfit[poi_],
                               fixed_data.twice_nll, free_data_.twice_nll);
     r.q_asimov = statistic_value(stat_, r.mu, free_asimov_.bestfit[poi_],
