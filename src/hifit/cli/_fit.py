@@ -158,7 +158,9 @@ def _load(
     """Model, data and the parameters --no-poi fixes: on a datacard every POI at 0
     (Combine's --freezeParameters r --setParameters r=0)."""
     if not is_datacard(workspace):
-        _, model, data = load_model(workspace, patchset, patch, measurement, no_poi=no_poi)
+        _, model, data = load_model(
+            workspace, patchset, patch, measurement, no_poi=no_poi
+        )
         return model, data, {}
     built = load_card_model(workspace, patchset, no_poi=False)
     return built.model, built.data, dict.fromkeys(built.pois if no_poi else [], 0.0)

@@ -325,6 +325,8 @@ def ranking(
         ] + [f"{r.prefit_down[i]:+10.5f}" + ("*" if r.clipped[i][1] else "")]
         click.echo(f"{r.labels[i]:<{width}}  " + " ".join(cells))
     if r.clipped.any():
-        click.echo(f"* clipped to the parameter's bound ({int(r.clipped.sum())} shifts)")
+        click.echo(
+            f"* clipped to the parameter's bound ({int(r.clipped.sum())} shifts)"
+        )
     _warn_invalid(r.valid, f"{r.failed_fits} impact fits failed")
     write_output(output_file, r.to_dict())

@@ -12,7 +12,6 @@ from .. import _core
 from .._model import Model
 from .mle import FitResult, fit, fit_args
 
-
 SHIFTS = ("prefit_up", "prefit_down", "postfit_up", "postfit_down")
 
 
@@ -50,7 +49,11 @@ class RankingResult:
             "parameters": [
                 {"name": n, "value": float(v), "uncertainty": float(u)}
                 | {k: float(getattr(self, k)[i]) for k in keys}
-                | {"clipped": [k for k, c in zip(SHIFTS, self.clipped[i], strict=True) if c]}
+                | {
+                    "clipped": [
+                        k for k, c in zip(SHIFTS, self.clipped[i], strict=True) if c
+                    ]
+                }
                 for i, (n, v, u) in enumerate(
                     zip(self.labels, self.bestfit, self.uncertainty, strict=True)
                 )
