@@ -121,8 +121,8 @@ struct ScanResult {
 // from the unconditional solution (`free`, fitted here if not given), from it
 // followed to `value` by continuation, from base.init and from the model's suggested
 // values. Its covariance is computed if base.compute_covariance.
-FitResult profile_fit(const Model& model, std::span<const double> data,
-                      std::size_t par, double value, const FitOptions& base = {},
+FitResult profile_fit(const Model& model, std::span<const double> data, std::size_t par,
+                      double value, const FitOptions& base = {},
                       const FitResult* free = nullptr);
 
 // Profile-likelihood scans. Each point is fitted from the unconditional solution, from

@@ -131,7 +131,8 @@ void bind_infer(nb::module_& m) {
            std::vector<double> init, std::vector<std::pair<double, double>> bounds,
            std::vector<bool> fixed, int max_iterations, double edm_tolerance,
            std::optional<FitResult> free) {
-            FitOptions o = options(std::move(init), std::move(bounds), std::move(fixed));
+            FitOptions o =
+                options(std::move(init), std::move(bounds), std::move(fixed));
             o.max_iterations = max_iterations;
             o.edm_tolerance = edm_tolerance;
             nb::gil_scoped_release release;

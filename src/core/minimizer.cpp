@@ -59,7 +59,8 @@ enum class Role { free, fixed, at_bound, no_effect };
 // What each parameter does at x: fixed by the caller, pinned at a bound by a gradient
 // pointing outward, without any influence on -2 ln L (zero gradient, zero Hessian row
 // on the remaining parameters), or free.
-std::vector<Role> roles(const Problem& pb, const Vec& x, const Vec& g, const RowMat& h) {
+std::vector<Role> roles(const Problem& pb, const Vec& x, const Vec& g,
+                        const RowMat& h) {
     const int n = static_cast<int>(x.size());
     std::vector<Role> out(n, Role::free);
     for (int i = 0; i < n; ++i) {
@@ -72,7 +73,8 @@ std::vector<Role> roles(const Problem& pb, const Vec& x, const Vec& g, const Row
     for (int i = 0; i < n; ++i) {
         if (out[i] != Role::free || g[i] != 0.0) continue;
         bool flat = true;
-        for (int j = 0; j < n && flat; ++j) flat = out[j] != Role::free || h(i, j) == 0.0;
+        for (int j = 0; j < n && flat; ++j)
+            flat = out[j] != Role::free || h(i, j) == 0.0;
         if (flat) out[i] = Role::no_effect;
     }
     return out;

@@ -175,9 +175,8 @@ ScanResult scan2d(const Model& model, std::span<const double> data, std::size_t 
     return out;
 }
 
-FitResult profile_fit(const Model& model, std::span<const double> data,
-                      std::size_t par, double value, const FitOptions& base,
-                      const FitResult* free) {
+FitResult profile_fit(const Model& model, std::span<const double> data, std::size_t par,
+                      double value, const FitOptions& base, const FitResult* free) {
     check_par(model, par);
     const FitOptions options = resolved(model, base);
     Likelihood lh(model, data);
@@ -187,15 +186,16 @@ FitResult profile_fit(const Model& model, std::span<const double> data,
     } else {
         FitOptions o = options;
         o.fixed[par] = false;
-        o.init[par] = std::clamp(o.init[par], o.bounds[par].first, o.bounds[par].second);
+        o.init[par] =
+            std::clamp(o.init[par], o.bounds[par].first, o.bounds[par].second);
         o.compute_covariance = true;
         unconditional = robust_fit(lh, o);
     }
     Solutions known;
     if (unconditional.valid) known[unconditional.bestfit[par]] = unconditional.bestfit;
     const double step = continuation_step(options, par, &unconditional);
-    FitResult r = conditional_fit(lh, options, par, value, unconditional.bestfit, known,
-                                  step);
+    FitResult r =
+        conditional_fit(lh, options, par, value, unconditional.bestfit, known, step);
     // the caller's own start competes too
     FitResult own = fit(lh, fixed_at(options, par, value, options.init));
     if (better(own, r)) r = std::move(own);

@@ -132,11 +132,10 @@ HypoTestResult AsymptoticCalculator::hypotest(double mu) {
     r.mu = stat_ == TestStat::q0 ? 0.0 : mu;
     // from the free fit, the hypotests next to mu and continuation (conditional_fit)
     const double step = continuation_step(base_, poi_);
-    const FitResult fixed_data = conditional_fit(lh_data_, base_, poi_, r.mu,
-                                                 free_data_.bestfit, solved_data_, step);
-    const FitResult fixed_asimov =
-        conditional_fit(lh_asimov_, base_, poi_, r.mu, free_asimov_.bestfit,
-                        solved_asimov_, step);
+    const FitResult fixed_data = conditional_fit(
+        lh_data_, base_, poi_, r.mu, free_data_.bestfit, solved_data_, step);
+    const FitResult fixed_asimov = conditional_fit(
+        lh_asimov_, base_, poi_, r.mu, free_asimov_.bestfit, solved_asimov_, step);
     r.q_obs = statistic_value(stat_, r.mu, free_data_.bestfit[poi_],
                               fixed_data.twice_nll, free_data_.twice_nll);
     r.q_asimov = statistic_value(stat_, r.mu, free_asimov_.bestfit[poi_],
