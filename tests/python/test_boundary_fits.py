@@ -53,7 +53,9 @@ def test_minos_from_the_bound_matches_combine(card):
     assert result.bestfit[r] + interval.lower == 0.0
     lo, hi = run["r_interval"]
     assert result.bestfit[r] + interval.upper == pytest.approx(hi, abs=TOL)
-    assert interval.upper_at_bound == (hi == built.model.config.suggested_bounds()[r][1])
+    assert interval.upper_at_bound == (
+        hi == built.model.config.suggested_bounds()[r][1]
+    )
     if run["r"] < 0.01:  # Combine's fit sits on the bound too
         assert result.at_bound[r]
         assert result.bestfit[r] == 0.0
@@ -102,7 +104,10 @@ def test_no_poi_on_a_card_fixes_r_at_zero(tmp_path, card):
     r = payload["parameters"][0]
     assert (r["name"], r["value"], r["fixed"]) == ("r", 0.0, True)
     built, free, _ = _card_fit(card)
-    init, fixed = built.model.config.suggested_init(), built.model.config.suggested_fixed()
+    init, fixed = (
+        built.model.config.suggested_init(),
+        built.model.config.suggested_fixed(),
+    )
     init[0], fixed[0] = 0.0, True
     want = infer.fit(built.data, built.model, init, None, fixed)
     assert payload["twice_nll"] == pytest.approx(want.twice_nll, abs=1e-9)
@@ -179,7 +184,9 @@ SPEC = {
                 {
                     "name": "fakes",
                     "data": [6.0, 4.0],
-                    "modifiers": [{"name": "k_fakes", "type": "normfactor", "data": None}],
+                    "modifiers": [
+                        {"name": "k_fakes", "type": "normfactor", "data": None}
+                    ],
                 },
             ],
         },
@@ -200,12 +207,17 @@ SPEC = {
                 {
                     "name": "fakes",
                     "data": [15.0],
-                    "modifiers": [{"name": "k_fakes", "type": "normfactor", "data": None}],
+                    "modifiers": [
+                        {"name": "k_fakes", "type": "normfactor", "data": None}
+                    ],
                 },
             ],
         },
     ],
-    "observations": [{"name": "sr", "data": [38.0, 27.0]}, {"name": "cr", "data": [97.0]}],
+    "observations": [
+        {"name": "sr", "data": [38.0, 27.0]},
+        {"name": "cr", "data": [97.0]},
+    ],
     "measurements": [{"name": "meas", "config": {"poi": "mu", "parameters": []}}],
     "version": "1.0.0",
 }
@@ -270,7 +282,10 @@ def test_normalisation_at_bound_in_a_pyhf_workspace(bounded_workspace):
     result = infer.fit(data, model)
     assert result.valid, result.status
     pinned = [names.index("mu"), names.index("k_fakes")]
-    assert sorted(names[i] for i in np.flatnonzero(result.at_bound)) == ["k_fakes", "mu"]
+    assert sorted(names[i] for i in np.flatnonzero(result.at_bound)) == [
+        "k_fakes",
+        "mu",
+    ]
     assert result.bestfit[pinned].tolist() == [0.0, 0.0]
     pyhf_pars, pyhf_min = _pyhf_fit(pmodel, data)
     assert result.twice_nll <= pyhf_min + 1e-6
@@ -292,7 +307,9 @@ def test_normalisation_at_bound_in_a_pyhf_workspace(bounded_workspace):
     # one-sided widths: where the second-order profile rises by 1
     for b in pinned:
         cross = hess[b, free]
-        curvature = hess[b, b] - cross @ np.linalg.solve(hess[np.ix_(free, free)], cross)
+        curvature = hess[b, b] - cross @ np.linalg.solve(
+            hess[np.ix_(free, free)], cross
+        )
         width = 2.0 / (grad[b] + np.sqrt(grad[b] ** 2 + 2.0 * curvature))
         assert result.uncertainty[b] == pytest.approx(width, rel=1e-4)
 

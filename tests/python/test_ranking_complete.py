@@ -37,7 +37,11 @@ SPEC = {
                     "name": "background",
                     "data": [20.0, 6.0, 2.0],
                     "modifiers": [
-                        {"name": "stat_sr", "type": "staterror", "data": [2.0, 7.0, 1.0]}
+                        {
+                            "name": "stat_sr",
+                            "type": "staterror",
+                            "data": [2.0, 7.0, 1.0],
+                        }
                     ],
                 },
             ],
