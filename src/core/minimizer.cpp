@@ -25,7 +25,7 @@ const char* to_string(FitStatus status) {
     case FitStatus::non_finite:
         return "objective is not finite at the starting point";
     case FitStatus::covariance_failed:
-        return "Hessian at the minimum is not positive definite";
+        return "Hessian of the free parameters at the minimum is not positive definite";
     }
     return "unknown";
 }

@@ -19,17 +19,6 @@ void check_par(const Model& model, std::size_t par) {
     }
 }
 
-// Solutions at the grid points, filled in by the chunks (disjoint index ranges).
-struct Grid {
-    ScanResult& out;
-    std::vector<std::vector<double>> solutions;
-    void store(std::size_t i, const FitResult& r) {
-        out.twice_nll[i] = r.twice_nll;
-        out.valid[i] = r.valid;
-        solutions[i] = r.bestfit;
-    }
-};
-
 // Second sweep over the points [begin, end) of a chunk, backwards: each point refitted
 // from the solution of the next one, which the first sweep had not found yet, the
 // lower valid minimum kept. `at(i, start)` are the options of point i.
@@ -49,20 +38,20 @@ void sweep_back(Likelihood& lh, std::vector<FitResult>& fits, std::size_t begin,
 void scan_chunk(const Model& model, std::span<const double> data,
                 const FitOptions& options, const FitResult& best, std::size_t par,
                 std::span<const double> values, std::size_t begin, std::size_t end,
-                Grid& grid) {
+                std::vector<FitResult>& fits) {
     Likelihood lh(model, data);
     Solutions known;
     known[best.bestfit[par]] = best.bestfit;
     const double step = continuation_step(options, par, &best);
-    std::vector<FitResult> fits;
+    std::vector<FitResult> chunk;
     for (std::size_t i = begin; i < end; ++i) {
-        fits.push_back(
+        chunk.push_back(
             conditional_fit(lh, options, par, values[i], best.bestfit, known, step));
     }
-    sweep_back(lh, fits, begin, [&](std::size_t i, const std::vector<double>& start) {
+    sweep_back(lh, chunk, begin, [&](std::size_t i, const std::vector<double>& start) {
         return fixed_at(options, par, values[i], start);
     });
-    for (std::size_t k = 0; k < fits.size(); ++k) grid.store(begin + k, fits[k]);
+    std::move(chunk.begin(), chunk.end(), fits.begin() + begin);
 }
 
 // The same along a path through a 2D grid (`at(k, start)` fixes both parameters of
@@ -95,27 +84,26 @@ ScanResult prepare(const Model& model, std::span<const double> data,
     return out;
 }
 
-// A scan point below the unconditional minimum means the unconditional fit stopped in
-// a local minimum: it is refitted from that point's solution (the scanned parameters
-// released) and replaced if lower.
-void reseed_best(const Model& model, std::span<const double> data,
-                 const FitOptions& options, const std::vector<std::vector<double>>& at,
-                 ScanResult& out) {
-    std::size_t lowest = out.twice_nll.size();
-    for (std::size_t i = 0; i < out.twice_nll.size(); ++i) {
-        if (out.valid[i] && (lowest == out.twice_nll.size() ||
-                             out.twice_nll[i] < out.twice_nll[lowest]))
-            lowest = i;
+// The fits (fits[k] at grid point index(k)) into the result. A point below the
+// unconditional minimum means the unconditional fit stopped in a local minimum: it is
+// refitted from that point's solution (the scanned parameters released) and replaced
+// if lower.
+template <class Index>
+void finish(const Model& model, std::span<const double> data, const FitOptions& options,
+            const std::vector<FitResult>& fits, Index index, ScanResult& out) {
+    const FitResult* lowest = nullptr;
+    for (std::size_t k = 0; k < fits.size(); ++k) {
+        out.twice_nll[index(k)] = fits[k].twice_nll;
+        out.valid[index(k)] = fits[k].valid;
+        if (fits[k].valid && (!lowest || fits[k].twice_nll < lowest->twice_nll))
+            lowest = &fits[k];
     }
-    if (lowest == out.twice_nll.size() ||
-        !(out.twice_nll[lowest] < out.best.twice_nll - 1e-6))
-        return;
-    Likelihood lh(model, data);
-    FitResult r = robust_fit(lh, warm(options, at[lowest]), {out.best.bestfit});
-    if (r.valid && r.twice_nll < out.best.twice_nll) out.best = std::move(r);
-}
-
-void finish(ScanResult& out) {
+    if (lowest && lowest->twice_nll < out.best.twice_nll - 1e-6) {
+        Likelihood lh(model, data);
+        FitResult r =
+            robust_fit(lh, warm(options, lowest->bestfit), {out.best.bestfit});
+        if (r.valid && r.twice_nll < out.best.twice_nll) out.best = std::move(r);
+    }
     out.delta_twice_nll.resize(out.twice_nll.size());
     for (std::size_t i = 0; i < out.twice_nll.size(); ++i) {
         out.delta_twice_nll[i] = out.twice_nll[i] - out.best.twice_nll;
@@ -131,12 +119,11 @@ ScanResult scan(const Model& model, std::span<const double> data, std::size_t pa
     ScanResult out = prepare(model, data, options, values.size());
     out.pars = {par};
     out.values_x.assign(values.begin(), values.end());
-    Grid grid{out, std::vector<std::vector<double>>(values.size())};
+    std::vector<FitResult> fits(values.size());
     parallel_chunks(values.size(), jobs, [&](std::size_t begin, std::size_t end) {
-        scan_chunk(model, data, options, out.best, par, values, begin, end, grid);
+        scan_chunk(model, data, options, out.best, par, values, begin, end, fits);
     });
-    reseed_best(model, data, options, grid.solutions, out);
-    finish(out);
+    finish(model, data, options, fits, [](std::size_t k) { return k; }, out);
     return out;
 }
 
@@ -168,10 +155,7 @@ ScanResult scan2d(const Model& model, std::span<const double> data, std::size_t 
     parallel_chunks(points, jobs, [&](std::size_t begin, std::size_t end) {
         path_chunk(model, data, out.best, begin, end, fits, at);
     });
-    Grid grid{out, std::vector<std::vector<double>>(points)};
-    for (std::size_t k = 0; k < points; ++k) grid.store(grid_index(k), fits[k]);
-    reseed_best(model, data, options, grid.solutions, out);
-    finish(out);
+    finish(model, data, options, fits, grid_index, out);
     return out;
 }
 
