@@ -99,6 +99,8 @@ class AsymptoticCalculator {
     FitResult free_data_, asimov_fit_, free_asimov_;
     std::vector<double> asimov_data_;
     Likelihood lh_data_, lh_asimov_;
+    // solutions of the fits with the POI fixed, by POI value: starts for the next ones
+    std::map<double, std::vector<double>> solved_data_, solved_asimov_;
 };
 
 struct UpperLimitResult {
@@ -166,8 +168,18 @@ struct ScanResult {
     FitResult best;
 };
 
-// Profile-likelihood scans; neighbouring points warm-start each other, chunks of the
-// grid run on `jobs` threads.
+// A fit with parameter `par` fixed at `value`, at least as low as the fits started
+// from the unconditional solution (`free`, fitted here if not given), from it
+// followed to `value` by continuation, from base.init and from the model's suggested
+// values. Its covariance is computed if base.compute_covariance.
+FitResult profile_fit(const Model& model, std::span<const double> data, std::size_t par,
+                      double value, const FitOptions& base = {},
+                      const FitResult* free = nullptr);
+
+// Profile-likelihood scans. Each point is fitted from the unconditional solution, from
+// its neighbours on both sides (a forward and a backward sweep) and from pyhf's start,
+// the lowest minimum kept; a point below the unconditional minimum re-seeds that fit.
+// Chunks of the grid run on `jobs` threads.
 ScanResult scan(const Model& model, std::span<const double> data, std::size_t par,
                 std::span<const double> values, const FitOptions& base = {},
                 int jobs = 1);
@@ -192,15 +204,23 @@ MinosResult minos(const Model& model, std::span<const double> data,
 struct ImpactResult {
     std::vector<std::size_t> pars; // ranked parameters (all free ones but the POI)
     std::vector<double> prefit_up, prefit_down, postfit_up, postfit_down; // delta POI
+    // the shifted value lay outside the parameter's bounds and was clipped to them
+    std::vector<bool> prefit_up_clipped, prefit_down_clipped, postfit_up_clipped,
+        postfit_down_clipped;
     std::vector<double> cov_prefit,
         cov_postfit; // covariance-based estimates (+1 sigma)
     FitResult best;
+    int refits = 0; // fits run (shifts clipped onto the best fit need none)
     int failed_fits = 0;
+    int clipped = 0; // shifts clipped to a bound
     bool valid = false;
 };
 
 // cabinetry's ranking: each parameter fixed at best +- pre-fit and +- post-fit sigma,
-// refit, POI shift recorded; parameters spread over `jobs` threads.
+// refit, POI shift recorded; parameters spread over `jobs` threads. A shifted value
+// beyond the parameter's bounds (a staterror gamma below 0) is clipped to the bound,
+// as Combine's impacts do, and flagged; a shift clipped back onto the best fit has
+// no impact.
 ImpactResult impacts(const Model& model, std::span<const double> data,
                      const FitOptions& base = {}, int jobs = 1,
                      const FitResult* best = nullptr);

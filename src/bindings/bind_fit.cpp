@@ -28,6 +28,10 @@ void bind_fit(nb::module_& m) {
                 return to_numpy(std::vector(r.correlation), {n, n});
             },
             nb::rv_policy::move)
+        .def_prop_ro("at_bound",
+                     [](const FitResult& r) { return std::vector<bool>(r.at_bound); })
+        .def_prop_ro("no_effect",
+                     [](const FitResult& r) { return std::vector<bool>(r.no_effect); })
         .def_ro("twice_nll", &FitResult::twice_nll)
         .def_ro("edm", &FitResult::edm)
         .def_ro("valid", &FitResult::valid)

@@ -161,6 +161,23 @@ void bind_infer(nb::module_& m) {
         nb::arg("model"), nb::arg("data"), nb::arg("pars"), nb::arg("values_x"),
         nb::arg("values_y"), HIFIT_FIT_ARGS, nb::arg("jobs") = 1);
 
+    m.def(
+        "profile_fit",
+        [](const Model& model, std::vector<double> data, std::size_t par, double value,
+           std::vector<double> init, std::vector<std::pair<double, double>> bounds,
+           std::vector<bool> fixed, int max_iterations, double edm_tolerance,
+           std::optional<FitResult> free) {
+            FitOptions o =
+                options(std::move(init), std::move(bounds), std::move(fixed));
+            o.max_iterations = max_iterations;
+            o.edm_tolerance = edm_tolerance;
+            nb::gil_scoped_release release;
+            return profile_fit(model, data, par, value, o, free ? &*free : nullptr);
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("par"), nb::arg("value"),
+        HIFIT_FIT_ARGS, nb::arg("max_iterations") = 500,
+        nb::arg("edm_tolerance") = 1e-9, nb::arg("free") = nb::none());
+
     nb::class_<MinosResult>(m, "MinosResult")
         .def_ro("lower", &MinosResult::lower)
         .def_ro("upper", &MinosResult::upper)
@@ -187,6 +204,16 @@ void bind_infer(nb::module_& m) {
         .def_ro("prefit_down", &ImpactResult::prefit_down)
         .def_ro("postfit_up", &ImpactResult::postfit_up)
         .def_ro("postfit_down", &ImpactResult::postfit_down)
+        .def_prop_ro("prefit_up_clipped",
+                     [](const ImpactResult& r) { return r.prefit_up_clipped; })
+        .def_prop_ro("prefit_down_clipped",
+                     [](const ImpactResult& r) { return r.prefit_down_clipped; })
+        .def_prop_ro("postfit_up_clipped",
+                     [](const ImpactResult& r) { return r.postfit_up_clipped; })
+        .def_prop_ro("postfit_down_clipped",
+                     [](const ImpactResult& r) { return r.postfit_down_clipped; })
+        .def_ro("refits", &ImpactResult::refits)
+        .def_ro("clipped", &ImpactResult::clipped)
         .def_ro("cov_prefit", &ImpactResult::cov_prefit)
         .def_ro("cov_postfit", &ImpactResult::cov_postfit)
         .def_ro("best", &ImpactResult::best)

@@ -8,6 +8,8 @@
 #include "model_data.hpp"
 #include "parallel.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace hifit {
@@ -50,25 +52,37 @@ ImpactResult impacts(const Model& model, std::span<const double> data,
         v->assign(m, 0.0);
     }
     const double mu_hat = out.best.bestfit[poi];
-    std::vector<int> failed(m, 0);
+    std::vector<int> failed(m, 0), refits(m, 0);
+    // per parameter, in the order prefit up, down, postfit up, down (not vector<bool>:
+    // threads write neighbouring entries)
+    std::vector<std::array<char, 4>> clipped(m, {0, 0, 0, 0});
     parallel_chunks(m, jobs, [&](std::size_t begin, std::size_t end) {
         Likelihood lh(model, data);
         for (std::size_t k = begin; k < end; ++k) {
             const std::size_t i = out.pars[k];
             const double theta = out.best.bestfit[i];
-            auto shifted = [&](double shift) {
+            const auto [lo, hi] = options.bounds[i];
+            const double post =
+                out.best.uncertainty.empty() ? 0.0 : out.best.uncertainty[i];
+            // the refits of one parameter start from each other's solutions too
+            Solutions known;
+            known[theta] = out.best.bestfit;
+            const double step = std::max(prefit[i], post);
+            auto shifted = [&](double shift, int which) {
                 if (shift == 0.0) return 0.0; // cabinetry: no fit for a zero shift
-                const FitResult r = robust_fit(
-                    lh, fixed_at(options, i, theta + shift, out.best.bestfit));
+                const double value = std::clamp(theta + shift, lo, hi);
+                clipped[k][which] = value != theta + shift;
+                if (value == theta) return 0.0; // clipped back onto the best fit
+                ++refits[k];
+                const FitResult r = conditional_fit(lh, options, i, value,
+                                                    out.best.bestfit, known, step);
                 if (!r.valid) ++failed[k];
                 return r.bestfit[poi] - mu_hat;
             };
-            const double post =
-                out.best.uncertainty.empty() ? 0.0 : out.best.uncertainty[i];
-            out.prefit_up[k] = shifted(prefit[i]);
-            out.prefit_down[k] = shifted(-prefit[i]);
-            out.postfit_up[k] = shifted(post);
-            out.postfit_down[k] = shifted(-post);
+            out.prefit_up[k] = shifted(prefit[i], 0);
+            out.prefit_down[k] = shifted(-prefit[i], 1);
+            out.postfit_up[k] = shifted(post, 2);
+            out.postfit_down[k] = shifted(-post, 3);
             // Linear estimate from the covariance: d mu = cov(mu, theta) / var(theta) *
             // shift.
             if (!out.best.covariance.empty() && post > 0) {
@@ -79,6 +93,16 @@ ImpactResult impacts(const Model& model, std::span<const double> data,
         }
     });
     for (int f : failed) out.failed_fits += f;
+    for (int r : refits) out.refits += r;
+    std::vector<bool>* flags[4] = {&out.prefit_up_clipped, &out.prefit_down_clipped,
+                                   &out.postfit_up_clipped, &out.postfit_down_clipped};
+    for (int j = 0; j < 4; ++j) {
+        flags[j]->assign(m, false);
+        for (std::size_t k = 0; k < m; ++k) {
+            (*flags[j])[k] = clipped[k][j] != 0;
+            out.clipped += clipped[k][j] != 0;
+        }
+    }
     out.valid = out.best.valid && out.failed_fits == 0;
     return out;
 }

@@ -1,5 +1,7 @@
 // Bounded trust-region Newton (Levenberg-Marquardt damping of the exact Hessian,
-// projected onto the box, active set for parameters pinned at a bound).
+// projected onto the box, active set for parameters pinned at a bound, a step along
+// negative curvature to leave saddle points). A converged fit is a minimum: zero
+// projected gradient and a positive definite Hessian on the free set.
 #include <hifit/errors.hpp>
 #include <hifit/fit.hpp>
 
@@ -23,7 +25,7 @@ const char* to_string(FitStatus status) {
     case FitStatus::non_finite:
         return "objective is not finite at the starting point";
     case FitStatus::covariance_failed:
-        return "Hessian at the minimum is not positive definite";
+        return "Hessian of the free parameters at the minimum is not positive definite";
     }
     return "unknown";
 }
@@ -52,15 +54,36 @@ struct Problem {
     }
 };
 
-// Free parameters that are not pinned at a bound by a gradient pointing outward.
-std::vector<int> free_set(const Problem& pb, const Vec& x, const Vec& g) {
-    std::vector<int> out;
-    for (int i = 0; i < x.size(); ++i) {
-        if (pb.fixed[i]) continue;
-        const bool at_lo = x[i] <= pb.lo[i] && g[i] > 0;
-        const bool at_hi = x[i] >= pb.hi[i] && g[i] < 0;
-        if (!at_lo && !at_hi) out.push_back(i);
+enum class Role { free, fixed, at_bound, no_effect };
+
+// What each parameter does at x: fixed by the caller, pinned at a bound by a gradient
+// pointing outward, without any influence on -2 ln L (zero gradient, zero Hessian row
+// on the remaining parameters), or free.
+std::vector<Role> roles(const Problem& pb, const Vec& x, const Vec& g,
+                        const RowMat& h) {
+    const int n = static_cast<int>(x.size());
+    std::vector<Role> out(n, Role::free);
+    for (int i = 0; i < n; ++i) {
+        if (pb.fixed[i]) {
+            out[i] = Role::fixed;
+        } else if ((x[i] <= pb.lo[i] && g[i] > 0) || (x[i] >= pb.hi[i] && g[i] < 0)) {
+            out[i] = Role::at_bound;
+        }
     }
+    for (int i = 0; i < n; ++i) {
+        if (out[i] != Role::free || g[i] != 0.0) continue;
+        bool flat = true;
+        for (int j = 0; j < n && flat; ++j)
+            flat = out[j] != Role::free || h(i, j) == 0.0;
+        if (flat) out[i] = Role::no_effect;
+    }
+    return out;
+}
+
+std::vector<int> indices(const std::vector<Role>& role, Role wanted) {
+    std::vector<int> out;
+    for (int i = 0; i < static_cast<int>(role.size()); ++i)
+        if (role[i] == wanted) out.push_back(i);
     return out;
 }
 
@@ -78,23 +101,42 @@ Vec sub_vector(const Vec& v, const std::vector<int>& idx) {
     return out;
 }
 
-void covariance(const RowMat& h, const std::vector<bool>& fixed, FitResult& res) {
+// One-sided width of a parameter pinned at a bound: the distance towards the inside
+// where the profile -2 ln L, to second order (the gradient and the Hessian profiled
+// over the free parameters, i.e. the Schur complement), rises by 1; the way to the
+// other bound if it rises less.
+double inward_width(const Problem& pb, int b, const Vec& x, const Vec& g,
+                    const RowMat& h, const std::vector<int>& free, const Mat& h_inv) {
+    const double slope = std::max(0.0, x[b] <= pb.lo[b] ? g[b] : -g[b]);
+    Vec cross(static_cast<int>(free.size()));
+    for (int a = 0; a < cross.size(); ++a) cross[a] = h(b, free[a]);
+    const double curvature = h(b, b) - cross.dot(h_inv * cross);
+    const double room = pb.hi[b] - pb.lo[b];
+    const double disc = slope * slope + 2.0 * curvature;
+    if (disc < 0 || slope + std::sqrt(disc) <= 0) return room;
+    return std::min(room, 2.0 / (slope + std::sqrt(disc)));
+}
+
+void covariance(const Problem& pb, const Vec& x, const Vec& g, const RowMat& h,
+                FitResult& res) {
     const int n = static_cast<int>(h.rows());
-    std::vector<int> idx;
-    for (int i = 0; i < n; ++i)
-        if (!fixed[i]) idx.push_back(i);
+    const std::vector<Role> role = roles(pb, x, g, h);
+    const std::vector<int> idx = indices(role, Role::free);
     res.covariance.assign(static_cast<std::size_t>(n) * n, 0.0);
     res.correlation.assign(static_cast<std::size_t>(n) * n, 0.0);
     res.uncertainty.assign(n, 0.0);
-    if (idx.empty()) return;
-    Eigen::LDLT<Mat> ldlt(sub_matrix(h, idx));
-    const Mat inv = ldlt.solve(Mat::Identity(idx.size(), idx.size()));
-    bool positive = ldlt.info() == Eigen::Success && ldlt.isPositive();
-    for (int a = 0; a < static_cast<int>(idx.size()); ++a)
-        positive = positive && inv(a, a) > 0;
+    const int m = static_cast<int>(idx.size());
+    Mat inv = Mat::Zero(m, m);
+    bool positive = true;
+    if (m > 0) {
+        Eigen::LDLT<Mat> ldlt(sub_matrix(h, idx));
+        inv = ldlt.solve(Mat::Identity(m, m));
+        positive = ldlt.info() == Eigen::Success && ldlt.isPositive();
+        for (int a = 0; a < m; ++a) positive = positive && inv(a, a) > 0;
+    }
     // -2 ln L with errordef 1: cov = 2 H^-1.
-    for (int a = 0; a < static_cast<int>(idx.size()); ++a) {
-        for (int b = 0; b < static_cast<int>(idx.size()); ++b) {
+    for (int a = 0; a < m; ++a) {
+        for (int b = 0; b < m; ++b) {
             res.covariance[idx[a] * n + idx[b]] = 2.0 * inv(a, b);
         }
     }
@@ -106,9 +148,55 @@ void covariance(const RowMat& h, const std::vector<bool>& fixed, FitResult& res)
             res.correlation[a * n + b] = d > 0 ? res.covariance[a * n + b] / d : 0.0;
         }
     }
+    for (int b : indices(role, Role::at_bound)) {
+        const double w = inward_width(pb, b, x, g, h, idx, inv);
+        res.uncertainty[b] = w;
+        res.covariance[b * n + b] = w * w;
+        res.correlation[b * n + b] = 1.0;
+    }
     if (!positive && res.status == FitStatus::converged) {
         res.status = FitStatus::covariance_failed;
     }
+}
+
+// Flags of the parameters at a bound or without effect at the final point.
+void classify(const Problem& pb, const Vec& x, const Vec& g, const RowMat& h,
+              FitResult& res) {
+    const std::vector<Role> role = roles(pb, x, g, h);
+    res.at_bound.assign(role.size(), false);
+    res.no_effect.assign(role.size(), false);
+    for (std::size_t i = 0; i < role.size(); ++i) {
+        res.at_bound[i] = role[i] == Role::at_bound;
+        res.no_effect[i] = role[i] == Role::no_effect;
+    }
+}
+
+// Where the Hessian of the free set has a negative eigenvalue and damped Newton steps
+// no longer lower -2 ln L (a saddle point or a ridge), a step along the eigenvector
+// of the most negative curvature, downhill, with backtracking. Returns false if none
+// lowers the objective.
+bool negative_curvature_step(Problem& pb, const std::vector<int>& idx, const Mat& hf,
+                             const Vec& gf, Vec& x, double& f) {
+    Eigen::SelfAdjointEigenSolver<Mat> eig(hf);
+    if (eig.info() != Eigen::Success || !(eig.eigenvalues()[0] < 0)) return false;
+    Vec d = eig.eigenvectors().col(0);
+    if (gf.dot(d) > 0) d = -d;
+    // the step where the quadratic model along d changes by about one unit
+    double t = std::max(1.0, std::sqrt(2.0 / -eig.eigenvalues()[0]));
+    for (int attempt = 0; attempt < 40; ++attempt, t *= 0.5) {
+        Vec trial = x;
+        for (int a = 0; a < static_cast<int>(idx.size()); ++a) {
+            const int i = idx[a];
+            trial[i] = std::clamp(x[i] + t * d[a], pb.lo[i], pb.hi[i]);
+        }
+        const double f_trial = pb.value(trial);
+        if (std::isfinite(f_trial) && f_trial < f) {
+            x = trial;
+            f = f_trial;
+            return true;
+        }
+    }
+    return false;
 }
 
 } // namespace
@@ -158,7 +246,7 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
     for (int it = 0;
          res.status == FitStatus::max_iterations && it < options.max_iterations; ++it) {
         res.iterations = it + 1;
-        const std::vector<int> idx = free_set(pb, x, g);
+        const std::vector<int> idx = indices(roles(pb, x, g, h), Role::free);
         if (idx.empty()) {
             res.edm = 0.0;
             res.status = FitStatus::converged;
@@ -224,8 +312,14 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
                 damping = damping == 0.0 ? std::max(lambda, 1e-4) : 10.0 * damping;
             }
         }
+        if (!accepted && !convex && negative_curvature_step(pb, idx, hf, gf, x, f)) {
+            f = pb.full(x, g, h);
+            accepted = true;
+        }
         if (!accepted) {
-            // Nothing lowers f any more: converged to rounding if the EDM is tiny.
+            // Nothing lowers f any more: converged to rounding if the EDM is tiny (only
+            // ever where the Hessian of the free set is positive definite, as the EDM
+            // is infinite elsewhere: a saddle point is never a minimum).
             res.status = res.edm < 1e3 * options.edm_tolerance ? FitStatus::converged
                                                                : FitStatus::no_progress;
         }
@@ -233,8 +327,9 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
     res.bestfit.assign(x.data(), x.data() + n);
     res.twice_nll = f;
     res.evaluations = pb.evaluations;
+    classify(pb, x, g, h, res);
     if (options.compute_covariance && res.status == FitStatus::converged) {
-        covariance(h, pb.fixed, res);
+        covariance(pb, x, g, h, res);
     } else {
         res.uncertainty.assign(n, 0.0);
         res.covariance.assign(static_cast<std::size_t>(n) * n, 0.0);

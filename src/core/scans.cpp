@@ -19,20 +19,59 @@ void check_par(const Model& model, std::size_t par) {
     }
 }
 
-// Fits at each grid point in [begin, end), each starting from the previous solution.
-template <class FixPoint>
-void scan_chunk(const Model& model, std::span<const double> data,
-                const FitOptions& options, const FitResult& best, std::size_t begin,
-                std::size_t end, ScanResult& out, FixPoint fix_point) {
-    Likelihood lh(model, data);
-    std::vector<double> start = best.bestfit;
-    for (std::size_t i = begin; i < end; ++i) {
-        FitOptions o = fix_point(i, options, start);
-        const FitResult r = robust_fit(lh, o);
-        out.twice_nll[i] = r.twice_nll;
-        out.valid[i] = r.valid;
-        if (r.valid) start = r.bestfit;
+// Second sweep over the points [begin, end) of a chunk, backwards: each point refitted
+// from the solution of the next one, which the first sweep had not found yet, the
+// lower valid minimum kept. `at(i, start)` are the options of point i.
+template <class At>
+void sweep_back(Likelihood& lh, std::vector<FitResult>& fits, std::size_t begin,
+                At at) {
+    for (std::size_t k = fits.size(); k-- > 1;) {
+        if (!fits[k].valid) continue;
+        FitResult r = fit(lh, at(begin + k - 1, fits[k].bestfit));
+        if (better(r, fits[k - 1])) fits[k - 1] = std::move(r);
     }
+}
+
+// A scan point is at least as low as the fits from the unconditional solution, from
+// both its neighbours along the grid and from pyhf's start; the first point of a
+// chunk far from the best fit is also reached by continuation from it.
+void scan_chunk(const Model& model, std::span<const double> data,
+                const FitOptions& options, const FitResult& best, std::size_t par,
+                std::span<const double> values, std::size_t begin, std::size_t end,
+                std::vector<FitResult>& fits) {
+    Likelihood lh(model, data);
+    Solutions known;
+    known[best.bestfit[par]] = best.bestfit;
+    const double step = continuation_step(options, par, &best);
+    std::vector<FitResult> chunk;
+    for (std::size_t i = begin; i < end; ++i) {
+        chunk.push_back(
+            conditional_fit(lh, options, par, values[i], best.bestfit, known, step));
+    }
+    sweep_back(lh, chunk, begin, [&](std::size_t i, const std::vector<double>& start) {
+        return fixed_at(options, par, values[i], start);
+    });
+    std::move(chunk.begin(), chunk.end(), fits.begin() + begin);
+}
+
+// The same along a path through a 2D grid (`at(k, start)` fixes both parameters of
+// the k-th point): starts from the previous point, the unconditional solution and
+// pyhf's, then the backward sweep.
+template <class At>
+void path_chunk(const Model& model, std::span<const double> data, const FitResult& best,
+                std::size_t begin, std::size_t end, std::vector<FitResult>& fits,
+                At at) {
+    Likelihood lh(model, data);
+    std::vector<std::vector<double>> previous;
+    for (std::size_t k = begin; k < end; ++k) {
+        FitResult r = robust_fit(lh, at(k, best.bestfit), previous);
+        if (r.valid) previous = {r.bestfit};
+        fits[k] = std::move(r);
+    }
+    std::vector<FitResult> chunk(std::make_move_iterator(fits.begin() + begin),
+                                 std::make_move_iterator(fits.begin() + end));
+    sweep_back(lh, chunk, begin, at);
+    std::move(chunk.begin(), chunk.end(), fits.begin() + begin);
 }
 
 ScanResult prepare(const Model& model, std::span<const double> data,
@@ -45,7 +84,26 @@ ScanResult prepare(const Model& model, std::span<const double> data,
     return out;
 }
 
-void finish(ScanResult& out) {
+// The fits (fits[k] at grid point index(k)) into the result. A point below the
+// unconditional minimum means the unconditional fit stopped in a local minimum: it is
+// refitted from that point's solution (the scanned parameters released) and replaced
+// if lower.
+template <class Index>
+void finish(const Model& model, std::span<const double> data, const FitOptions& options,
+            const std::vector<FitResult>& fits, Index index, ScanResult& out) {
+    const FitResult* lowest = nullptr;
+    for (std::size_t k = 0; k < fits.size(); ++k) {
+        out.twice_nll[index(k)] = fits[k].twice_nll;
+        out.valid[index(k)] = fits[k].valid;
+        if (fits[k].valid && (!lowest || fits[k].twice_nll < lowest->twice_nll))
+            lowest = &fits[k];
+    }
+    if (lowest && lowest->twice_nll < out.best.twice_nll - 1e-6) {
+        Likelihood lh(model, data);
+        FitResult r =
+            robust_fit(lh, warm(options, lowest->bestfit), {out.best.bestfit});
+        if (r.valid && r.twice_nll < out.best.twice_nll) out.best = std::move(r);
+    }
     out.delta_twice_nll.resize(out.twice_nll.size());
     for (std::size_t i = 0; i < out.twice_nll.size(); ++i) {
         out.delta_twice_nll[i] = out.twice_nll[i] - out.best.twice_nll;
@@ -61,14 +119,11 @@ ScanResult scan(const Model& model, std::span<const double> data, std::size_t pa
     ScanResult out = prepare(model, data, options, values.size());
     out.pars = {par};
     out.values_x.assign(values.begin(), values.end());
+    std::vector<FitResult> fits(values.size());
     parallel_chunks(values.size(), jobs, [&](std::size_t begin, std::size_t end) {
-        scan_chunk(
-            model, data, options, out.best, begin, end, out,
-            [&](std::size_t i, const FitOptions& o, const std::vector<double>& start) {
-                return fixed_at(o, par, values[i], start);
-            });
+        scan_chunk(model, data, options, out.best, par, values, begin, end, fits);
     });
-    finish(out);
+    finish(model, data, options, fits, [](std::size_t k) { return k; }, out);
     return out;
 }
 
@@ -81,7 +136,8 @@ ScanResult scan2d(const Model& model, std::span<const double> data, std::size_t 
         throw InvalidArgument("a 2D scan needs two different parameters");
     const FitOptions options = resolved(model, base);
     const std::size_t ny = values_y.size();
-    ScanResult out = prepare(model, data, options, values_x.size() * ny);
+    const std::size_t points = values_x.size() * ny;
+    ScanResult out = prepare(model, data, options, points);
     out.pars = {par_x, par_y};
     out.values_x.assign(values_x.begin(), values_x.end());
     out.values_y.assign(values_y.begin(), values_y.end());
@@ -90,23 +146,51 @@ ScanResult scan2d(const Model& model, std::span<const double> data, std::size_t 
         const std::size_t row = k / ny, col = k % ny;
         return row * ny + (row % 2 == 0 ? col : ny - 1 - col);
     };
-    ScanResult ordered = out;
-    parallel_chunks(
-        out.twice_nll.size(), jobs, [&](std::size_t begin, std::size_t end) {
-            scan_chunk(model, data, options, out.best, begin, end, ordered,
-                       [&](std::size_t k, const FitOptions& o,
-                           const std::vector<double>& start) {
-                           const std::size_t g = grid_index(k);
-                           FitOptions f = fixed_at(o, par_x, values_x[g / ny], start);
-                           return fixed_at(f, par_y, values_y[g % ny], f.init);
-                       });
-        });
-    for (std::size_t k = 0; k < out.twice_nll.size(); ++k) {
-        out.twice_nll[grid_index(k)] = ordered.twice_nll[k];
-        out.valid[grid_index(k)] = ordered.valid[k];
-    }
-    finish(out);
+    auto at = [&](std::size_t k, const std::vector<double>& start) {
+        const std::size_t g = grid_index(k);
+        FitOptions f = fixed_at(options, par_x, values_x[g / ny], start);
+        return fixed_at(f, par_y, values_y[g % ny], f.init);
+    };
+    std::vector<FitResult> fits(points);
+    parallel_chunks(points, jobs, [&](std::size_t begin, std::size_t end) {
+        path_chunk(model, data, out.best, begin, end, fits, at);
+    });
+    finish(model, data, options, fits, grid_index, out);
     return out;
+}
+
+FitResult profile_fit(const Model& model, std::span<const double> data, std::size_t par,
+                      double value, const FitOptions& base, const FitResult* free) {
+    check_par(model, par);
+    const FitOptions options = resolved(model, base);
+    Likelihood lh(model, data);
+    FitResult unconditional;
+    if (free) {
+        unconditional = *free;
+    } else {
+        FitOptions o = options;
+        o.fixed[par] = false;
+        o.init[par] =
+            std::clamp(o.init[par], o.bounds[par].first, o.bounds[par].second);
+        o.compute_covariance = true;
+        unconditional = robust_fit(lh, o);
+    }
+    Solutions known;
+    if (unconditional.valid) known[unconditional.bestfit[par]] = unconditional.bestfit;
+    const double step = continuation_step(options, par, &unconditional);
+    FitResult r =
+        conditional_fit(lh, options, par, value, unconditional.bestfit, known, step);
+    // the caller's own start competes too
+    FitResult own = fit(lh, fixed_at(options, par, value, options.init));
+    if (better(own, r)) r = std::move(own);
+    if (options.compute_covariance && r.valid) {
+        FitOptions o = fixed_at(options, par, value, r.bestfit);
+        o.compute_covariance = true;
+        FitResult with_cov = fit(lh, o);
+        if (with_cov.valid && with_cov.twice_nll <= r.twice_nll + 1e-9)
+            r = std::move(with_cov);
+    }
+    return r;
 }
 
 MinosResult minos(const Model& model, std::span<const double> data,
@@ -123,18 +207,23 @@ MinosResult minos(const Model& model, std::span<const double> data,
     const auto [lo, hi] = options.bounds[par];
     MinosResult out;
     std::string failures;
-    // f(x) = profile -2 ln L(x) - minimum - delta, warm-started from the last solution.
-    std::vector<double> start = best.bestfit;
+    // f(x) = profile -2 ln L(x) - minimum - delta; each profile fit starts from the
+    // best fit and from the solutions found next to x (see conditional_fit).
+    Solutions known;
+    known[x0] = best.bestfit;
+    double lowest = best.twice_nll, lowest_at = x0;
     auto f = [&](double x) {
-        const FitResult r = robust_fit(lh, fixed_at(options, par, x, start));
-        if (!r.valid)
+        const FitResult r =
+            conditional_fit(lh, options, par, x, best.bestfit, known, sigma);
+        if (!r.valid) {
             failures = "profile fit at " + std::to_string(x) + ": " + r.message;
-        else
-            start = r.bestfit;
+        } else if (r.twice_nll < lowest) {
+            lowest = r.twice_nll;
+            lowest_at = x;
+        }
         return r.twice_nll - best.twice_nll - delta;
     };
     for (int side : {-1, +1}) {
-        start = best.bestfit;
         const double bound = side < 0 ? lo : hi;
         double inner = x0, f_inner = -delta, outer = x0, f_outer = -delta;
         bool at_bound = false;
@@ -178,6 +267,12 @@ MinosResult minos(const Model& model, std::span<const double> data,
             out.upper = x - x0;
             out.upper_at_bound = at_bound;
         }
+    }
+    if (lowest < best.twice_nll - 1e-6) {
+        failures += (failures.empty() ? "" : "; ") + std::string("the profile at ") +
+                    std::to_string(lowest_at) + " is " +
+                    std::to_string(best.twice_nll - lowest) +
+                    " below the best fit: the fit stopped in a local minimum";
     }
     out.message = failures;
     out.valid = failures.empty();

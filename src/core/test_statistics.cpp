@@ -110,8 +110,8 @@ failures(std::initializer_list<std::pair<const char*, const FitResult*>> fits) {
 std::vector<double> make_asimov(Likelihood& lh, std::span<const double> data,
                                 std::size_t poi, double mu, ExpectedAsimov kind,
                                 const FitOptions& options,
-                                const std::vector<double>& start,
-                                FitResult& generating) {
+                                const std::vector<double>& start, FitResult& generating,
+                                Solutions& known) {
     const Model& model = lh.model();
     std::vector<double> out(model.nmain() + model.naux());
     if (kind == ExpectedAsimov::prefit) {
@@ -133,7 +133,8 @@ std::vector<double> make_asimov(Likelihood& lh, std::span<const double> data,
         generating.valid = true;
         return out;
     }
-    generating = robust_fit(lh, fixed_at(options, poi, mu, start));
+    generating = conditional_fit(lh, options, poi, mu, start, known,
+                                 continuation_step(options, poi));
     lh.expected_data(generating.bestfit, out);
     return out;
 }
@@ -148,8 +149,9 @@ std::vector<double> asimov_data(const Model& model, std::span<const double> data
     options.compute_covariance = false;
     Likelihood lh(model, data);
     FitResult generating;
+    Solutions known; // no solution yet: the fit starts from the initial values
     std::vector<double> out =
-        make_asimov(lh, data, poi, mu, kind, options, options.init, generating);
+        make_asimov(lh, data, poi, mu, kind, options, options.init, generating, known);
     if (generating_fit) *generating_fit = std::move(generating);
     return out;
 }
@@ -169,7 +171,9 @@ TestStatResult test_statistic(const Model& model, std::span<const double> data,
         free.compute_covariance = false;
         out.free_fit = robust_fit(lh, free);
     }
-    out.fixed_fit = robust_fit(lh, fixed_at(options, poi, mu, out.free_fit.bestfit));
+    Solutions known{{out.free_fit.bestfit[poi], out.free_fit.bestfit}};
+    out.fixed_fit = conditional_fit(lh, options, poi, mu, out.free_fit.bestfit, known,
+                                    continuation_step(options, poi));
     out.value = statistic_value(stat, mu, out.free_fit.bestfit[poi],
                                 out.fixed_fit.twice_nll, out.free_fit.twice_nll);
     return out;
@@ -190,9 +194,10 @@ AsymptoticCalculator::AsymptoticCalculator(const Model& model,
     // Asimov data: expected data (main and auxiliary) at the conditional fit to data
     // with mu = 0 (mu = 1 for discovery).
     const double asimov_mu = stat == TestStat::q0 ? 1.0 : 0.0;
+    solved_data_[free_data_.bestfit[poi_]] = free_data_.bestfit;
     asimov_data_ =
         make_asimov(lh_data_, data_, poi_, asimov_mu, ExpectedAsimov::postfit, base_,
-                    free_data_.bestfit, asimov_fit_);
+                    free_data_.bestfit, asimov_fit_, solved_data_);
     lh_asimov_.set_data(asimov_data_);
     // At the generating point every expected count equals its Asimov count and every
     // constraint sits at its auxiliary value: the likelihood equals the saturated one,
@@ -202,6 +207,7 @@ AsymptoticCalculator::AsymptoticCalculator(const Model& model,
     if (!free_asimov_.valid) {
         free_asimov_ = robust_fit(lh_asimov_, warm(base_, asimov_fit_.bestfit));
     }
+    solved_asimov_[free_asimov_.bestfit[poi_]] = free_asimov_.bestfit;
 }
 
 void AsymptoticCalculator::set_poi_upper_bound(double hi) {
@@ -215,7 +221,8 @@ double AsymptoticCalculator::poi_upper_bound() const {
 double AsymptoticCalculator::asimov_qmu(double mu, std::string* failure) {
     if (stat_ == TestStat::q0) mu = 0.0;
     const FitResult fixed_asimov =
-        robust_fit(lh_asimov_, fixed_at(base_, poi_, mu, free_asimov_.bestfit));
+        conditional_fit(lh_asimov_, base_, poi_, mu, free_asimov_.bestfit,
+                        solved_asimov_, continuation_step(base_, poi_));
     if (failure) {
         *failure = failures({{"Asimov generation fit", &asimov_fit_},
                              {"free fit to Asimov", &free_asimov_},
@@ -229,10 +236,12 @@ HypoTestResult AsymptoticCalculator::hypotest(double mu) {
     HypoTestResult r;
     r.convention = convention_;
     r.mu = stat_ == TestStat::q0 ? 0.0 : mu;
-    const FitResult fixed_data =
-        robust_fit(lh_data_, fixed_at(base_, poi_, r.mu, free_data_.bestfit));
-    const FitResult fixed_asimov =
-        robust_fit(lh_asimov_, fixed_at(base_, poi_, r.mu, free_asimov_.bestfit));
+    // from the free fit, the hypotests next to mu and continuation (conditional_fit)
+    const double step = continuation_step(base_, poi_);
+    const FitResult fixed_data = conditional_fit(
+        lh_data_, base_, poi_, r.mu, free_data_.bestfit, solved_data_, step);
+    const FitResult fixed_asimov = conditional_fit(
+        lh_asimov_, base_, poi_, r.mu, free_asimov_.bestfit, solved_asimov_, step);
     r.q_obs = statistic_value(stat_, r.mu, free_data_.bestfit[poi_],
                               fixed_data.twice_nll, free_data_.twice_nll);
     r.q_asimov = statistic_value(stat_, r.mu, free_asimov_.bestfit[poi_],

@@ -22,6 +22,7 @@ class CardModel:
     data: np.ndarray
     card: Any
     notes: list[str] = field(default_factory=list)
+    pois: list[str] = field(default_factory=list)  # the signal strengths
 
 
 def parse_poi_map(items: Iterable[str]) -> list[tuple[str, str]]:
@@ -63,6 +64,7 @@ def load_card(
         masked_channels=list(masked_channels),
         check_norm=check_norm,
     )
+    pois = list(dict.fromkeys(poi for _, poi in pairs)) or ["r"]
     return CardModel(
-        Model(built.model), np.asarray(built.data), card, list(built.notes)
+        Model(built.model), np.asarray(built.data), card, list(built.notes), pois
     )

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 namespace {
 const std::string kData = HIFIT_SHARED_DATA;
 }
@@ -44,4 +47,116 @@ TEST(Fit, ConvergesOn1LbbPatch) {
     EXPECT_TRUE(res.valid) << res.message;
     // pyhf SLSQP reaches 218.40815201464233 on this patch (reference A.4).
     EXPECT_LE(res.twice_nll, 218.40815201464233 + 1e-6);
+}
+
+namespace {
+
+// A deficit: the signal strength ends on its lower bound 0.
+const char* kDeficit = R"({
+  "channels": [{"name": "sr", "samples": [
+    {"name": "signal", "data": [5.0, 8.0],
+     "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]},
+    {"name": "background", "data": [40.0, 30.0],
+     "modifiers": [{"name": "norm", "type": "normsys", "data": {"hi": 1.1, "lo": 0.9}},
+                   {"name": "stat", "type": "staterror", "data": [3.0, 2.5]}]}]}],
+  "observations": [{"name": "sr", "data": [36.0, 27.0]}],
+  "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+  "version": "1.0.0"})";
+
+// Both variations of the histosys raise the rate (an even function of alpha), the
+// data lie above nominal: alpha = 0, where the fit starts, is a saddle point of the
+// likelihood with a zero gradient; the minima are at +-alpha*.
+const char* kSaddle = R"({
+  "channels": [{"name": "c", "samples": [
+    {"name": "signal", "data": [5.0],
+     "modifiers": [{"name": "mu", "type": "normfactor", "data": null}]},
+    {"name": "background", "data": [50.0],
+     "modifiers": [{"name": "alpha", "type": "histosys",
+                    "data": {"hi_data": [100.0], "lo_data": [100.0]}}]},
+    {"name": "nothing", "data": [0.0],
+     "modifiers": [{"name": "k_nothing", "type": "normfactor", "data": null}]}]}],
+  "observations": [{"name": "c", "data": [90.0]}],
+  "measurements": [{"name": "m", "config": {"poi": "mu",
+                    "parameters": [{"name": "mu", "fixed": true}]}}],
+  "version": "1.0.0"})";
+
+std::size_t index_of(const hifit::Model& model, const std::string& name) {
+    const auto& names = model.par_names();
+    return static_cast<std::size_t>(std::find(names.begin(), names.end(), name) -
+                                    names.begin());
+}
+
+} // namespace
+
+// At a minimum on the boundary the covariance is that of the free parameters: the
+// same as a fit with the pinned parameter fixed at its bound.
+TEST(Fit, MinimumOnABoundIsValid) {
+    const auto ws = hifit::Workspace::from_json(kDeficit, "deficit.json");
+    const auto model = ws.model();
+    const auto data = ws.data(model);
+    const auto res = hifit::fit(model, data);
+    const std::size_t mu = index_of(model, "mu");
+    ASSERT_TRUE(res.valid) << res.message;
+    EXPECT_EQ(res.bestfit[mu], 0.0);
+    EXPECT_TRUE(res.at_bound[mu]);
+    hifit::FitOptions pinned;
+    pinned.init = model.suggested_init();
+    pinned.fixed = model.suggested_fixed();
+    pinned.init[mu] = 0.0;
+    pinned.fixed[mu] = true;
+    const auto ref = hifit::fit(model, data, pinned);
+    ASSERT_TRUE(ref.valid) << ref.message;
+    EXPECT_NEAR(res.twice_nll, ref.twice_nll, 1e-9);
+    const std::size_t n = model.npars();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i == mu) continue;
+        EXPECT_FALSE(res.at_bound[i]);
+        for (std::size_t j = 0; j < n; ++j) {
+            if (j == mu) continue;
+            // the two minima agree to the EDM goal, the Hessians there to ~1e-6
+            EXPECT_NEAR(res.covariance[i * n + j], ref.covariance[i * n + j], 1e-5);
+        }
+        EXPECT_EQ(res.correlation[mu * n + i], 0.0);
+    }
+    // the one-sided width is the inward crossing of the profile to second order: the
+    // exact crossing (bisection on fits with mu fixed) is close to it
+    auto rise = [&](double value) {
+        hifit::FitOptions o = pinned;
+        o.init[mu] = value;
+        return hifit::fit(model, data, o).twice_nll - res.twice_nll - 1.0;
+    };
+    double a = 0.0, b = 10.0;
+    for (int it = 0; it < 60; ++it) (rise(0.5 * (a + b)) < 0 ? a : b) = 0.5 * (a + b);
+    EXPECT_NEAR(res.uncertainty[mu], a, 0.02 * a);
+}
+
+TEST(Fit, LeavesASaddlePointAndIgnoresParametersWithoutEffect) {
+    const auto ws = hifit::Workspace::from_json(kSaddle, "saddle.json");
+    const auto model = ws.model();
+    const auto data = ws.data(model);
+    const std::size_t alpha = index_of(model, "alpha");
+    const std::size_t k = index_of(model, "k_nothing");
+    ASSERT_EQ(model.suggested_init()[alpha], 0.0);
+    const auto res = hifit::fit(model, data);
+    ASSERT_TRUE(res.valid) << res.message;
+    // the minimum over alpha by golden-section search on [0, 5] (mu is fixed)
+    hifit::Likelihood lh(model, data);
+    auto f = [&](double x) {
+        std::vector<double> pars = res.bestfit;
+        pars[alpha] = x;
+        return lh.twice_nll(pars);
+    };
+    const double g = (std::sqrt(5.0) - 1.0) / 2.0;
+    double a = 0.0, b = 5.0;
+    for (int it = 0; it < 200; ++it) {
+        const double c = b - g * (b - a), d = a + g * (b - a);
+        (f(c) < f(d) ? b : a) = f(c) < f(d) ? d : c;
+    }
+    ASSERT_GT(0.5 * (a + b), 0.1); // alpha = 0 is no minimum
+    EXPECT_NEAR(std::abs(res.bestfit[alpha]), 0.5 * (a + b), 1e-6);
+    EXPECT_NEAR(res.twice_nll, f(0.5 * (a + b)), 1e-9);
+    // k_nothing scales an empty sample: -2 ln L does not depend on it
+    EXPECT_TRUE(res.no_effect[k]);
+    EXPECT_EQ(res.bestfit[k], model.suggested_init()[k]);
+    EXPECT_EQ(res.uncertainty[k], 0.0);
 }

@@ -12,6 +12,8 @@ from ..infer import fit as run_fit
 from ..infer import goodness_of_fit, minos
 from ._common import (
     cli,
+    is_datacard,
+    load_card_model,
     load_model,
     load_workspace,
     output_option,
@@ -51,7 +53,11 @@ def _parse_fix(items: tuple[str, ...]) -> dict[str, float]:
 
 @cli.command("fit")
 @workspace_options
-@click.option("--no-poi", is_flag=True, help="Fit without a parameter of interest.")
+@click.option(
+    "--no-poi",
+    is_flag=True,
+    help="Fit without a parameter of interest (datacards: every POI fixed at 0).",
+)
 @click.option(
     "--fix", multiple=True, metavar="NAME=VALUE", help="Fix a parameter (repeatable)."
 )
@@ -83,12 +89,14 @@ def fit_command(
     """Maximum-likelihood fit: best-fit values, uncertainties and correlations.
 
     Background-only workspaces whose POI exists only after a signal patch are
-    fitted without POI automatically (as with --no-poi).
+    fitted without POI automatically (as with --no-poi). A parameter pinned at a
+    bound is marked "at bound"; its uncertainty is the one-sided width towards the
+    inside (--minos gives the exact interval).
     """
-    _, model, data = load_model(workspace, patchset, patch, measurement, no_poi=no_poi)
+    model, data, fixes = _load(workspace, patchset, patch, measurement, no_poi)
     config = model.config
     init, fixed = config.suggested_init(), config.suggested_fixed()
-    for name, value in _parse_fix(fix).items():
+    for name, value in {**fixes, **_parse_fix(fix)}.items():
         if name not in config.par_names:
             raise click.BadParameter(
                 f"no parameter named {name!r} in the model", param_hint="--fix"
@@ -100,10 +108,17 @@ def fit_command(
             raise click.BadParameter(
                 f"no parameter named {name!r} in the model", param_hint="--minos"
             )
+        if fixed[config.par_names.index(name)]:
+            raise click.BadParameter(
+                f"{name!r} is fixed in this fit", param_hint="--minos"
+            )
     result = run_fit(data, model, init, None, fixed)
     payload = result.to_dict()
     click.echo(_fit_table(result))
-    if minos_pars and result.valid:
+    failures = [] if result.valid else [f"fit did not converge: {result.status}"]
+    if minos_pars and not result.valid:
+        failures.append(f"MINOS for {', '.join(minos_pars)} not run (no valid fit)")
+    elif minos_pars:
         intervals = minos(
             data,
             model,
@@ -113,8 +128,13 @@ def fit_command(
             fixed_params=fixed,
         )
         payload["minos"] = {n: [i.lower, i.upper] for n, i in intervals.items()}
+        payload["minos_at_bound"] = {
+            n: [i.lower_at_bound, i.upper_at_bound] for n, i in intervals.items()
+        }
         for name, i in intervals.items():
-            click.echo(f"MINOS {name}: {i.lower:+.6f} / {i.upper:+.6f}")
+            click.echo(f"MINOS {name}: {_minos_text(i)}")
+            if not i.valid:
+                failures.append(f"MINOS for {name} failed: {i.message}")
     if gof and result.valid:
         g = goodness_of_fit(data, model, result)
         payload["goodness_of_fit"] = g.__dict__
@@ -123,20 +143,55 @@ def fit_command(
             f"ndof = {g.ndof:g}, p-value = {g.p_value:.4f}"
         )
     write_output(output_file, payload)
-    if not result.valid:
-        click.echo(f"hifit: fit did not converge: {result.status}", err=True)
+    if failures:
+        click.echo(f"hifit: {'; '.join(failures)}", err=True)
         sys.exit(1)
+
+
+def _load(
+    workspace: str,
+    patchset: str | None,
+    patch: str | None,
+    measurement: str | None,
+    no_poi: bool,
+) -> tuple[Any, Any, dict[str, float]]:
+    """Model, data and the parameters --no-poi fixes: on a datacard every POI at 0
+    (Combine's --freezeParameters r --setParameters r=0)."""
+    if not is_datacard(workspace):
+        _, model, data = load_model(
+            workspace, patchset, patch, measurement, no_poi=no_poi
+        )
+        return model, data, {}
+    built = load_card_model(workspace, patchset, no_poi=False)
+    return built.model, built.data, dict.fromkeys(built.pois if no_poi else [], 0.0)
+
+
+def _minos_text(interval: Any) -> str:
+    ends = []
+    for side in ("lower", "upper"):
+        text = f"{getattr(interval, side):+.6f}"
+        if getattr(interval, f"{side}_at_bound"):
+            text += " (at bound)"
+        ends.append(text)
+    return " / ".join(ends)
 
 
 def _fit_table(result: Any) -> str:
     width = max(len(n) for n in result.labels)
     lines = [f"{'parameter':<{width}}  {'value':>12}  {'uncertainty':>12}"]
     lines.append("-" * len(lines[0]))
-    for name, value, unc, fixed in zip(
-        result.labels, result.bestfit, result.uncertainty, result.fixed, strict=True
+    for i, (name, value, unc) in enumerate(
+        zip(result.labels, result.bestfit, result.uncertainty, strict=True)
     ):
-        err = "(fixed)" if fixed else f"{unc:12.6f}"
-        lines.append(f"{name:<{width}}  {value:12.6f}  {err:>12}")
+        if result.fixed[i]:
+            err = f"{'(fixed)':>12}"
+        elif result.no_effect[i]:
+            err = f"{'(no effect)':>12}"
+        elif result.at_bound[i]:
+            err = f"{unc:12.6f}  at bound (one-sided)"
+        else:
+            err = f"{unc:12.6f}"
+        lines.append(f"{name:<{width}}  {value:12.6f}  {err}")
     lines.append("")
     lines.append(
         f"twice_nll = {result.twice_nll:.6f}   status: {result.status}   "

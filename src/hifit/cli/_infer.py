@@ -460,10 +460,15 @@ def ranking(
         f"{'pre up':>10}  {'pre down':>10}"
     )
     for i in range(min(top, len(r.labels))):
+        # "*": the shifted value was clipped to the parameter's bound
+        cells = [
+            f"{getattr(r, k)[i]:+10.5f}" + ("*" if r.clipped[i][j] else " ")
+            for k, j in (("postfit_up", 2), ("postfit_down", 3), ("prefit_up", 0))
+        ] + [f"{r.prefit_down[i]:+10.5f}" + ("*" if r.clipped[i][1] else "")]
+        click.echo(f"{r.labels[i]:<{width}}  " + " ".join(cells))
+    if r.clipped.any():
         click.echo(
-            f"{r.labels[i]:<{width}}  {r.postfit_up[i]:+10.5f}  "
-            f"{r.postfit_down[i]:+10.5f}  {r.prefit_up[i]:+10.5f}  "
-            f"{r.prefit_down[i]:+10.5f}"
+            f"* clipped to the parameter's bound ({int(r.clipped.sum())} shifts)"
         )
     exit_if_failed(r.valid, f"{r.failed_fits} impact fits did not converge")
     write_output(output_file, r.to_dict())

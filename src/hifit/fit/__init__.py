@@ -37,6 +37,7 @@ import numpy as np
 from .. import infer, model_utils
 from .._model import Model
 from ..infer.mle import FitResult as EngineFitResult
+from ..infer.ranking import SHIFTS
 from .results_containers import (
     FitResults,
     LimitResults,
@@ -294,6 +295,9 @@ def fit(
     )
     fit_results = _fit_results(model, best)
     log.debug(f"-2 log(L) = {fit_results.best_twice_nll:.6f} at best-fit point")
+    for label, at_bound in zip(model.config.par_names, best.at_bound, strict=True):
+        if at_bound:
+            log.info(f"{label} is at a bound: its uncertainty is one-sided, inwards")
     if minos is not None:
         names = [minos] if isinstance(minos, str) else list(minos)
         fit_results = fit_results._replace(
@@ -332,12 +336,19 @@ def _refit_impacts(
     """
     poi = model.config.poi_index
     nominal = fit_results.bestfit[poi]
+    lo, hi = setup.bounds[index]
     impacts = []
     for shift in shifts:
         if shift == 0.0:
             impacts.append(0.0)
             continue
-        value = fit_results.bestfit[index] + shift
+        # clipped to the bounds, as Combine's impacts do
+        value = min(max(fit_results.bestfit[index] + shift, lo), hi)
+        if value != fit_results.bestfit[index] + shift:
+            log.info(f"{model.config.par_names[index]}: shift clipped to {value:g}")
+        if value == fit_results.bestfit[index]:
+            impacts.append(0.0)
+            continue
         refit = setup.engine_fit(model, data, fix={index: value})
         impacts.append(float(refit.bestfit[poi] - nominal))
     return impacts
@@ -361,6 +372,10 @@ def _engine_impacts(
     )
     if not result.valid:
         log.warning(f"{result.failed_fits} ranking fit(s) did not converge")
+    for label, clipped in zip(result.labels, result.clipped, strict=True):
+        if clipped.any():
+            shifts = [k for k, c in zip(SHIFTS, clipped, strict=True) if c]
+            log.info(f"{label}: {', '.join(shifts)} clipped to the parameter's bound")
     columns = zip(
         result.prefit_up,
         result.prefit_down,

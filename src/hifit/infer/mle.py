@@ -22,8 +22,12 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
 class FitResult:
     """Result of a maximum-likelihood fit of -2 ln L.
 
-    ``valid`` is False when the minimizer did not converge or the Hessian at the
-    minimum is not positive definite; ``status`` says which.
+    ``valid`` is False when the minimizer did not converge or the Hessian of the free
+    parameters at the minimum is not positive definite; ``status`` says which. A
+    minimum on the boundary is valid: parameters pinned at a bound are flagged in
+    ``at_bound`` (their uncertainty is the one-sided width towards the inside, see
+    the C++ ``FitResult``), parameters the likelihood does not depend on in
+    ``no_effect`` (uncertainty 0).
     """
 
     bestfit: np.ndarray
@@ -39,15 +43,30 @@ class FitResult:
     evaluations: int
     wall_time: float
     fixed: list[bool] = field(default_factory=list)
+    at_bound: list[bool] = field(default_factory=list)
+    no_effect: list[bool] = field(default_factory=list)
     core: Any = field(default=None, repr=False, compare=False)  # the C++ result
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
         return {
             "parameters": [
-                {"name": n, "value": float(v), "uncertainty": float(u), "fixed": f}
-                for n, v, u, f in zip(
-                    self.labels, self.bestfit, self.uncertainty, self.fixed, strict=True
+                {
+                    "name": n,
+                    "value": float(v),
+                    "uncertainty": float(u),
+                    "fixed": f,
+                    "at_bound": b,
+                    "no_effect": e,
+                }
+                for n, v, u, f, b, e in zip(
+                    self.labels,
+                    self.bestfit,
+                    self.uncertainty,
+                    self.fixed,
+                    self.at_bound,
+                    self.no_effect,
+                    strict=True,
                 )
             ],
             "twice_nll": self.twice_nll,
@@ -108,10 +127,14 @@ def fit(
         max_iterations,
         edm_tolerance,
     )
+    return _result(model, res, fixed)
+
+
+def _result(model: Model, res: Any, fixed: list[bool]) -> FitResult:
     return FitResult(
         bestfit=_readonly(res.bestfit),
         uncertainty=_readonly(res.uncertainty),
-        labels=config.par_names,
+        labels=model.config.par_names,
         corr_mat=_readonly(res.correlation),
         cov_mat=_readonly(res.covariance),
         twice_nll=float(res.twice_nll),
@@ -122,6 +145,8 @@ def fit(
         evaluations=int(res.evaluations),
         wall_time=float(res.wall_time),
         fixed=fixed,
+        at_bound=list(res.at_bound),
+        no_effect=list(res.no_effect),
         core=res,
     )
 
@@ -133,9 +158,18 @@ def fixed_poi_fit(
     init_pars: Sequence[float] | None = None,
     par_bounds: Sequence[tuple[float, float]] | None = None,
     fixed_params: Sequence[bool] | None = None,
-    **kwargs: Any,
+    *,
+    free_fit: FitResult | None = None,
+    max_iterations: int = 500,
+    edm_tolerance: float = 1e-9,
 ) -> FitResult:
-    """Fit with the parameter of interest fixed at ``poi_val``."""
+    """Fit with the parameter of interest fixed at ``poi_val``.
+
+    Started from ``init_pars``, from the unconditional fit (``free_fit``, fitted here if
+    not given) and from it followed to ``poi_val`` by continuation, and from the
+    model's suggested values: the lowest minimum is kept, so that the result agrees
+    with a profile scan where the likelihood has several minima.
+    """
     poi = model.config.poi_index
     if poi is None:
         msg = "fixed_poi_fit needs a model with a parameter of interest"
@@ -146,4 +180,15 @@ def fixed_poi_fit(
     )
     init[poi] = float(poi_val)
     fixed[poi] = True
-    return fit(data, model, init, par_bounds, fixed, **kwargs)
+    args = fit_args(model, init, par_bounds, fixed)
+    res = _core.profile_fit(
+        model._model,
+        np.asarray(data, dtype=float),
+        poi,
+        float(poi_val),
+        *args,
+        max_iterations,
+        edm_tolerance,
+        None if free_fit is None else free_fit.core,
+    )
+    return _result(model, res, [bool(f) for f in fixed])

@@ -12,13 +12,17 @@ from .. import _core
 from .._model import Model
 from .mle import FitResult, fit, fit_args
 
+SHIFTS = ("prefit_up", "prefit_down", "postfit_up", "postfit_down")
+
 
 @dataclass(frozen=True)
 class RankingResult:
     """POI shifts when each parameter is fixed at its best fit ± pre-/post-fit σ.
 
     Sorted by the largest post-fit impact. ``cov_postfit`` is the linear estimate
-    from the covariance matrix (no refits).
+    from the covariance matrix (no refits). A shifted value beyond the parameter's
+    bounds (a staterror γ below 0) is clipped to the bound: ``clipped`` has one row
+    per parameter, columns (prefit up, prefit down, postfit up, postfit down).
     """
 
     labels: list[str]
@@ -32,15 +36,24 @@ class RankingResult:
     cov_postfit: np.ndarray
     failed_fits: int
     valid: bool
+    clipped: np.ndarray  # bool, shape (n, 4)
+    refits: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         keys = ("prefit_up", "prefit_down", "postfit_up", "postfit_down", "cov_postfit")
         return {
             "valid": self.valid,
+            "refits": self.refits,
             "failed_fits": self.failed_fits,
+            "clipped_shifts": int(self.clipped.sum()),
             "parameters": [
                 {"name": n, "value": float(v), "uncertainty": float(u)}
                 | {k: float(getattr(self, k)[i]) for k in keys}
+                | {
+                    "clipped": [
+                        k for k, c in zip(SHIFTS, self.clipped[i], strict=True) if c
+                    ]
+                }
                 for i, (n, v, u) in enumerate(
                     zip(self.labels, self.bestfit, self.uncertainty, strict=True)
                 )
@@ -83,6 +96,13 @@ def ranking(
         cov_postfit=col(r.cov_postfit),
         failed_fits=int(r.failed_fits),
         valid=bool(r.valid and best.valid),
+        clipped=np.column_stack(
+            [
+                np.asarray(getattr(r, f"{k}_clipped"), dtype=bool).reshape(-1)
+                for k in SHIFTS
+            ]
+        ).reshape(-1, 4)[order],
+        refits=int(r.refits),
     )
 
 
