@@ -111,7 +111,9 @@ double inward_width(const Problem& pb, int b, const Vec& x, const Vec& g,
     Vec cross(static_cast<int>(free.size()));
     for (int a = 0; a < cross.size(); ++a) cross[a] = h(b, free[a]);
     const double curvature = h(b, b) - cross.dot(h_inv * cross);
-    const double room = pb.hi[b] - pb.lo[b];
+    // the way to the other bound; with none, the linear rise (0 if there is none)
+    double room = pb.hi[b] - pb.lo[b];
+    if (!std::isfinite(room)) room = slope > 0 ? 1.0 / slope : 0.0;
     const double disc = slope * slope + 2.0 * curvature;
     if (disc < 0 || slope + std::sqrt(disc) <= 0) return room;
     return std::min(room, 2.0 / (slope + std::sqrt(disc)));
