@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
@@ -12,6 +11,7 @@ from ..infer import fit as run_fit
 from ..infer import goodness_of_fit, minos
 from ._common import (
     cli,
+    exit_if_failed,
     is_datacard,
     load_card_model,
     load_model,
@@ -142,10 +142,8 @@ def fit_command(
             f"goodness of fit: -2 ln(L/L_sat) = {g.twice_delta_nll:.4f}, "
             f"ndof = {g.ndof:g}, p-value = {g.p_value:.4f}"
         )
+    exit_if_failed(not failures, "; ".join(failures))
     write_output(output_file, payload)
-    if failures:
-        click.echo(f"hifit: {'; '.join(failures)}", err=True)
-        sys.exit(1)
 
 
 def _load(
