@@ -36,6 +36,12 @@ struct ParamSetInfo {
     std::vector<ModifierType> types; // modifier types sharing this name, sorted
 };
 
+// Whose semantics the main terms follow: pyhf's HistFactory (workspaces) or
+// Combine's text2workspace model (datacards).
+enum class ModelKind { histfactory, combine };
+
+const char* to_string(ModelKind kind);
+
 struct ModelData; // compiled structure-of-arrays, private to the core
 
 class Model {
@@ -61,6 +67,7 @@ class Model {
     const std::vector<std::size_t>& channel_nbins() const;
     const std::vector<std::string>& samples() const; // sorted union over channels
     const std::string& measurement_name() const;
+    ModelKind kind() const;
 
     // Main data ++ auxdata from per-channel observations given in spec order.
     std::vector<double> data(const std::vector<Observation>& observations,
@@ -106,11 +113,10 @@ class Likelihood {
 
   private:
     struct Scratch;
-    // -ln L minus its constant; grad and hess (if not empty) in -2 ln L units.
+    // -ln L minus its constant: the main terms of the model's kind plus the
+    // constraint terms; grad and hess (if not empty) in -2 ln L units.
     double deviance_terms(std::span<const double> pars, std::span<double> grad,
                           std::span<double> hess);
-    double combine_deviance_terms(std::span<const double> pars, std::span<double> grad,
-                                  std::span<double> hess);
     Model model_;
     std::vector<double> data_;
     std::unique_ptr<Scratch> scratch_;

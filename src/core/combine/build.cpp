@@ -194,7 +194,7 @@ class Builder {
     std::vector<ProcessInfo> info_;
     std::vector<std::string> notes_;
     std::shared_ptr<ModelData> md_ = std::make_shared<ModelData>();
-    std::shared_ptr<CombineData> cd_ = std::make_shared<CombineData>();
+    std::shared_ptr<CombineTerms> cd_ = std::make_shared<CombineTerms>();
 };
 
 void Builder::setup_channels() {
@@ -321,7 +321,7 @@ void Builder::add_process(const Column& col, std::size_t column) {
     const bool stats = ch.stats != nullptr;
     const int hist_mode = stats ? ch.stats->hist_mode : 1;
     const std::string what = "bin " + col.bin + ", process " + col.process;
-    CombineData& cd = *cd_;
+    CombineTerms& cd = *cd_;
     CombineProcess pr;
     pr.bin_offset = static_cast<std::uint32_t>(ch.offset);
     pr.nbins = static_cast<std::uint32_t>(ch.nbins);
@@ -574,7 +574,7 @@ void Builder::add_process(const Column& col, std::size_t column) {
     cd.ht_size += ch.nbins * (pr.log_morph ? ns * ns : ns);
     cd.ncells += ch.nbins;
     for (std::size_t b = 0; b < ch.nbins; ++b) {
-        Cell cell;
+        CellName cell;
         cell.bin = static_cast<std::uint32_t>(ch.offset + b);
         auto it = std::find(md_->samples.begin(), md_->samples.end(), col.process);
         cell.sample = static_cast<std::uint32_t>(it - md_->samples.begin());
@@ -588,7 +588,7 @@ void Builder::add_process(const Column& col, std::size_t column) {
 
 // autoMCStats (Barlow-Beeston lite), decided once at the initial parameter values.
 void Builder::add_stat_terms() {
-    CombineData& cd = *cd_;
+    CombineTerms& cd = *cd_;
     for (std::size_t c = 0; c < channels_.size(); ++c) {
         const ChannelInfo& ch = channels_[c];
         if (!ch.stats) continue;
@@ -667,7 +667,7 @@ void Builder::finish() {
     md.poi_index = pois_.front();
     md.poi_name = params_[pois_.front()].name;
     md.measurement_name = "combine";
-    md.combine = cd_;
+    md.main = cd_;
 }
 
 CombineModel Builder::build() {

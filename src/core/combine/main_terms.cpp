@@ -60,7 +60,7 @@ Value product_factor(const CombineFactor& f, double th) {
 }
 
 // Normalisation N of one process with its local gradient and Hessian.
-double normalisation(const CombineData& cd, const CombineProcess& pr,
+double normalisation(const CombineTerms& cd, const CombineProcess& pr,
                      const double* pars, CombineScratch& s, bool want_grad,
                      bool want_hess) {
     const std::size_t np = pr.norm_pars.size();
@@ -114,7 +114,7 @@ double normalisation(const CombineData& cd, const CombineProcess& pr,
 
 // Morphed template of one process: additive (shape) or on the log of the contents
 // (shapeN, renormalised to the nominal sum); floored at 1e-9.
-void morphed_template(const CombineData& cd, const CombineProcess& pr,
+void morphed_template(const CombineTerms& cd, const CombineProcess& pr,
                       const double* pars, CombineScratch& s, bool want_grad,
                       bool want_hess) {
     const std::size_t nb = pr.nbins, ns = pr.shape_pars.size();
@@ -198,7 +198,7 @@ void morphed_template(const CombineData& cd, const CombineProcess& pr,
 
 } // namespace
 
-void CombineScratch::resize(const CombineData& cd, std::size_t npars) {
+void CombineScratch::resize(const CombineTerms& cd, std::size_t npars) {
     std::size_t max_np = 0, max_ns = 0;
     for (const CombineProcess& p : cd.processes) {
         max_np = std::max(max_np, p.norm_pars.size());
@@ -221,7 +221,7 @@ void CombineScratch::resize(const CombineData& cd, std::size_t npars) {
     touched.reserve(npars);
 }
 
-double combine_main_terms(const CombineData& cd, const double* pars, std::size_t npars,
+double combine_main_terms(const CombineTerms& cd, const double* pars, std::size_t npars,
                           const double* data, CombineScratch& s,
                           std::vector<double>& nu, std::vector<double>& w,
                           std::vector<double>& c, std::vector<double>& cell_rates,
@@ -427,6 +427,32 @@ double combine_main_terms(const CombineData& cd, const double* pars, std::size_t
         }
     }
     return nll.value();
+}
+
+std::unique_ptr<MainScratch> CombineTerms::make_scratch(std::size_t nmain,
+                                                        std::size_t npars) const {
+    auto s = std::make_unique<CombineScratch>();
+    s->nu.resize(nmain);
+    s->w.resize(nmain);
+    s->c.resize(nmain);
+    s->rates.resize(ncells);
+    s->jac.resize(nmain * npars);
+    s->resize(*this, npars);
+    return s;
+}
+
+void CombineTerms::after_constraints(Evaluation& e, MainScratch& scratch) const {
+    auto& s = static_cast<CombineScratch&>(scratch);
+    e.nll.add(combine_main_terms(*this, e.pars.data(), e.pars.size(), e.data, s, s.nu,
+                                 s.w, s.c, s.rates,
+                                 e.grad.empty() ? nullptr : e.grad.data(),
+                                 e.hess.empty() ? nullptr : e.hess.data(), s.jac));
+}
+
+void CombineTerms::cell_rates(const MainScratch& scratch,
+                              std::vector<double>& out) const {
+    const auto& s = static_cast<const CombineScratch&>(scratch);
+    out.assign(s.rates.begin(), s.rates.end());
 }
 
 } // namespace hifit

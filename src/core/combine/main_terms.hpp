@@ -9,6 +9,10 @@
 //   e_k   = sqrt(sum_{p in k} N_p^2 e_pb^2): Barlow-Beeston-lite additive stat terms
 #pragma once
 
+#include <hifit/likelihood/model.hpp>
+
+#include "likelihood/main_terms.hpp"
+
 #include <cstdint>
 #include <vector>
 
@@ -66,7 +70,7 @@ struct CombineStatEntry {
     double error2 = 0.0; // e_pb^2
 };
 
-struct CombineData {
+struct CombineTerms final : MainTerms {
     std::vector<CombineProcess> processes;
     std::vector<CombineFactor> factors;
     std::vector<CombineMorph> morphs;
@@ -78,10 +82,20 @@ struct CombineData {
     std::size_t ncells = 0;
     // scratch sizes
     std::size_t gn_size = 0, hn_size = 0, gt_size = 0, ht_size = 0;
+
+    ModelKind kind() const override { return ModelKind::combine; }
+    std::unique_ptr<MainScratch> make_scratch(std::size_t nmain,
+                                              std::size_t npars) const override;
+    std::span<const std::uint8_t> masked_bins() const override { return masked; }
+    void after_constraints(Evaluation& e, MainScratch& s) const override;
+    void cell_rates(const MainScratch& s, std::vector<double>& out) const override;
 };
 
 // Scratch of one evaluation context.
-struct CombineScratch {
+struct CombineScratch final : MainScratch {
+    std::vector<double> w, c;          // per main bin
+    std::vector<double> rates;         // per cell
+    std::vector<double> jac;           // nmain x npars (Hessian scratch)
     std::vector<double> n;             // N per process
     std::vector<double> gn, hn;        // dN, d2N per process (local numbering)
     std::vector<double> t, gt, ht;     // T, dT, d2T per cell
@@ -94,14 +108,14 @@ struct CombineScratch {
     std::vector<double> gq;            // dQ per parameter (stat terms)
     std::vector<std::uint32_t> touched;
     std::vector<std::uint8_t> mark;
-    void resize(const CombineData& cd, std::size_t npars);
+    void resize(const CombineTerms& cd, std::size_t npars);
 };
 
 // Main-term part of -ln L of a Combine model as Poisson deviances (zero at nu = n; the
 // constants of the data are the caller's). Fills nu, w, c (per
 // main bin) and the cell rates; adds d(-ln L)/dtheta to grad and the full symmetric
 // Hessian to hess when they are not null; jac (nmain x npars) is Hessian scratch.
-double combine_main_terms(const CombineData& cd, const double* pars, std::size_t npars,
+double combine_main_terms(const CombineTerms& cd, const double* pars, std::size_t npars,
                           const double* data, CombineScratch& s,
                           std::vector<double>& nu, std::vector<double>& w,
                           std::vector<double>& c, std::vector<double>& cell_rates,

@@ -4,6 +4,7 @@
 #include <hifit/histfactory/interpolation.hpp>
 #include <hifit/likelihood/model.hpp>
 
+#include "histfactory/main_terms.hpp"
 #include "likelihood/model_data.hpp"
 
 #include <algorithm>
@@ -363,7 +364,8 @@ void apply_measurement(std::vector<ParamSet>& sets, const Measurement& meas) {
 }
 
 // Builds the evaluation arrays: one cell per (channel, sample, bin).
-void build_cells(ModelData& md, const SortedSpec& ss, const std::vector<ParamSet>& sets,
+void build_cells(ModelData& md, HistFactoryTerms& hf, const SortedSpec& ss,
+                 const std::vector<ParamSet>& sets,
                  const std::map<std::string, std::size_t>& offset_of,
                  const ModelOptions& options) {
     std::map<std::uint32_t, std::uint32_t> linear_slot;
@@ -371,10 +373,10 @@ void build_cells(ModelData& md, const SortedSpec& ss, const std::vector<ParamSet
         auto [it, inserted] =
             linear_slot.try_emplace(static_cast<std::uint32_t>(par), 0);
         if (inserted) {
-            it->second = static_cast<std::uint32_t>(md.slots.size());
+            it->second = static_cast<std::uint32_t>(hf.slots.size());
             FactorSlot slot;
             slot.par = static_cast<std::uint32_t>(par);
-            md.slots.push_back(slot);
+            hf.slots.push_back(slot);
         }
         return it->second;
     };
@@ -410,9 +412,9 @@ void build_cells(ModelData& md, const SortedSpec& ss, const std::vector<ParamSet
                         slot.kind = FactorSlot::poly_code4;
                         interp::code4_coefficients(m->hi, m->lo, slot.poly);
                     }
-                    f.slot = static_cast<std::uint32_t>(md.slots.size());
+                    f.slot = static_cast<std::uint32_t>(hf.slots.size());
                     f.shared = true;
-                    md.slots.push_back(slot);
+                    hf.slots.push_back(slot);
                     break;
                 }
                 case ModifierType::shapefactor:
@@ -437,33 +439,32 @@ void build_cells(ModelData& md, const SortedSpec& ss, const std::vector<ParamSet
                 factors.push_back(f);
             }
             for (std::size_t b = 0; b < ss.nbins[ci]; ++b) {
-                Cell cell;
+                HistFactoryCell cell;
                 cell.bin = static_cast<std::uint32_t>(md.channel_offset[ci] + b);
                 cell.nominal = s->data[b];
-                cell.sample = static_cast<std::uint32_t>(si);
-                cell.factor_begin = static_cast<std::uint32_t>(md.cell_factors.size());
+                cell.factor_begin = static_cast<std::uint32_t>(hf.cell_factors.size());
                 for (const Factor& f : factors) {
-                    md.cell_factors.push_back(
+                    hf.cell_factors.push_back(
                         f.shared ? f.slot : linear(f.first_par + (f.per_bin ? b : 0)));
                 }
-                cell.factor_end = static_cast<std::uint32_t>(md.cell_factors.size());
+                cell.factor_end = static_cast<std::uint32_t>(hf.cell_factors.size());
                 // Sorted by parameter: the Hessian adds each parameter pair once. The
                 // factors of a cell never share a parameter (one set per name, and only
                 // the additive histosys may share a normsys name).
-                std::sort(md.cell_factors.begin() + cell.factor_begin,
-                          md.cell_factors.end(), [&](std::uint32_t x, std::uint32_t y) {
-                              return md.slots[x].par < md.slots[y].par;
+                std::sort(hf.cell_factors.begin() + cell.factor_begin,
+                          hf.cell_factors.end(), [&](std::uint32_t x, std::uint32_t y) {
+                              return hf.slots[x].par < hf.slots[y].par;
                           });
                 for (std::uint32_t f = cell.factor_begin; f < cell.factor_end; ++f) {
-                    const std::uint32_t par = md.slots[md.cell_factors[f]].par;
-                    if (f > cell.factor_begin && md.cell_factor_par.back() == par) {
+                    const std::uint32_t par = hf.slots[hf.cell_factors[f]].par;
+                    if (f > cell.factor_begin && hf.cell_factor_par.back() == par) {
                         throw InvalidModel(
                             "internal: two factors of one cell share parameter " +
                             md.par_names[par]);
                     }
-                    md.cell_factor_par.push_back(par);
+                    hf.cell_factor_par.push_back(par);
                 }
-                cell.add_begin = static_cast<std::uint32_t>(md.additive.size());
+                cell.add_begin = static_cast<std::uint32_t>(hf.additive.size());
                 for (const Modifier* m : histosys) {
                     AdditiveTerm term;
                     term.par = static_cast<std::uint32_t>(offset_of.at(m->name));
@@ -472,15 +473,16 @@ void build_cells(ModelData& md, const SortedSpec& ss, const std::vector<ParamSet
                     term.down = s->data[b] - m->lo_data[b];
                     for (std::uint32_t f = cell.factor_begin; f < cell.factor_end;
                          ++f) {
-                        if (md.cell_factor_par[f] == term.par) {
+                        if (hf.cell_factor_par[f] == term.par) {
                             term.shared_factor =
                                 static_cast<std::int32_t>(f - cell.factor_begin);
                         }
                     }
-                    md.additive.push_back(term);
+                    hf.additive.push_back(term);
                 }
-                cell.add_end = static_cast<std::uint32_t>(md.additive.size());
-                md.cells.push_back(cell);
+                cell.add_end = static_cast<std::uint32_t>(hf.additive.size());
+                hf.cells.push_back(cell);
+                md.cells.push_back({cell.bin, static_cast<std::uint32_t>(si)});
             }
         }
     }
@@ -569,7 +571,9 @@ Model Model::compile(const WorkspaceSpec& spec, const ModelOptions& options) {
         md->poi_index = it->second;
         md->poi_name = poi;
     }
-    build_cells(*md, ss, sets, offset_of, options);
+    auto hf = std::make_shared<HistFactoryTerms>();
+    build_cells(*md, *hf, ss, sets, offset_of, options);
+    md->main = std::move(hf);
     return Model(std::move(md));
 }
 

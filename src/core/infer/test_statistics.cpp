@@ -47,7 +47,7 @@ const char* to_string(Convention convention) {
 
 Convention resolve(Convention convention, const Model& model) {
     if (convention != Convention::automatic) return convention;
-    return model.compiled().combine ? Convention::combine : Convention::pyhf;
+    return model.kind() == ModelKind::combine ? Convention::combine : Convention::pyhf;
 }
 
 std::array<double, 5> expected_band_sigmas(Convention convention) {
@@ -121,8 +121,8 @@ std::vector<double> make_asimov(Likelihood& lh, std::span<const double> data,
     if (kind == ExpectedAsimov::prefit) {
         std::vector<double> pars = options.init;
         pars[poi] = mu;
-        const ModelData& md = model.compiled();
-        if (md.combine) {
+        if (model.kind() == ModelKind::combine) {
+            const ModelData& md = model.compiled();
             // text2workspace starts a gmN at N + 1 sideband events (the mean of its
             // Gamma posterior), so Combine's pre-fit rate is alpha (N + 1).
             const double* aux = data.data() + model.nmain();

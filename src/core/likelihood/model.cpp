@@ -2,6 +2,7 @@
 #include <hifit/errors.hpp>
 #include <hifit/likelihood/model.hpp>
 
+#include "likelihood/main_terms.hpp"
 #include "likelihood/model_data.hpp"
 
 #include <algorithm>
@@ -16,6 +17,16 @@ const char* to_string(Constraint constraint) {
         return "constrained_by_normal";
     case Constraint::poisson:
         return "constrained_by_poisson";
+    }
+    return "unknown";
+}
+
+const char* to_string(ModelKind kind) {
+    switch (kind) {
+    case ModelKind::histfactory:
+        return "histfactory";
+    case ModelKind::combine:
+        return "combine";
     }
     return "unknown";
 }
@@ -68,6 +79,10 @@ const std::vector<std::string>& Model::samples() const {
 }
 const std::string& Model::measurement_name() const {
     return data_->measurement_name;
+}
+
+ModelKind Model::kind() const {
+    return data_->main->kind();
 }
 
 const ParamSetInfo& Model::paramset(std::string_view name) const {

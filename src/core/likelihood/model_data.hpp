@@ -1,4 +1,4 @@
-// Compiled model: structure-of-arrays consumed by the likelihood. Private to the core.
+// Compiled model: its structure, constraint terms and main terms. Private to the core.
 #pragma once
 
 #include <hifit/likelihood/model.hpp>
@@ -10,34 +10,10 @@
 
 namespace hifit {
 
-// A multiplicative factor kappa(theta) evaluated once per likelihood call and shared by
-// every cell it acts on (a normsys acts on all bins of a sample with one value).
-struct FactorSlot {
-    enum Kind : std::uint8_t { linear, exp_code1, poly_code4 };
-    std::uint32_t par = 0;
-    Kind kind = linear;
-    double ln_hi = 0.0, ln_lo = 0.0;     // log of the factors at alpha = +1 / -1
-    double poly[6] = {0, 0, 0, 0, 0, 0}; // code4 polynomial coefficients a_1..a_6
-};
-
-// An additive histosys shift of one cell.
-struct AdditiveTerm {
-    std::uint32_t par = 0;
-    HistosysCode code = HistosysCode::code4p;
-    double up = 0.0;   // hi - nominal
-    double down = 0.0; // nominal - lo
-    // index (within its cell) of the factor driven by the same parameter (a normsys of
-    // the same name), or -1
-    std::int32_t shared_factor = -1;
-};
-
-// One (sample, bin) cell: nu = (nominal + sum additive) * prod factors.
-struct Cell {
+// One (sample, bin) cell of the model: the unit of per-sample predictions.
+struct CellName {
     std::uint32_t bin = 0;
     std::uint32_t sample = 0; // index into ModelData::samples
-    double nominal = 0.0;
-    std::uint32_t factor_begin = 0, factor_end = 0; // into ModelData::cell_factors
-    std::uint32_t add_begin = 0, add_end = 0;       // into ModelData::additive
 };
 
 struct GaussianTerm {
@@ -52,7 +28,7 @@ struct PoissonTerm {
     double factor = 1.0; // tau
 };
 
-struct CombineData; // Combine-style main terms (combine_data.hpp)
+class MainTerms; // likelihood/main_terms.hpp
 
 struct ModelData {
     // structure (pyhf order)
@@ -71,18 +47,14 @@ struct ModelData {
     std::string measurement_name;
     std::size_t nmain = 0;
 
-    // evaluation arrays
-    std::vector<FactorSlot> slots;
-    std::vector<std::uint32_t> cell_factors;    // slot indices
-    std::vector<std::uint32_t> cell_factor_par; // their parameters, increasing per cell
-    std::vector<AdditiveTerm> additive;
-    std::vector<Cell> cells;
+    std::vector<CellName> cells; // in the order of MainTerms::cell_rates
+
+    // constraint terms, one per constrained parameter
     std::vector<GaussianTerm> gaussian;
     std::vector<PoissonTerm> poisson;
 
-    // Set for models built from Combine datacards: the main terms then follow
-    // text2workspace's model and `cells` only name the (process, bin) rates.
-    std::shared_ptr<const CombineData> combine;
+    // the main terms of the model's kind (HistFactory or Combine)
+    std::shared_ptr<const MainTerms> main;
 };
 
 } // namespace hifit
