@@ -8,6 +8,9 @@ JOBS ?= 2
 APT_PACKAGES := g++ cmake ninja-build libeigen3-dev nlohmann-json3-dev libgtest-dev chromium
 BUILD_REQS := "scikit-build-core>=0.10" "nanobind>=2.4" cmake ninja
 
+# Every C++ file of the engine, bindings, tests and examples (folders recursed).
+CPP_SOURCES = $(shell find include src/core src/bindings tests/cpp tests/consumer examples/cpp -name '*.cpp' -o -name '*.hpp' | sort)
+
 .PHONY: demo test system-deps venv install test-cpp test-python lint format bench clean
 
 system-deps:
@@ -65,13 +68,13 @@ bench: install
 lint: venv
 	$(PIP) install -q ruff
 	$(VENV)/bin/ruff check src tests benchmarks
-	clang-format --dry-run --Werror include/hifit/*.hpp src/core/*.cpp src/core/*.hpp src/bindings/*.cpp src/bindings/*.hpp tests/cpp/*.cpp examples/cpp/*.cpp
+	clang-format --dry-run --Werror $(CPP_SOURCES)
 
 format: venv
 	$(PIP) install -q ruff
 	$(VENV)/bin/ruff format src tests benchmarks
 	$(VENV)/bin/ruff check --fix src tests benchmarks
-	clang-format -i include/hifit/*.hpp src/core/*.cpp src/core/*.hpp src/bindings/*.cpp src/bindings/*.hpp tests/cpp/*.cpp examples/cpp/*.cpp
+	clang-format -i $(CPP_SOURCES)
 
 clean:
 	rm -rf build $(VENV) demo-output

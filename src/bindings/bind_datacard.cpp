@@ -1,8 +1,8 @@
 // Combine datacards: the card structures, parser/writer, templates and Combine's model.
 #include "common.hpp"
 
-#include <hifit/datacard.hpp>
-#include <hifit/workspace.hpp>
+#include <hifit/combine/datacard.hpp>
+#include <hifit/histfactory/workspace.hpp>
 
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/tuple.h>

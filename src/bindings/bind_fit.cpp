@@ -1,6 +1,6 @@
 #include "common.hpp"
 
-#include <hifit/fit.hpp>
+#include <hifit/fit/minimizer.hpp>
 
 namespace hifit::bindings {
 

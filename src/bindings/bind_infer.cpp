@@ -1,7 +1,11 @@
 #include "common.hpp"
 
 #include <hifit/errors.hpp>
-#include <hifit/infer.hpp>
+#include <hifit/infer/impacts.hpp>
+#include <hifit/infer/limits.hpp>
+#include <hifit/infer/scans.hpp>
+#include <hifit/infer/test_statistics.hpp>
+#include <hifit/infer/toys.hpp>
 
 #include <nanobind/stl/array.h>
 

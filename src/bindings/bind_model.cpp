@@ -1,7 +1,7 @@
 #include "common.hpp"
 
-#include <hifit/model.hpp>
-#include <hifit/prediction.hpp>
+#include <hifit/likelihood/model.hpp>
+#include <hifit/workflow/prediction.hpp>
 
 namespace hifit::bindings {
 

@@ -1,6 +1,6 @@
 #include "common.hpp"
 
-#include <hifit/templates.hpp>
+#include <hifit/workflow/templates.hpp>
 
 namespace hifit::bindings {
 

@@ -2,7 +2,7 @@
 #include "python_json.hpp"
 
 #include <hifit/errors.hpp>
-#include <hifit/workspace.hpp>
+#include <hifit/histfactory/workspace.hpp>
 
 namespace hifit::bindings {
 

@@ -1,6 +1,6 @@
 #include "python_json.hpp"
 
-#include "../core/spec_reader.hpp"
+#include "histfactory/spec_reader.hpp"
 
 #include <hifit/errors.hpp>
 

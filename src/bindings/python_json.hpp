@@ -4,9 +4,9 @@
 
 #include "common.hpp"
 
-#include "../core/json_spec.hpp"
+#include "histfactory/json_spec.hpp"
 
-#include <hifit/workspace.hpp>
+#include <hifit/histfactory/workspace.hpp>
 
 namespace hifit::bindings {
 

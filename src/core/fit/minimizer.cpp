@@ -1,0 +1,353 @@
+// Bounded trust-region Newton (Levenberg-Marquardt damping of the exact Hessian,
+// projected onto the box, active set for parameters pinned at a bound, a step along
+// negative curvature to leave saddle points). A converged fit is a minimum: zero
+// projected gradient and a positive definite Hessian on the free set.
+#include <hifit/errors.hpp>
+#include <hifit/fit/minimizer.hpp>
+
+#include <Eigen/Dense>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+namespace hifit {
+
+const char* to_string(FitStatus status) {
+    switch (status) {
+    case FitStatus::converged:
+        return "converged";
+    case FitStatus::max_iterations:
+        return "maximum number of iterations reached";
+    case FitStatus::no_progress:
+        return "no further decrease possible above the EDM goal";
+    case FitStatus::non_finite:
+        return "objective is not finite at the starting point";
+    case FitStatus::covariance_failed:
+        return "Hessian of the free parameters at the minimum is not positive definite";
+    }
+    return "unknown";
+}
+
+namespace {
+
+using Vec = Eigen::VectorXd;
+using Mat = Eigen::MatrixXd;
+using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+struct Problem {
+    Likelihood& lh;
+    std::vector<double> lo, hi;
+    std::vector<bool> fixed;
+    int evaluations = 0;
+
+    double value(const Vec& x) {
+        ++evaluations;
+        return lh.twice_nll({x.data(), static_cast<std::size_t>(x.size())});
+    }
+    double full(const Vec& x, Vec& g, RowMat& h) {
+        ++evaluations;
+        return lh.twice_nll_grad_hess({x.data(), static_cast<std::size_t>(x.size())},
+                                      {g.data(), static_cast<std::size_t>(g.size())},
+                                      {h.data(), static_cast<std::size_t>(h.size())});
+    }
+};
+
+enum class Role { free, fixed, at_bound, no_effect };
+
+// What each parameter does at x: fixed by the caller, pinned at a bound by a gradient
+// pointing outward, without any influence on -2 ln L (zero gradient, zero Hessian row
+// on the remaining parameters), or free.
+std::vector<Role> roles(const Problem& pb, const Vec& x, const Vec& g,
+                        const RowMat& h) {
+    const int n = static_cast<int>(x.size());
+    std::vector<Role> out(n, Role::free);
+    for (int i = 0; i < n; ++i) {
+        if (pb.fixed[i]) {
+            out[i] = Role::fixed;
+        } else if ((x[i] <= pb.lo[i] && g[i] > 0) || (x[i] >= pb.hi[i] && g[i] < 0)) {
+            out[i] = Role::at_bound;
+        }
+    }
+    for (int i = 0; i < n; ++i) {
+        if (out[i] != Role::free || g[i] != 0.0) continue;
+        bool flat = true;
+        for (int j = 0; j < n && flat; ++j)
+            flat = out[j] != Role::free || h(i, j) == 0.0;
+        if (flat) out[i] = Role::no_effect;
+    }
+    return out;
+}
+
+std::vector<int> indices(const std::vector<Role>& role, Role wanted) {
+    std::vector<int> out;
+    for (int i = 0; i < static_cast<int>(role.size()); ++i)
+        if (role[i] == wanted) out.push_back(i);
+    return out;
+}
+
+Mat sub_matrix(const RowMat& h, const std::vector<int>& idx) {
+    const int n = static_cast<int>(idx.size());
+    Mat out(n, n);
+    for (int a = 0; a < n; ++a)
+        for (int b = 0; b < n; ++b) out(a, b) = h(idx[a], idx[b]);
+    return out;
+}
+
+Vec sub_vector(const Vec& v, const std::vector<int>& idx) {
+    Vec out(static_cast<int>(idx.size()));
+    for (int a = 0; a < out.size(); ++a) out[a] = v[idx[a]];
+    return out;
+}
+
+// One-sided width of a parameter pinned at a bound: the distance towards the inside
+// where the profile -2 ln L, to second order (the gradient and the Hessian profiled
+// over the free parameters, i.e. the Schur complement), rises by 1; the way to the
+// other bound if it rises less.
+double inward_width(const Problem& pb, int b, const Vec& x, const Vec& g,
+                    const RowMat& h, const std::vector<int>& free, const Mat& h_inv) {
+    const double slope = std::max(0.0, x[b] <= pb.lo[b] ? g[b] : -g[b]);
+    Vec cross(static_cast<int>(free.size()));
+    for (int a = 0; a < cross.size(); ++a) cross[a] = h(b, free[a]);
+    const double curvature = h(b, b) - cross.dot(h_inv * cross);
+    // the way to the other bound; with none, the linear rise (0 if there is none)
+    double room = pb.hi[b] - pb.lo[b];
+    if (!std::isfinite(room)) room = slope > 0 ? 1.0 / slope : 0.0;
+    const double disc = slope * slope + 2.0 * curvature;
+    if (disc < 0 || slope + std::sqrt(disc) <= 0) return room;
+    return std::min(room, 2.0 / (slope + std::sqrt(disc)));
+}
+
+void covariance(const Problem& pb, const Vec& x, const Vec& g, const RowMat& h,
+                FitResult& res) {
+    const int n = static_cast<int>(h.rows());
+    const std::vector<Role> role = roles(pb, x, g, h);
+    const std::vector<int> idx = indices(role, Role::free);
+    res.covariance.assign(static_cast<std::size_t>(n) * n, 0.0);
+    res.correlation.assign(static_cast<std::size_t>(n) * n, 0.0);
+    res.uncertainty.assign(n, 0.0);
+    const int m = static_cast<int>(idx.size());
+    Mat inv = Mat::Zero(m, m);
+    bool positive = true;
+    if (m > 0) {
+        Eigen::LDLT<Mat> ldlt(sub_matrix(h, idx));
+        inv = ldlt.solve(Mat::Identity(m, m));
+        positive = ldlt.info() == Eigen::Success && ldlt.isPositive();
+        for (int a = 0; a < m; ++a) positive = positive && inv(a, a) > 0;
+    }
+    // -2 ln L with errordef 1: cov = 2 H^-1.
+    for (int a = 0; a < m; ++a) {
+        for (int b = 0; b < m; ++b) {
+            res.covariance[idx[a] * n + idx[b]] = 2.0 * inv(a, b);
+        }
+    }
+    for (int a : idx)
+        res.uncertainty[a] = std::sqrt(std::max(0.0, res.covariance[a * n + a]));
+    for (int a : idx) {
+        for (int b : idx) {
+            const double d = res.uncertainty[a] * res.uncertainty[b];
+            res.correlation[a * n + b] = d > 0 ? res.covariance[a * n + b] / d : 0.0;
+        }
+    }
+    for (int b : indices(role, Role::at_bound)) {
+        const double w = inward_width(pb, b, x, g, h, idx, inv);
+        res.uncertainty[b] = w;
+        res.covariance[b * n + b] = w * w;
+        res.correlation[b * n + b] = 1.0;
+    }
+    if (!positive && res.status == FitStatus::converged) {
+        res.status = FitStatus::covariance_failed;
+    }
+}
+
+// Flags of the parameters at a bound or without effect at the final point.
+void classify(const Problem& pb, const Vec& x, const Vec& g, const RowMat& h,
+              FitResult& res) {
+    const std::vector<Role> role = roles(pb, x, g, h);
+    res.at_bound.assign(role.size(), false);
+    res.no_effect.assign(role.size(), false);
+    for (std::size_t i = 0; i < role.size(); ++i) {
+        res.at_bound[i] = role[i] == Role::at_bound;
+        res.no_effect[i] = role[i] == Role::no_effect;
+    }
+}
+
+// Where the Hessian of the free set has a negative eigenvalue and damped Newton steps
+// no longer lower -2 ln L (a saddle point or a ridge), a step along the eigenvector
+// of the most negative curvature, downhill, with backtracking. Returns false if none
+// lowers the objective.
+bool negative_curvature_step(Problem& pb, const std::vector<int>& idx, const Mat& hf,
+                             const Vec& gf, Vec& x, double& f) {
+    Eigen::SelfAdjointEigenSolver<Mat> eig(hf);
+    if (eig.info() != Eigen::Success || !(eig.eigenvalues()[0] < 0)) return false;
+    Vec d = eig.eigenvectors().col(0);
+    if (gf.dot(d) > 0) d = -d;
+    // the step where the quadratic model along d changes by about one unit
+    double t = std::max(1.0, std::sqrt(2.0 / -eig.eigenvalues()[0]));
+    for (int attempt = 0; attempt < 40; ++attempt, t *= 0.5) {
+        Vec trial = x;
+        for (int a = 0; a < static_cast<int>(idx.size()); ++a) {
+            const int i = idx[a];
+            trial[i] = std::clamp(x[i] + t * d[a], pb.lo[i], pb.hi[i]);
+        }
+        const double f_trial = pb.value(trial);
+        if (std::isfinite(f_trial) && f_trial < f) {
+            x = trial;
+            f = f_trial;
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+FitResult fit(Likelihood& likelihood, const FitOptions& options) {
+    const auto start = std::chrono::steady_clock::now();
+    const Model& model = likelihood.model();
+    const int n = static_cast<int>(model.npars());
+    auto check_size = [&](std::size_t size, const char* what) {
+        if (size != 0 && size != static_cast<std::size_t>(n)) {
+            throw InvalidArgument(std::string(what) + " has " + std::to_string(size) +
+                                  " entries, the model has " + std::to_string(n) +
+                                  " parameters");
+        }
+    };
+    check_size(options.init.size(), "init");
+    check_size(options.bounds.size(), "bounds");
+    check_size(options.fixed.size(), "fixed");
+    const auto& init = options.init.empty() ? model.suggested_init() : options.init;
+    const auto& bounds =
+        options.bounds.empty() ? model.suggested_bounds() : options.bounds;
+    Problem pb{likelihood,
+               {},
+               {},
+               options.fixed.empty() ? model.suggested_fixed() : options.fixed};
+    Vec x(n);
+    for (int i = 0; i < n; ++i) {
+        pb.lo.push_back(bounds[i].first);
+        pb.hi.push_back(bounds[i].second);
+        if (bounds[i].first > bounds[i].second) {
+            throw InvalidArgument("bounds of parameter \"" + model.par_names()[i] +
+                                  "\" are inverted");
+        }
+        // Fixed parameters stay where they are put, even outside their bounds.
+        x[i] = pb.fixed[i] ? init[i] : std::clamp(init[i], pb.lo[i], pb.hi[i]);
+    }
+
+    FitResult res;
+    Vec g(n);
+    RowMat h(n, n);
+    double f = pb.full(x, g, h);
+    double lambda = 0.0;
+    res.status = FitStatus::max_iterations;
+    if (!std::isfinite(f)) {
+        res.status = FitStatus::non_finite;
+    }
+    for (int it = 0;
+         res.status == FitStatus::max_iterations && it < options.max_iterations; ++it) {
+        res.iterations = it + 1;
+        const std::vector<int> idx = indices(roles(pb, x, g, h), Role::free);
+        if (idx.empty()) {
+            res.edm = 0.0;
+            res.status = FitStatus::converged;
+            break;
+        }
+        const Mat hf = sub_matrix(h, idx);
+        const Vec gf = sub_vector(g, idx);
+        // EDM = g^T H^-1 g / 2 on the free set; infinite where H is not positive
+        // definite.
+        Eigen::LLT<Mat> newton(hf);
+        const bool convex = newton.info() == Eigen::Success;
+        const Vec newton_step = convex ? Vec(-newton.solve(gf)) : Vec();
+        res.edm = convex ? -0.5 * gf.dot(newton_step)
+                         : std::numeric_limits<double>::infinity();
+        if (res.edm < options.edm_tolerance) {
+            res.status = FitStatus::converged;
+            break;
+        }
+        // Steps until one lowers the objective: the pure Newton step first whenever the
+        // Hessian is positive definite (the damping of earlier iterations is not
+        // carried over to a region where Newton works), then Levenberg-Marquardt
+        // damping that grows tenfold per rejection.
+        const Vec scale = hf.diagonal().cwiseAbs().cwiseMax(1e-8);
+        bool accepted = false;
+        double damping = convex ? 0.0 : std::max(lambda, 1e-4);
+        for (int attempt = 0; attempt < 40 && !accepted; ++attempt) {
+            Vec p;
+            if (damping == 0.0) {
+                p = newton_step;
+            } else {
+                Mat damped = hf;
+                damped.diagonal() += damping * scale;
+                Eigen::LLT<Mat> llt(damped);
+                if (llt.info() != Eigen::Success) {
+                    damping *= 10.0;
+                    continue;
+                }
+                p = -llt.solve(gf);
+            }
+            Vec trial = x;
+            for (int a = 0; a < static_cast<int>(idx.size()); ++a) {
+                const int i = idx[a];
+                trial[i] = std::clamp(x[i] + p[a], pb.lo[i], pb.hi[i]);
+            }
+            const Vec step = trial - x;
+            const double predicted = -(g.dot(step) + 0.5 * step.dot(h * step));
+            if (!(predicted > 0)) {
+                if (step.norm() <= 1e-15 * (1.0 + x.norm())) break;
+                damping = damping == 0.0 ? std::max(lambda, 1e-4) : 10.0 * damping;
+                continue;
+            }
+            const double f_trial = pb.value(trial);
+            const double rho = (f - f_trial) / predicted;
+            if (std::isfinite(f_trial) && f_trial <= f && rho > 1e-4) {
+                x = trial;
+                f = pb.full(x, g, h);
+                // remembered for the next region where the Hessian is not positive
+                lambda = rho > 0.75   ? damping / 4.0
+                         : rho < 0.25 ? 2.0 * damping
+                                      : damping;
+                accepted = true;
+            } else {
+                damping = damping == 0.0 ? std::max(lambda, 1e-4) : 10.0 * damping;
+            }
+        }
+        if (!accepted && !convex && negative_curvature_step(pb, idx, hf, gf, x, f)) {
+            f = pb.full(x, g, h);
+            accepted = true;
+        }
+        if (!accepted) {
+            // Nothing lowers f any more: converged to rounding if the EDM is tiny (only
+            // ever where the Hessian of the free set is positive definite, as the EDM
+            // is infinite elsewhere: a saddle point is never a minimum).
+            res.status = res.edm < 1e3 * options.edm_tolerance ? FitStatus::converged
+                                                               : FitStatus::no_progress;
+        }
+    }
+    res.bestfit.assign(x.data(), x.data() + n);
+    res.twice_nll = f;
+    res.evaluations = pb.evaluations;
+    classify(pb, x, g, h, res);
+    if (options.compute_covariance && res.status == FitStatus::converged) {
+        covariance(pb, x, g, h, res);
+    } else {
+        res.uncertainty.assign(n, 0.0);
+        res.covariance.assign(static_cast<std::size_t>(n) * n, 0.0);
+        res.correlation.assign(static_cast<std::size_t>(n) * n, 0.0);
+    }
+    res.valid = res.status == FitStatus::converged;
+    res.message = to_string(res.status);
+    res.wall_time =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return res;
+}
+
+FitResult fit(const Model& model, std::span<const double> data,
+              const FitOptions& options) {
+    Likelihood likelihood(model, data);
+    return fit(likelihood, options);
+}
+
+} // namespace hifit

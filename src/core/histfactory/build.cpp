@@ -1,0 +1,580 @@
+// Model::compile: pyhf's model construction rules (src/pyhf/pdf.py, mixins.py,
+// modifiers/*.py) turned into flat arrays for the likelihood.
+#include <hifit/errors.hpp>
+#include <hifit/histfactory/interpolation.hpp>
+#include <hifit/likelihood/model.hpp>
+
+#include "histfactory/main_terms.hpp"
+#include "likelihood/model_data.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace hifit {
+
+namespace {
+
+constexpr std::size_t n_types = 7;
+
+bool is_scalar(ModifierType t) {
+    return t == ModifierType::normfactor || t == ModifierType::lumi ||
+           t == ModifierType::normsys || t == ModifierType::histosys;
+}
+
+// A parameter set before measurement overrides.
+struct ParamSet {
+    std::string name;
+    std::set<ModifierType> types;
+    std::size_t size = 1;
+    bool scalar = true;
+    Constraint constraint = Constraint::none;
+    std::vector<double> inits, auxdata, sigmas, factors;
+    std::vector<std::pair<double, double>> bounds;
+    std::vector<bool> fixed;
+    // staterror / shapefactor: the channels (sorted indices) whose bins it covers
+    std::vector<std::size_t> channels;
+};
+
+struct SortedSpec {
+    std::vector<const Channel*> channels;              // sorted by name
+    std::vector<std::string> samples;                  // sorted union
+    std::vector<std::vector<const Sample*>> sample_in; // [channel][sample] or null
+    std::vector<std::size_t> nbins;
+    // modifiers of each sample sorted by (name, type), as pyhf iterates them
+    std::map<const Sample*, std::vector<const Modifier*>> sorted_mods;
+    const std::vector<const Modifier*>& mods(const Sample* s) const {
+        return sorted_mods.at(s);
+    }
+};
+
+std::string where(const Channel& c, const Sample* s = nullptr,
+                  const Modifier* m = nullptr) {
+    std::string out = "channel \"" + c.name + "\"";
+    if (s) out += ", sample \"" + s->name + "\"";
+    if (m) out += ", modifier \"" + m->name + "\" (" + to_string(m->type) + ")";
+    return out;
+}
+
+SortedSpec sort_and_check(const WorkspaceSpec& spec) {
+    SortedSpec out;
+    std::set<std::string> channel_names, sample_names;
+    for (const auto& c : spec.channels) {
+        if (!channel_names.insert(c.name).second) {
+            throw InvalidModel("duplicate channel name \"" + c.name + "\"");
+        }
+        std::set<std::string> in_channel;
+        const std::size_t nb = c.samples.front().data.size();
+        for (const auto& s : c.samples) {
+            if (!in_channel.insert(s.name).second) {
+                throw InvalidModel(where(c) + ": duplicate sample name \"" + s.name +
+                                   "\"");
+            }
+            sample_names.insert(s.name);
+            auto check_len = [&](const std::vector<double>& v, const Modifier* m,
+                                 const char* what) {
+                if (v.size() != nb) {
+                    throw InvalidModel(where(c, &s, m) + ": " + what + " has " +
+                                       std::to_string(v.size()) +
+                                       " bins, the channel has " + std::to_string(nb));
+                }
+            };
+            check_len(s.data, nullptr, "data");
+            std::set<std::pair<std::string, ModifierType>> keys;
+            for (const auto& m : s.modifiers) {
+                if (!keys.insert({m.name, m.type}).second) {
+                    throw InvalidModel(where(c, &s, &m) +
+                                       ": the same modifier appears twice");
+                }
+                if (m.type == ModifierType::histosys) {
+                    check_len(m.hi_data, &m, "hi_data");
+                    check_len(m.lo_data, &m, "lo_data");
+                }
+                if (m.type == ModifierType::shapesys ||
+                    m.type == ModifierType::staterror) {
+                    check_len(m.data, &m, "data");
+                }
+            }
+        }
+    }
+    for (const auto& c : spec.channels) out.channels.push_back(&c);
+    std::sort(out.channels.begin(), out.channels.end(),
+              [](const Channel* a, const Channel* b) { return a->name < b->name; });
+    out.samples.assign(sample_names.begin(), sample_names.end());
+    for (const Channel* c : out.channels) {
+        std::vector<const Sample*> row(out.samples.size(), nullptr);
+        for (const auto& s : c->samples) {
+            const auto it =
+                std::lower_bound(out.samples.begin(), out.samples.end(), s.name);
+            row[static_cast<std::size_t>(it - out.samples.begin())] = &s;
+        }
+        for (const Sample* s : row) {
+            if (!s) continue;
+            auto& mods = out.sorted_mods[s];
+            for (const auto& m : s->modifiers) mods.push_back(&m);
+            std::sort(
+                mods.begin(), mods.end(), [](const Modifier* a, const Modifier* b) {
+                    return std::tie(a->name, a->type) < std::tie(b->name, b->type);
+                });
+        }
+        out.sample_in.push_back(std::move(row));
+        out.nbins.push_back(c->samples.front().data.size());
+    }
+    return out;
+}
+
+void fill_defaults(ParamSet& p, ModifierType type) {
+    const std::size_t n = p.size;
+    switch (type) {
+    case ModifierType::normfactor:
+    case ModifierType::shapefactor:
+        p.constraint = Constraint::none;
+        p.inits.assign(n, 1.0);
+        p.bounds.assign(n, {0.0, 10.0});
+        p.fixed.assign(n, false);
+        break;
+    case ModifierType::normsys:
+    case ModifierType::histosys:
+        p.constraint = Constraint::normal;
+        p.inits.assign(n, 0.0);
+        p.bounds.assign(n, {-5.0, 5.0});
+        p.fixed.assign(n, false);
+        p.auxdata.assign(n, 0.0);
+        p.sigmas.assign(n, 1.0);
+        break;
+    case ModifierType::lumi:
+        p.constraint = Constraint::normal; // values must come from the measurement
+        p.fixed.assign(n, false);
+        break;
+    case ModifierType::shapesys:
+        p.constraint = Constraint::poisson;
+        p.inits.assign(n, 1.0);
+        p.bounds.assign(n, {1e-10, 10.0});
+        break;
+    case ModifierType::staterror:
+        p.constraint = Constraint::normal;
+        p.inits.assign(n, 1.0);
+        p.bounds.assign(n, {1e-10, 10.0});
+        p.auxdata.assign(n, 1.0);
+        break;
+    }
+}
+
+// Registers every parameter set in pyhf's order: grouped by modifier type in
+// histfactory_set order, first appearance within a type (sorted channels, samples,
+// modifiers), except staterror which pyhf registers sorted by name.
+std::vector<ParamSet> collect_paramsets(const SortedSpec& ss) {
+    std::vector<ParamSet> sets;
+    std::map<std::string, std::size_t> index;
+    for (std::size_t t = 0; t < n_types; ++t) {
+        const auto type = static_cast<ModifierType>(t);
+        std::vector<std::string> order;
+        for (std::size_t ci = 0; ci < ss.channels.size(); ++ci) {
+            for (const Sample* s : ss.sample_in[ci]) {
+                if (!s) continue;
+                for (const Modifier* m : ss.mods(s)) {
+                    if (m->type != type) continue;
+                    auto it = index.find(m->name);
+                    if (it == index.end()) {
+                        index[m->name] = sets.size();
+                        ParamSet p;
+                        p.name = m->name;
+                        p.scalar = is_scalar(type);
+                        sets.push_back(std::move(p));
+                        it = index.find(m->name);
+                    }
+                    ParamSet& p = sets[it->second];
+                    p.types.insert(type);
+                    if (std::find(p.channels.begin(), p.channels.end(), ci) ==
+                        p.channels.end()) {
+                        p.channels.push_back(ci);
+                    }
+                }
+            }
+        }
+    }
+    // staterror comes last in histfactory_set; pyhf registers those sets sorted by
+    // name.
+    const auto first_stat =
+        std::find_if(sets.begin(), sets.end(), [](const ParamSet& p) {
+            return p.types.count(ModifierType::staterror) > 0;
+        });
+    std::sort(first_stat, sets.end(),
+              [](const ParamSet& a, const ParamSet& b) { return a.name < b.name; });
+    return sets;
+}
+
+void check_name_reuse(const ParamSet& p) {
+    if (p.types.size() == 1) return;
+    const std::set<ModifierType> allowed{ModifierType::normsys, ModifierType::histosys};
+    if (p.types != allowed) {
+        std::string types;
+        for (auto t : p.types)
+            types += (types.empty() ? "" : ", ") + std::string(to_string(t));
+        throw InvalidModel("modifier name \"" + p.name +
+                           "\" is used by incompatible types (" + types +
+                           "); only normsys and histosys may share a name");
+    }
+}
+
+// Sizes, defaults and the data-derived constraint widths of each parameter set.
+void size_paramsets(std::vector<ParamSet>& sets, const SortedSpec& ss) {
+    for (ParamSet& p : sets) {
+        check_name_reuse(p);
+        const ModifierType type = *p.types.begin();
+        if (type == ModifierType::shapefactor) {
+            p.size = ss.nbins[p.channels.front()];
+            for (std::size_t ci : p.channels) {
+                if (ss.nbins[ci] != p.size) {
+                    throw InvalidModel("shapefactor \"" + p.name +
+                                       "\" is shared by channels with "
+                                       "different numbers of bins (\"" +
+                                       ss.channels[p.channels.front()]->name +
+                                       "\": " + std::to_string(p.size) + ", \"" +
+                                       ss.channels[ci]->name +
+                                       "\": " + std::to_string(ss.nbins[ci]) + ")");
+                }
+            }
+        } else if (type == ModifierType::shapesys) {
+            if (p.channels.size() != 1) {
+                throw InvalidModel(
+                    "shapesys \"" + p.name +
+                    "\" appears in several channels; shapesys cannot be shared");
+            }
+            p.size = ss.nbins[p.channels.front()];
+        } else if (type == ModifierType::staterror) {
+            p.size = 0;
+            for (std::size_t ci : p.channels) p.size += ss.nbins[ci];
+        }
+        fill_defaults(p, type);
+    }
+}
+
+const Modifier* find_modifier(const Sample& s, const std::string& name,
+                              ModifierType type) {
+    for (const auto& m : s.modifiers) {
+        if (m.name == name && m.type == type) return &m;
+    }
+    return nullptr;
+}
+
+void shapesys_widths(ParamSet& p, const SortedSpec& ss) {
+    const std::size_t ci = p.channels.front();
+    const Sample* owner = nullptr;
+    for (const Sample* s : ss.sample_in[ci]) {
+        if (s && find_modifier(*s, p.name, ModifierType::shapesys)) {
+            if (owner) {
+                throw InvalidModel(where(*ss.channels[ci], s) + ": shapesys \"" +
+                                   p.name + "\" is already used by sample \"" +
+                                   owner->name + "\"; shapesys cannot be shared");
+            }
+            owner = s;
+        }
+    }
+    const Modifier* m = find_modifier(*owner, p.name, ModifierType::shapesys);
+    p.factors.resize(p.size);
+    p.fixed.resize(p.size);
+    for (std::size_t b = 0; b < p.size; ++b) {
+        const double nom = owner->data[b], sigma = m->data[b];
+        const bool valid = nom > 0 && sigma > 0;
+        p.factors[b] = valid ? (nom / sigma) * (nom / sigma) : 1.0;
+        p.fixed[b] = !valid;
+    }
+    p.auxdata = p.factors;
+}
+
+void staterror_widths(ParamSet& p, const SortedSpec& ss) {
+    p.sigmas.clear();
+    p.fixed.clear();
+    for (std::size_t ci : p.channels) {
+        for (std::size_t b = 0; b < ss.nbins[ci]; ++b) {
+            double nominal = 0.0;
+            for (const Sample* s : ss.sample_in[ci]) {
+                if (s && find_modifier(*s, p.name, ModifierType::staterror)) {
+                    nominal += s->data[b];
+                }
+            }
+            // pyhf: sqrt(sum (delta/nomsall)^2) if nomsall > 0 else 0.
+            double rel = 0.0;
+            if (nominal > 0) {
+                double sum = 0.0;
+                for (const Sample* s : ss.sample_in[ci]) {
+                    const Modifier* m =
+                        s ? find_modifier(*s, p.name, ModifierType::staterror)
+                          : nullptr;
+                    if (m) sum += (m->data[b] / nominal) * (m->data[b] / nominal);
+                }
+                rel = std::sqrt(sum);
+            }
+            p.fixed.push_back(rel == 0.0);
+            p.sigmas.push_back(rel == 0.0 ? 1.0 : rel);
+        }
+    }
+}
+
+template <class T>
+void override_list(std::vector<T>& target, const std::optional<std::vector<T>>& given,
+                   const ParamSet& p, const char* key, bool allowed) {
+    if (!given) return;
+    if (!allowed) {
+        throw InvalidModel("measurement parameter \"" + p.name + "\": \"" + key +
+                           "\" does not apply to a " + to_string(p.constraint) +
+                           " parameter");
+    }
+    if (given->size() != p.size) {
+        throw InvalidModel("measurement parameter \"" + p.name + "\": \"" + key +
+                           "\" has " + std::to_string(given->size()) +
+                           " value(s), the parameter has " + std::to_string(p.size));
+    }
+    target = *given;
+}
+
+void apply_measurement(std::vector<ParamSet>& sets, const Measurement& meas) {
+    std::set<std::string> seen;
+    for (const auto& cfg : meas.parameters) {
+        if (!seen.insert(cfg.name).second) {
+            throw InvalidModel("measurement \"" + meas.name + "\": parameter \"" +
+                               cfg.name + "\" is configured twice");
+        }
+        auto it = std::find_if(sets.begin(), sets.end(),
+                               [&](const ParamSet& p) { return p.name == cfg.name; });
+        if (it == sets.end()) continue; // pyhf ignores parameters no modifier uses
+        ParamSet& p = *it;
+        override_list(p.inits, cfg.inits, p, "inits", true);
+        override_list(p.bounds, cfg.bounds, p, "bounds", true);
+        override_list(p.auxdata, cfg.auxdata, p, "auxdata",
+                      p.constraint != Constraint::none);
+        override_list(p.sigmas, cfg.sigmas, p, "sigmas",
+                      p.constraint == Constraint::normal);
+        override_list(p.factors, cfg.factors, p, "factors",
+                      p.constraint == Constraint::poisson);
+        if (cfg.fixed) p.fixed.assign(p.size, *cfg.fixed);
+    }
+    for (const ParamSet& p : sets) {
+        if (p.types.count(ModifierType::lumi) &&
+            (p.inits.empty() || p.bounds.empty() || p.auxdata.empty() ||
+             p.sigmas.empty())) {
+            throw InvalidModel(
+                "measurement \"" + meas.name +
+                "\": the lumi parameter needs \"inits\", \"bounds\", \"auxdata\" "
+                "and \"sigmas\" in its parameter configuration");
+        }
+    }
+}
+
+// Builds the evaluation arrays: one cell per (channel, sample, bin).
+void build_cells(ModelData& md, HistFactoryTerms& hf, const SortedSpec& ss,
+                 const std::vector<ParamSet>& sets,
+                 const std::map<std::string, std::size_t>& offset_of,
+                 const ModelOptions& options) {
+    std::map<std::uint32_t, std::uint32_t> linear_slot;
+    auto linear = [&](std::size_t par) {
+        auto [it, inserted] =
+            linear_slot.try_emplace(static_cast<std::uint32_t>(par), 0);
+        if (inserted) {
+            it->second = static_cast<std::uint32_t>(hf.slots.size());
+            FactorSlot slot;
+            slot.par = static_cast<std::uint32_t>(par);
+            hf.slots.push_back(slot);
+        }
+        return it->second;
+    };
+    // A multiplicative modifier of one sample: a shared slot (normsys), or a linear
+    // factor on parameter first_par (+ bin for per-bin parameters).
+    struct Factor {
+        std::uint32_t slot = 0;
+        std::size_t first_par = 0;
+        bool shared = false, per_bin = false;
+    };
+    for (std::size_t ci = 0; ci < ss.channels.size(); ++ci) {
+        for (std::size_t si = 0; si < ss.samples.size(); ++si) {
+            const Sample* s = ss.sample_in[ci][si];
+            if (!s) continue;
+            std::vector<Factor> factors;
+            std::vector<const Modifier*> histosys;
+            for (const Modifier* m : ss.mods(s)) {
+                const std::size_t off = offset_of.at(m->name);
+                Factor f;
+                f.first_par = off;
+                switch (m->type) {
+                case ModifierType::histosys:
+                    histosys.push_back(m);
+                    continue;
+                case ModifierType::normsys: {
+                    FactorSlot slot;
+                    slot.par = static_cast<std::uint32_t>(off);
+                    slot.ln_hi = std::log(m->hi);
+                    slot.ln_lo = std::log(m->lo);
+                    if (options.normsys == NormsysCode::code1) {
+                        slot.kind = FactorSlot::exp_code1;
+                    } else {
+                        slot.kind = FactorSlot::poly_code4;
+                        interp::code4_coefficients(m->hi, m->lo, slot.poly);
+                    }
+                    f.slot = static_cast<std::uint32_t>(hf.slots.size());
+                    f.shared = true;
+                    hf.slots.push_back(slot);
+                    break;
+                }
+                case ModifierType::shapefactor:
+                case ModifierType::shapesys:
+                    f.per_bin = true;
+                    break;
+                case ModifierType::staterror: {
+                    // this channel's bins follow those of earlier channels of the set
+                    f.per_bin = true;
+                    const auto& set =
+                        *std::find_if(sets.begin(), sets.end(),
+                                      [&](const auto& p) { return p.name == m->name; });
+                    for (std::size_t cj : set.channels) {
+                        if (cj == ci) break;
+                        f.first_par += ss.nbins[cj];
+                    }
+                    break;
+                }
+                default:
+                    break; // normfactor, lumi: one scalar parameter
+                }
+                factors.push_back(f);
+            }
+            for (std::size_t b = 0; b < ss.nbins[ci]; ++b) {
+                HistFactoryCell cell;
+                cell.bin = static_cast<std::uint32_t>(md.channel_offset[ci] + b);
+                cell.nominal = s->data[b];
+                cell.factor_begin = static_cast<std::uint32_t>(hf.cell_factors.size());
+                for (const Factor& f : factors) {
+                    hf.cell_factors.push_back(
+                        f.shared ? f.slot : linear(f.first_par + (f.per_bin ? b : 0)));
+                }
+                cell.factor_end = static_cast<std::uint32_t>(hf.cell_factors.size());
+                // Sorted by parameter: the Hessian adds each parameter pair once. The
+                // factors of a cell never share a parameter (one set per name, and only
+                // the additive histosys may share a normsys name).
+                std::sort(hf.cell_factors.begin() + cell.factor_begin,
+                          hf.cell_factors.end(), [&](std::uint32_t x, std::uint32_t y) {
+                              return hf.slots[x].par < hf.slots[y].par;
+                          });
+                for (std::uint32_t f = cell.factor_begin; f < cell.factor_end; ++f) {
+                    const std::uint32_t par = hf.slots[hf.cell_factors[f]].par;
+                    if (f > cell.factor_begin && hf.cell_factor_par.back() == par) {
+                        throw InvalidModel(
+                            "internal: two factors of one cell share parameter " +
+                            md.par_names[par]);
+                    }
+                    hf.cell_factor_par.push_back(par);
+                }
+                cell.add_begin = static_cast<std::uint32_t>(hf.additive.size());
+                for (const Modifier* m : histosys) {
+                    AdditiveTerm term;
+                    term.par = static_cast<std::uint32_t>(offset_of.at(m->name));
+                    term.code = options.histosys;
+                    term.up = m->hi_data[b] - s->data[b];
+                    term.down = s->data[b] - m->lo_data[b];
+                    for (std::uint32_t f = cell.factor_begin; f < cell.factor_end;
+                         ++f) {
+                        if (hf.cell_factor_par[f] == term.par) {
+                            term.shared_factor =
+                                static_cast<std::int32_t>(f - cell.factor_begin);
+                        }
+                    }
+                    hf.additive.push_back(term);
+                }
+                cell.add_end = static_cast<std::uint32_t>(hf.additive.size());
+                hf.cells.push_back(cell);
+                md.cells.push_back({cell.bin, static_cast<std::uint32_t>(si)});
+            }
+        }
+    }
+}
+
+} // namespace
+
+Model Model::compile(const WorkspaceSpec& spec, const ModelOptions& options) {
+    const Measurement* meas = nullptr;
+    for (const auto& m : spec.measurements) {
+        if (options.measurement.empty() || m.name == options.measurement) {
+            meas = &m;
+            break;
+        }
+    }
+    if (!meas) {
+        throw InvalidModel("no measurement named \"" + options.measurement + "\"");
+    }
+    const SortedSpec ss = sort_and_check(spec);
+    std::vector<ParamSet> sets = collect_paramsets(ss);
+    size_paramsets(sets, ss);
+    for (ParamSet& p : sets) {
+        const ModifierType type = *p.types.begin();
+        if (type == ModifierType::shapesys) shapesys_widths(p, ss);
+        if (type == ModifierType::staterror) staterror_widths(p, ss);
+    }
+    apply_measurement(sets, *meas);
+
+    auto md = std::make_shared<ModelData>();
+    md->measurement_name = meas->name;
+    std::size_t offset = 0;
+    for (std::size_t ci = 0; ci < ss.channels.size(); ++ci) {
+        md->channels.push_back(ss.channels[ci]->name);
+        md->channel_nbins.push_back(ss.nbins[ci]);
+        md->channel_offset.push_back(offset);
+        offset += ss.nbins[ci];
+    }
+    md->nmain = offset;
+    md->samples = ss.samples;
+
+    std::map<std::string, std::size_t> offset_of;
+    std::size_t npars = 0;
+    for (const ParamSet& p : sets) {
+        offset_of[p.name] = npars;
+        ParamSetInfo info{p.name, npars, p.size, p.constraint,
+                          std::vector<ModifierType>(p.types.begin(), p.types.end())};
+        md->paramsets.push_back(info);
+        for (std::size_t i = 0; i < p.size; ++i) {
+            md->par_names.push_back(p.scalar ? p.name
+                                             : p.name + "[" + std::to_string(i) + "]");
+            md->init.push_back(p.inits[i]);
+            md->bounds.push_back(p.bounds[i]);
+            md->fixed.push_back(p.fixed[i]);
+        }
+        npars += p.size;
+    }
+    for (const ParamSet& p : sets) {
+        const std::size_t off = offset_of[p.name];
+        for (std::size_t i = 0; i < p.size && p.constraint != Constraint::none; ++i) {
+            const auto aux = static_cast<std::uint32_t>(md->auxdata.size());
+            md->auxdata.push_back(p.auxdata[i]);
+            const auto par = static_cast<std::uint32_t>(off + i);
+            if (p.constraint == Constraint::normal) {
+                md->gaussian.push_back({par, aux, p.sigmas[i]});
+            } else {
+                md->poisson.push_back({par, aux, p.factors[i]});
+            }
+        }
+    }
+
+    const std::string poi = options.poi_name ? *options.poi_name : meas->poi;
+    if (!poi.empty()) {
+        auto it = offset_of.find(poi);
+        if (it == offset_of.end()) {
+            throw InvalidModel("the parameter of interest \"" + poi +
+                               "\" is not declared by any modifier of the model");
+        }
+        // pyhf accepts any one-component parameter set (even a 1-bin shapesys).
+        const auto& poi_set = *std::find_if(
+            sets.begin(), sets.end(), [&](const ParamSet& p) { return p.name == poi; });
+        if (poi_set.size != 1) {
+            throw InvalidModel("the parameter of interest \"" + poi + "\" has " +
+                               std::to_string(poi_set.size) +
+                               " components; it must have one");
+        }
+        md->poi_index = it->second;
+        md->poi_name = poi;
+    }
+    auto hf = std::make_shared<HistFactoryTerms>();
+    build_cells(*md, *hf, ss, sets, offset_of, options);
+    md->main = std::move(hf);
+    return Model(std::move(md));
+}
+
+} // namespace hifit

@@ -1,0 +1,286 @@
+// Profile-likelihood scans (1D, 2D) and MINOS intervals.
+#include <hifit/errors.hpp>
+#include <hifit/infer/impacts.hpp>
+#include <hifit/infer/limits.hpp>
+#include <hifit/infer/scans.hpp>
+#include <hifit/infer/test_statistics.hpp>
+#include <hifit/infer/toys.hpp>
+
+#include "fit/setup.hpp"
+#include "infer/parallel.hpp"
+
+#include <cmath>
+
+namespace hifit {
+
+namespace {
+
+void check_par(const Model& model, std::size_t par) {
+    if (par >= model.npars()) {
+        throw InvalidArgument("parameter index " + std::to_string(par) +
+                              " out of range (" + std::to_string(model.npars()) +
+                              " parameters)");
+    }
+}
+
+// Second sweep over the points [begin, end) of a chunk, backwards: each point refitted
+// from the solution of the next one, which the first sweep had not found yet, the
+// lower valid minimum kept. `at(i, start)` are the options of point i.
+template <class At>
+void sweep_back(Likelihood& lh, std::vector<FitResult>& fits, std::size_t begin,
+                At at) {
+    for (std::size_t k = fits.size(); k-- > 1;) {
+        if (!fits[k].valid) continue;
+        FitResult r = fit(lh, at(begin + k - 1, fits[k].bestfit));
+        if (better(r, fits[k - 1])) fits[k - 1] = std::move(r);
+    }
+}
+
+// A scan point is at least as low as the fits from the unconditional solution, from
+// both its neighbours along the grid and from pyhf's start; the first point of a
+// chunk far from the best fit is also reached by continuation from it.
+void scan_chunk(const Model& model, std::span<const double> data,
+                const FitOptions& options, const FitResult& best, std::size_t par,
+                std::span<const double> values, std::size_t begin, std::size_t end,
+                std::vector<FitResult>& fits) {
+    Likelihood lh(model, data);
+    Solutions known;
+    known[best.bestfit[par]] = best.bestfit;
+    const double step = continuation_step(options, par, &best);
+    std::vector<FitResult> chunk;
+    for (std::size_t i = begin; i < end; ++i) {
+        chunk.push_back(
+            conditional_fit(lh, options, par, values[i], best.bestfit, known, step));
+    }
+    sweep_back(lh, chunk, begin, [&](std::size_t i, const std::vector<double>& start) {
+        return fixed_at(options, par, values[i], start);
+    });
+    std::move(chunk.begin(), chunk.end(), fits.begin() + begin);
+}
+
+// The same along a path through a 2D grid (`at(k, start)` fixes both parameters of
+// the k-th point): starts from the previous point, the unconditional solution and
+// pyhf's, then the backward sweep.
+template <class At>
+void path_chunk(const Model& model, std::span<const double> data, const FitResult& best,
+                std::size_t begin, std::size_t end, std::vector<FitResult>& fits,
+                At at) {
+    Likelihood lh(model, data);
+    std::vector<std::vector<double>> previous;
+    for (std::size_t k = begin; k < end; ++k) {
+        FitResult r = robust_fit(lh, at(k, best.bestfit), previous);
+        if (r.valid) previous = {r.bestfit};
+        fits[k] = std::move(r);
+    }
+    std::vector<FitResult> chunk(std::make_move_iterator(fits.begin() + begin),
+                                 std::make_move_iterator(fits.begin() + end));
+    sweep_back(lh, chunk, begin, at);
+    std::move(chunk.begin(), chunk.end(), fits.begin() + begin);
+}
+
+ScanResult prepare(const Model& model, std::span<const double> data,
+                   const FitOptions& options, std::size_t points) {
+    ScanResult out;
+    Likelihood lh(model, data);
+    out.best = robust_fit(lh, options);
+    out.twice_nll.assign(points, 0.0);
+    out.valid.assign(points, false);
+    return out;
+}
+
+// The fits (fits[k] at grid point index(k)) into the result. A point below the
+// unconditional minimum means the unconditional fit stopped in a local minimum: it is
+// refitted from that point's solution (the scanned parameters released) and replaced
+// if lower.
+template <class Index>
+void finish(const Model& model, std::span<const double> data, const FitOptions& options,
+            const std::vector<FitResult>& fits, Index index, ScanResult& out) {
+    const FitResult* lowest = nullptr;
+    for (std::size_t k = 0; k < fits.size(); ++k) {
+        out.twice_nll[index(k)] = fits[k].twice_nll;
+        out.valid[index(k)] = fits[k].valid;
+        if (fits[k].valid && (!lowest || fits[k].twice_nll < lowest->twice_nll))
+            lowest = &fits[k];
+    }
+    if (lowest && lowest->twice_nll < out.best.twice_nll - 1e-6) {
+        Likelihood lh(model, data);
+        FitResult r =
+            robust_fit(lh, warm(options, lowest->bestfit), {out.best.bestfit});
+        if (r.valid && r.twice_nll < out.best.twice_nll) out.best = std::move(r);
+    }
+    out.delta_twice_nll.resize(out.twice_nll.size());
+    for (std::size_t i = 0; i < out.twice_nll.size(); ++i) {
+        out.delta_twice_nll[i] = out.twice_nll[i] - out.best.twice_nll;
+    }
+}
+
+} // namespace
+
+ScanResult scan(const Model& model, std::span<const double> data, std::size_t par,
+                std::span<const double> values, const FitOptions& base, int jobs) {
+    check_par(model, par);
+    const FitOptions options = resolved(model, base);
+    ScanResult out = prepare(model, data, options, values.size());
+    out.pars = {par};
+    out.values_x.assign(values.begin(), values.end());
+    std::vector<FitResult> fits(values.size());
+    parallel_chunks(values.size(), jobs, [&](std::size_t begin, std::size_t end) {
+        scan_chunk(model, data, options, out.best, par, values, begin, end, fits);
+    });
+    finish(model, data, options, fits, [](std::size_t k) { return k; }, out);
+    return out;
+}
+
+ScanResult scan2d(const Model& model, std::span<const double> data, std::size_t par_x,
+                  std::span<const double> values_x, std::size_t par_y,
+                  std::span<const double> values_y, const FitOptions& base, int jobs) {
+    check_par(model, par_x);
+    check_par(model, par_y);
+    if (par_x == par_y)
+        throw InvalidArgument("a 2D scan needs two different parameters");
+    const FitOptions options = resolved(model, base);
+    const std::size_t ny = values_y.size();
+    const std::size_t points = values_x.size() * ny;
+    ScanResult out = prepare(model, data, options, points);
+    out.pars = {par_x, par_y};
+    out.values_x.assign(values_x.begin(), values_x.end());
+    out.values_y.assign(values_y.begin(), values_y.end());
+    // Serpentine order: consecutive points are neighbours on the grid.
+    auto grid_index = [&](std::size_t k) {
+        const std::size_t row = k / ny, col = k % ny;
+        return row * ny + (row % 2 == 0 ? col : ny - 1 - col);
+    };
+    auto at = [&](std::size_t k, const std::vector<double>& start) {
+        const std::size_t g = grid_index(k);
+        FitOptions f = fixed_at(options, par_x, values_x[g / ny], start);
+        return fixed_at(f, par_y, values_y[g % ny], f.init);
+    };
+    std::vector<FitResult> fits(points);
+    parallel_chunks(points, jobs, [&](std::size_t begin, std::size_t end) {
+        path_chunk(model, data, out.best, begin, end, fits, at);
+    });
+    finish(model, data, options, fits, grid_index, out);
+    return out;
+}
+
+FitResult profile_fit(const Model& model, std::span<const double> data, std::size_t par,
+                      double value, const FitOptions& base, const FitResult* free) {
+    check_par(model, par);
+    const FitOptions options = resolved(model, base);
+    Likelihood lh(model, data);
+    FitResult unconditional;
+    if (free) {
+        unconditional = *free;
+    } else {
+        FitOptions o = options;
+        o.fixed[par] = false;
+        o.init[par] =
+            std::clamp(o.init[par], o.bounds[par].first, o.bounds[par].second);
+        o.compute_covariance = true;
+        unconditional = robust_fit(lh, o);
+    }
+    Solutions known;
+    if (unconditional.valid) known[unconditional.bestfit[par]] = unconditional.bestfit;
+    const double step = continuation_step(options, par, &unconditional);
+    FitResult r =
+        conditional_fit(lh, options, par, value, unconditional.bestfit, known, step);
+    // the caller's own start competes too
+    FitResult own = fit(lh, fixed_at(options, par, value, options.init));
+    if (better(own, r)) r = std::move(own);
+    if (options.compute_covariance && r.valid) {
+        FitOptions o = fixed_at(options, par, value, r.bestfit);
+        o.compute_covariance = true;
+        FitResult with_cov = fit(lh, o);
+        if (with_cov.valid && with_cov.twice_nll <= r.twice_nll + 1e-9)
+            r = std::move(with_cov);
+    }
+    return r;
+}
+
+MinosResult minos(const Model& model, std::span<const double> data,
+                  const FitResult& best, std::size_t par, double delta,
+                  const FitOptions& base) {
+    check_par(model, par);
+    const FitOptions options = resolved(model, base);
+    if (options.fixed[par]) throw InvalidArgument("MINOS on a fixed parameter");
+    Likelihood lh(model, data);
+    const double x0 = best.bestfit[par];
+    const double sigma = best.uncertainty.empty() || best.uncertainty[par] <= 0
+                             ? 1.0
+                             : best.uncertainty[par];
+    const auto [lo, hi] = options.bounds[par];
+    MinosResult out;
+    std::string failures;
+    // f(x) = profile -2 ln L(x) - minimum - delta; each profile fit starts from the
+    // best fit and from the solutions found next to x (see conditional_fit).
+    Solutions known;
+    known[x0] = best.bestfit;
+    double lowest = best.twice_nll, lowest_at = x0;
+    auto f = [&](double x) {
+        const FitResult r =
+            conditional_fit(lh, options, par, x, best.bestfit, known, sigma);
+        if (!r.valid) {
+            failures = "profile fit at " + std::to_string(x) + ": " + r.message;
+        } else if (r.twice_nll < lowest) {
+            lowest = r.twice_nll;
+            lowest_at = x;
+        }
+        return r.twice_nll - best.twice_nll - delta;
+    };
+    for (int side : {-1, +1}) {
+        const double bound = side < 0 ? lo : hi;
+        double inner = x0, f_inner = -delta, outer = x0, f_outer = -delta;
+        bool at_bound = false;
+        for (double step = sigma; f_outer < 0; step *= 2.0) {
+            inner = outer;
+            f_inner = f_outer;
+            outer = x0 + side * step;
+            if ((side < 0 && outer <= bound) || (side > 0 && outer >= bound)) {
+                outer = bound;
+                f_outer = f(outer);
+                at_bound = f_outer < 0;
+                break;
+            }
+            f_outer = f(outer);
+        }
+        double x = outer;
+        if (!at_bound) {
+            // Illinois false position on the bracket [inner, outer]
+            int last = 0;
+            for (int it = 0; it < 100 && std::abs(outer - inner) > 1e-7 * sigma; ++it) {
+                const double trial =
+                    inner - f_inner * (outer - inner) / (f_outer - f_inner);
+                const double ft = f(trial);
+                x = trial;
+                if (std::abs(ft) < 1e-10) break;
+                if (ft < 0) {
+                    inner = trial, f_inner = ft;
+                    if (last < 0) f_outer *= 0.5;
+                    last = -1;
+                } else {
+                    outer = trial, f_outer = ft;
+                    if (last > 0) f_inner *= 0.5;
+                    last = +1;
+                }
+            }
+        }
+        if (side < 0) {
+            out.lower = x - x0;
+            out.lower_at_bound = at_bound;
+        } else {
+            out.upper = x - x0;
+            out.upper_at_bound = at_bound;
+        }
+    }
+    if (lowest < best.twice_nll - 1e-6) {
+        failures += (failures.empty() ? "" : "; ") + std::string("the profile at ") +
+                    std::to_string(lowest_at) + " is " +
+                    std::to_string(best.twice_nll - lowest) +
+                    " below the best fit: the fit stopped in a local minimum";
+    }
+    out.message = failures;
+    out.valid = failures.empty();
+    return out;
+}
+
+} // namespace hifit

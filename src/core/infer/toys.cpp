@@ -1,0 +1,151 @@
+// Pseudo-experiments and toy-based CLs (pyhf's ToyCalculator semantics).
+#include <hifit/errors.hpp>
+#include <hifit/infer/impacts.hpp>
+#include <hifit/infer/limits.hpp>
+#include <hifit/infer/scans.hpp>
+#include <hifit/infer/test_statistics.hpp>
+#include <hifit/infer/toys.hpp>
+
+#include "fit/setup.hpp"
+#include "infer/parallel.hpp"
+#include "likelihood/model_data.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+namespace hifit {
+
+namespace {
+
+// splitmix64: decorrelated seeds for (seed, toy index) pairs.
+std::uint64_t mix(std::uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+double poisson(std::mt19937_64& rng, double mean) {
+    if (!(mean > 0)) return 0.0;
+    return static_cast<double>(std::poisson_distribution<long long>(mean)(rng));
+}
+
+// Fraction of samples >= x (pyhf's EmpiricalDistribution.pvalue); `sorted` ascending.
+double tail_fraction(const std::vector<double>& sorted, double x) {
+    if (sorted.empty()) return std::nan("");
+    const auto it = std::lower_bound(sorted.begin(), sorted.end(), x);
+    return static_cast<double>(sorted.end() - it) / static_cast<double>(sorted.size());
+}
+
+// numpy.percentile with linear interpolation.
+double percentile(const std::vector<double>& sorted, double q) {
+    const double pos = q / 100.0 * static_cast<double>(sorted.size() - 1);
+    const auto lo = static_cast<std::size_t>(std::floor(pos));
+    const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
+    return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
+}
+
+} // namespace
+
+std::vector<double> sample_toy(const Model& model, std::span<const double> pars,
+                               unsigned long long seed, unsigned long long index) {
+    const ModelData& md = model.compiled();
+    std::mt19937_64 rng(mix(mix(seed) ^ index));
+    std::vector<double> out(model.nmain() + model.naux());
+    Likelihood lh(model, std::vector<double>(out.size(), 0.0));
+    std::vector<double> expected(model.nmain());
+    lh.expected_data(pars, expected, false);
+    for (std::size_t b = 0; b < model.nmain(); ++b) out[b] = poisson(rng, expected[b]);
+    double* aux = out.data() + model.nmain();
+    for (const GaussianTerm& t : md.gaussian) {
+        aux[t.aux] = std::normal_distribution<double>(pars[t.par], t.sigma)(rng);
+    }
+    for (const PoissonTerm& t : md.poisson)
+        aux[t.aux] = poisson(rng, pars[t.par] * t.factor);
+    return out;
+}
+
+ToyResult hypotest_toys(const Model& model, std::span<const double> data, double mu,
+                        TestStat stat, int ntoys, unsigned long long seed, int jobs,
+                        const FitOptions& base) {
+    if (!model.poi_index())
+        throw InvalidArgument("toys need a model with a parameter of interest");
+    if (ntoys <= 0) throw InvalidArgument("the number of toys must be positive");
+    const std::size_t poi = *model.poi_index();
+    const FitOptions options = resolved(model, base);
+    if (stat == TestStat::q0) mu = 0.0;
+    ToyResult out;
+    const TestStatResult observed = test_statistic(model, data, mu, stat, options);
+    out.q_obs = observed.value;
+    // Toys are thrown around the conditional fits to data: signal+background at mu,
+    // background-only at 0 (1 for discovery, where the roles swap).
+    Likelihood lh(model, data);
+    const double bkg_mu = stat == TestStat::q0 ? 1.0 : 0.0;
+    const FitResult sb_fit =
+        robust_fit(lh, fixed_at(options, poi, mu, observed.free_fit.bestfit));
+    const FitResult b_fit =
+        robust_fit(lh, fixed_at(options, poi, bkg_mu, observed.free_fit.bestfit));
+    if (!observed.valid() || !sb_fit.valid || !b_fit.valid) {
+        out.message = "a fit to the observed data did not converge";
+    }
+    out.q_sb.assign(static_cast<std::size_t>(ntoys), 0.0);
+    out.q_b.assign(static_cast<std::size_t>(ntoys), 0.0);
+    std::vector<char> ok_sb(static_cast<std::size_t>(ntoys)),
+        ok_b(static_cast<std::size_t>(ntoys));
+    parallel_chunks(
+        static_cast<std::size_t>(ntoys), jobs, [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) {
+                // Distinct streams for the two hypotheses: index 2i and 2i + 1.
+                const auto toy_sb = sample_toy(model, sb_fit.bestfit, seed, 2 * i);
+                const auto toy_b = sample_toy(model, b_fit.bestfit, seed, 2 * i + 1);
+                const TestStatResult rsb =
+                    test_statistic(model, toy_sb, mu, stat, options);
+                const TestStatResult rb =
+                    test_statistic(model, toy_b, mu, stat, options);
+                out.q_sb[i] = rsb.value;
+                out.q_b[i] = rb.value;
+                ok_sb[i] = rsb.valid();
+                ok_b[i] = rb.valid();
+            }
+        });
+    // Toys whose fits failed are left out and counted, never silently kept.
+    auto keep = [&](std::vector<double>& q, const std::vector<char>& ok) {
+        std::vector<double> kept;
+        for (std::size_t i = 0; i < q.size(); ++i) {
+            if (ok[i])
+                kept.push_back(q[i]);
+            else
+                ++out.failed_toys;
+        }
+        q = kept;
+        std::sort(q.begin(), q.end());
+    };
+    keep(out.q_sb, ok_sb);
+    keep(out.q_b, ok_b);
+    out.clsb_obs = tail_fraction(out.q_sb, out.q_obs);
+    out.clb_obs = tail_fraction(out.q_b, out.q_obs);
+    out.cls_obs = stat == TestStat::q0 ? out.clsb_obs : out.clsb_obs / out.clb_obs;
+    // Expected band: CLs of every background-only toy, at pyhf's percentiles.
+    std::vector<double> cls_of_b;
+    for (double q : out.q_b) {
+        const double clsb = tail_fraction(out.q_sb, q), clb = tail_fraction(out.q_b, q);
+        cls_of_b.push_back(stat == TestStat::q0 ? clsb : clsb / clb);
+    }
+    std::sort(cls_of_b.begin(), cls_of_b.end());
+    const double quantiles[5] = {2.27501319, 15.86552539, 50.0, 84.13447461,
+                                 97.72498681};
+    for (int k = 0; k < 5; ++k) {
+        out.cls_exp[static_cast<std::size_t>(k)] =
+            cls_of_b.empty() ? std::nan("") : percentile(cls_of_b, quantiles[k]);
+    }
+    if (out.failed_toys > 0) {
+        out.message += (out.message.empty() ? "" : "; ") +
+                       std::to_string(out.failed_toys) +
+                       " toy fits did not converge and were left out";
+    }
+    out.valid = out.message.empty();
+    return out;
+}
+
+} // namespace hifit
