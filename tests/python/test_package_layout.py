@@ -4,6 +4,7 @@ layer in hifit.cabinetry, reachable as ``from hifit import cabinetry`` and as
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import os
@@ -21,10 +22,15 @@ PACKAGE = Path(hifit.__file__).resolve().parent
 
 
 def cabinetry_module_names() -> set[str]:
+    """The modules ``import cabinetry`` binds (read from its ``__init__``: other tests
+    may have imported more, e.g. ``cabinetry.contrib``)."""
+    tree = ast.parse(Path(inspect.getfile(cabinetry)).read_text())
     return {
-        name
-        for name, obj in vars(cabinetry).items()
-        if inspect.ismodule(obj) and obj.__name__ == f"cabinetry.{name}"
+        alias.asname or alias.name.split(".")[-1]
+        for node in tree.body
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name.startswith("cabinetry.")
     }
 
 
