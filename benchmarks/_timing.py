@@ -215,8 +215,8 @@ def import_tool(name: str, submodules: Sequence[str] = ()) -> tuple[Any, str]:
     a tool that does not import is reported, and the other tool's half still runs."""
     try:
         module = importlib.import_module(name)
-        for sub in submodules:
-            importlib.import_module(f"{name}.{sub}")
+        for sub in submodules:  # attribute access: hifit forwards them lazily
+            getattr(module, sub)
     except Exception as exc:  # missing or broken build: report, don't crash
         return None, f"not importable ({type(exc).__name__}: {first_line(exc)})"
     return module, getattr(module, "__version__", "unknown version")

@@ -42,12 +42,12 @@ def main() -> None:
     import numpy as np
 
     from hifit import datacard
-    from hifit._combine import load_card
+    from hifit.datacard import load_model
     from hifit.infer import fit, ranking
 
     print(f"card: {CARD.name}   cpu: {cpu_name()}")
     t_read, _ = best_of(lambda: datacard.read(str(CARD), mass=125), args.repeat)
-    t_load, built = best_of(lambda: load_card(str(CARD), mass=125), args.repeat)
+    t_load, built = best_of(lambda: load_model(str(CARD), mass=125), args.repeat)
     model, data = built.model, built.data
     npars = model.config.npars
     t_fit, res = best_of(lambda: fit(data, model), args.repeat)

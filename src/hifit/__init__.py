@@ -1,6 +1,10 @@
 """hifit: fast binned-likelihood inference (pyhf workspaces, fits, and more).
 
-The numerical engine is C++ (``hifit._core``); this package is its thin Python face.
+The numerical engine is C++ (``hifit._core``); this package is its thin Python face,
+in two layers: hifit's own API here (:class:`Workspace`, :class:`Model`,
+:mod:`hifit.infer`, :mod:`hifit.datacard`, :mod:`hifit.convert`, :mod:`hifit.stat`,
+:mod:`hifit.io`, :mod:`hifit.cli`) and the cabinetry-compatible layer in
+:mod:`hifit.cabinetry`, whose modules are also reachable as ``hifit.<name>``.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ if _os.environ.get("HIFIT_CORE_DIR"):
     __path__.insert(0, _os.path.abspath(_os.environ["HIFIT_CORE_DIR"]))
 
 from . import infer
-from ._model import Model, ModelConfig
-from ._workspace import PatchSet, Workspace
+from .cabinetry import MODULES as _CABINETRY_MODULES
 from .exceptions import HifitError, InvalidModel, InvalidPatch, InvalidSpec
+from .model import Model, ModelConfig
+from .pyhf_workspace import PatchSet, Workspace
 
 __version__ = "0.1.0"
 
@@ -28,31 +33,20 @@ __all__ = [
     "ModelConfig",
     "PatchSet",
     "Workspace",
+    "cabinetry",
     "cmake_dir",
     "infer",
 ]
 
 
-# cabinetry's module names, so that `import hifit as cabinetry` runs cabinetry
-# notebooks. Imported on first use: they pull in uproot and plotting libraries.
-_CABINETRY_MODULES = {
-    "configuration",
-    "fit",
-    "histo",
-    "model_utils",
-    "route",
-    "tabulate",
-    "templates",
-    "visualize",
-    "workspace",
-}
-
-
+# cabinetry's module names (hifit.cabinetry.<name>) are forwarded, so that
+# `import hifit as cabinetry` runs cabinetry notebooks. Imported on first use: they
+# pull in uproot and plotting libraries.
 def __getattr__(name: str) -> object:
-    if name in _CABINETRY_MODULES:
-        import importlib
+    import importlib
 
-        return importlib.import_module(f".{name}", __name__)
+    if name in _CABINETRY_MODULES:
+        return importlib.import_module(f".cabinetry.{name}", __name__)
     msg = f"module 'hifit' has no attribute {name!r}"
     raise AttributeError(msg)
 

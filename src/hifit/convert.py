@@ -21,8 +21,8 @@ from typing import Any
 
 from . import _core
 from . import datacard as _datacard
-from ._io import replacing, write_json_atomic, write_text_atomic
-from ._workspace import Workspace
+from .io import replacing, write_json_atomic, write_text_atomic
+from .pyhf_workspace import Workspace
 
 __all__ = [
     "CardToWorkspace",

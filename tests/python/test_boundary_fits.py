@@ -23,7 +23,7 @@ from scipy import optimize
 
 import hifit
 from hifit import infer
-from hifit._combine import load_card
+from hifit.datacard import load_model
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMBINE = PROJECT_ROOT / ".." / "shared" / "data" / "combine"
@@ -37,7 +37,7 @@ BOUNDED_CARDS = sorted(
 
 def _card_fit(card: str):
     run = RUNS["cards"][card]
-    built = load_card(str(COMBINE / card), mass=run["mass"])
+    built = load_model(str(COMBINE / card), mass=run["mass"])
     result = infer.fit(built.data, built.model)
     return built, result, run
 
@@ -134,7 +134,7 @@ normA lnN   1.20   -
 def test_control_region_only_card(tmp_path):
     card = tmp_path / "cr_only.txt"
     card.write_text(CR_ONLY)
-    built = load_card(str(card))
+    built = load_model(str(card))
     model, data = built.model, built.data
     result = infer.fit(data, model)
     r = model.config.par_names.index("r")

@@ -208,13 +208,13 @@ def test_workspace_identical(hifit_run, cab_run):
 
 
 def test_workspace_file_format(hifit_run, tmp_path):
-    import hifit.workspace
+    import hifit.cabinetry.workspace
 
     target = tmp_path / "sub" / "ws.json"
-    hifit.workspace.save(hifit_run["workspace"], target)
+    hifit.cabinetry.workspace.save(hifit_run["workspace"], target)
     text = target.read_text()
     assert text == json.dumps(hifit_run["workspace"], sort_keys=True, indent=4)
-    assert hifit.workspace.load(target) == hifit_run["workspace"]
+    assert hifit.cabinetry.workspace.load(target) == hifit_run["workspace"]
     assert [p.name for p in target.parent.iterdir()] == ["ws.json"]  # no temp files
 
 
@@ -284,9 +284,9 @@ def test_ranking(hifit_run, cab_run):
 
 def test_ranking_of_foreign_fit_results(hifit_run, cab_run):
     """Fit results hifit did not produce: refits one by one, cabinetry's way."""
-    import hifit.fit
+    import hifit.cabinetry.fit
 
-    mine = hifit.fit.ranking(
+    mine = hifit.cabinetry.fit.ranking(
         hifit_run["model"], hifit_run["data"], fit_results=cab_run["fit"]
     )
     tight = cabinetry.fit.ranking(
@@ -310,10 +310,10 @@ def test_scan(hifit_run, cab_run):
     )
     np.testing.assert_allclose(mine.parameter_values, ref.parameter_values, atol=0.02)
     # same points, tight refits
-    import hifit.fit
+    import hifit.cabinetry.fit
 
     span = (ref.parameter_values[0], ref.parameter_values[-1])
-    mine = hifit.fit.scan(
+    mine = hifit.cabinetry.fit.scan(
         hifit_run["model"], hifit_run["data"], ref.name, par_range=span, n_steps=5
     )
     tight = cabinetry.fit.scan(
@@ -421,23 +421,25 @@ def test_workspace_rules(tmp_path):
 
 def test_symmetrized_up(tmp_path):
     """Up.Symmetrize mirrors the normalised Down template: hi = 2 - lo, U' = 2N - D'."""
-    import hifit.configuration
-    import hifit.templates
-    import hifit.workspace
+    import hifit.cabinetry.configuration
+    import hifit.cabinetry.templates
+    import hifit.cabinetry.workspace
 
-    config = hifit.configuration.load(TUTORIALS / "config_histograms.yml")
+    config = hifit.cabinetry.configuration.load(TUTORIALS / "config_histograms.yml")
     config["General"]["InputPath"] = str(TUTORIALS / config["General"]["InputPath"])
     config["General"]["HistogramFolder"] = str(tmp_path)
     systematic = config["Systematics"][2]  # WeightBasedModeling
     systematic["Up"] = {"Symmetrize": True}
-    hifit.templates.collect(config)
-    ws = hifit.workspace.build(config)
+    hifit.cabinetry.templates.collect(config)
+    ws = hifit.cabinetry.workspace.build(config)
     background = ws["channels"][0]["samples"][1]
     norm, shape = (
         m for m in background["modifiers"] if m["name"] == "WeightBasedModeling"
     )
-    nominal = hifit.templates.load_template(config, "Signal_region", "Background")[0]
-    down = hifit.templates.load_template(
+    nominal = hifit.cabinetry.templates.load_template(
+        config, "Signal_region", "Background"
+    )[0]
+    down = hifit.cabinetry.templates.load_template(
         config, "Signal_region", "Background", systematic, "Down"
     )[0]
     lo = sum(down) / sum(nominal)
@@ -448,11 +450,11 @@ def test_symmetrized_up(tmp_path):
     )
     systematic["Down"]["Symmetrize"] = True
     with pytest.raises(ValueError, match="both"):
-        hifit.workspace.build(config)
+        hifit.cabinetry.workspace.build(config)
     del systematic["Down"]["Symmetrize"]
     config["Samples"][0]["Data"] = False
     with pytest.raises(ValueError, match="exactly one data sample"):
-        hifit.workspace.build(config)
+        hifit.cabinetry.workspace.build(config)
 
 
 # --- the derived workspaces -----------------------------------------------------------
@@ -461,19 +463,19 @@ def test_symmetrized_up(tmp_path):
 @pytest.fixture(scope="module", params=["config_example", "tutorial"])
 def derived(request):
     """One derived workspace, its models in both tools, and both fits."""
-    import hifit.fit
-    import hifit.model_utils
+    import hifit.cabinetry.fit
+    import hifit.cabinetry.model_utils
 
     path = {"config_example": CONFIG_EXAMPLE_WS, "tutorial": TUTORIAL_WS}
     ws = json.loads(path[request.param].read_text())
-    model, data = hifit.model_utils.model_and_data(ws)
+    model, data = hifit.cabinetry.model_utils.model_and_data(ws)
     cab_model, cab_data = cabinetry_model(ws)
     return {
         "name": request.param,
         "ws": ws,
         "model": model,
         "data": data,
-        "fit": hifit.fit.fit(model, data, goodness_of_fit=True),
+        "fit": hifit.cabinetry.fit.fit(model, data, goodness_of_fit=True),
         "cab_model": cab_model,
         "cab_data": cab_data,
         "cab_fit": cabinetry.fit.fit(cab_model, cab_data, goodness_of_fit=True),
@@ -489,12 +491,14 @@ def test_derived_fit(derived):
 
 
 def test_derived_predictions(derived):
-    import hifit.model_utils
+    import hifit.cabinetry.model_utils
 
-    mine = hifit.model_utils.prediction(derived["model"])
+    mine = hifit.cabinetry.model_utils.prediction(derived["model"])
     ref = cabinetry.model_utils.prediction(derived["cab_model"])
     assert_same_prediction(mine, ref, PREDICTION_RTOL)
-    mine = hifit.model_utils.prediction(derived["model"], fit_results=derived["fit"])
+    mine = hifit.cabinetry.model_utils.prediction(
+        derived["model"], fit_results=derived["fit"]
+    )
     ref = cabinetry.model_utils.prediction(
         derived["cab_model"], fit_results=derived["fit"]
     )
@@ -502,7 +506,7 @@ def test_derived_predictions(derived):
 
 
 def test_derived_parameters(derived):
-    import hifit.model_utils as mu
+    import hifit.cabinetry.model_utils as mu
 
     model, cab_model = derived["model"], derived["cab_model"]
     cab_mu = cabinetry.model_utils
@@ -531,17 +535,19 @@ def test_derived_parameters(derived):
 
 @pytest.fixture(scope="module")
 def config_example():
-    import hifit.model_utils
+    import hifit.cabinetry.model_utils
 
     ws = json.loads(CONFIG_EXAMPLE_WS.read_text())
-    return hifit.model_utils.model_and_data(ws)
+    return hifit.cabinetry.model_utils.model_and_data(ws)
 
 
 def test_reference_fit(config_example):
-    import hifit.fit
+    import hifit.cabinetry.fit
 
     model, data = config_example
-    result = hifit.fit.fit(model, data, minos=["Signal_norm"], goodness_of_fit=True)
+    result = hifit.cabinetry.fit.fit(
+        model, data, minos=["Signal_norm"], goodness_of_fit=True
+    )
     unc = [0.55547829, 0.62723287, 0.93885915, 0.99129285]
     unc += [0.04108188, 0.03792561, 0.03651562, 0.04250561]
     bestfit = [-0.32457145, -0.58582788, 1.68953317, -0.0880332]
@@ -556,17 +562,17 @@ def test_reference_fit(config_example):
 
 
 def test_reference_inference(config_example):
-    import hifit.fit
+    import hifit.cabinetry.fit
 
     model, data = config_example
-    limit = hifit.fit.limit(model, data, bracket=(0.5, 3.5), tolerance=0.05)
+    limit = hifit.cabinetry.fit.limit(model, data, bracket=(0.5, 3.5), tolerance=0.05)
     assert limit.observed_limit == pytest.approx(3.1502, rel=0.01)
     expected = [1.0054, 1.3975, 1.9689, 2.7174, 3.5426]
     np.testing.assert_allclose(limit.expected_limit, expected, rtol=0.01)
-    significance = hifit.fit.significance(model, data)
+    significance = hifit.cabinetry.fit.significance(model, data)
     reference = (0.03583662, 1.80118813, 0.1477504, 1.04613046)
     np.testing.assert_allclose(significance, reference, atol=SIGNIFICANCE_ATOL)
-    scan = hifit.fit.scan(
+    scan = hifit.cabinetry.fit.scan(
         model, data, "Signal_norm", par_range=(1.18967971, 2.18967971), n_steps=3
     )
     # published with Minuit's EDM goal of 2e-4; hifit's refits end lower by ~1e-4
@@ -655,11 +661,11 @@ def assert_fit_near(result, bestfit, uncertainty, twice_nll):
 
 
 def test_fixed_parameters():
-    import hifit.fit
-    import hifit.model_utils as mu
+    import hifit.cabinetry.fit
+    import hifit.cabinetry.model_utils as mu
 
     model, data = mu.model_and_data(EXAMPLE_SPEC)
-    result = hifit.fit.fit(model, data)
+    result = hifit.cabinetry.fit.fit(model, data)
     assert result.labels == ["Signal strength", "staterror_Signal-Region[0]"]
     assert_fit_near(result, [8.33624084, 1.1], [0.38182003, 0.0], 7.82495235)
     # fixed parameters: whole row and column 0, diagonal included
@@ -670,37 +676,39 @@ def test_fixed_parameters():
     np.testing.assert_array_equal(mu.prefit_uncertainties(model), [0.0, 0.0])
 
     model, data = mu.model_and_data(EXAMPLE_SPEC, asimov=True)
-    result = hifit.fit.fit(model, data)
+    result = hifit.cabinetry.fit.fit(model, data)
     assert_fit_near(result, [0.90917877, 1.1], [0.12628017, 0.0], 5.61189476)
 
-    result = hifit.fit.fit(
+    result = hifit.cabinetry.fit.fit(
         *mu.model_and_data(EXAMPLE_SPEC), par_bounds=[(0, 5), (0.1, 2)]
     )
     np.testing.assert_allclose(result.bestfit, [5.0, 1.1])
 
 
 def test_fix_pars_and_goodness_of_fit():
-    import hifit.fit
-    import hifit.model_utils as mu
+    import hifit.cabinetry.fit
+    import hifit.cabinetry.model_utils as mu
 
     model, data = mu.model_and_data(_multibin_spec())
-    result = hifit.fit.fit(
+    result = hifit.cabinetry.fit.fit(
         model, data, init_pars=[1.0, 0.9, 1.1, 1.0], fix_pars=[False, True, True, False]
     )
     bestfit = [1.48041923, 0.9, 1.1, 0.97511112]
     assert_fit_near(result, bestfit, [0.20694409, 0.0, 0.0, 0.11792805], 10.4531891)
     assert mu.unconstrained_parameter_count(model) == 1
     assert mu.unconstrained_parameter_count(model, fix_pars=[True] * 4) == 0
-    result = hifit.fit.fit(model, data, goodness_of_fit=True)
+    result = hifit.cabinetry.fit.fit(model, data, goodness_of_fit=True)
     assert result.best_twice_nll <= 9.964913 + 1e-6
     assert result.goodness_of_fit == pytest.approx(0.91926079, abs=1e-6)
 
 
 def test_goodness_of_fit_without_degrees_of_freedom(caplog):
-    import hifit.fit
-    import hifit.model_utils as mu
+    import hifit.cabinetry.fit
+    import hifit.cabinetry.model_utils as mu
 
-    result = hifit.fit.fit(*mu.model_and_data(EXAMPLE_SPEC), goodness_of_fit=True)
+    result = hifit.cabinetry.fit.fit(
+        *mu.model_and_data(EXAMPLE_SPEC), goodness_of_fit=True
+    )
     assert np.isnan(result.goodness_of_fit)
     assert "cannot calculate p-value: 0 degrees of freedom" in caplog.text
 
@@ -710,17 +718,17 @@ def test_goodness_of_fit_without_degrees_of_freedom(caplog):
 
 @pytest.fixture(scope="module")
 def tutorial():
-    import hifit.fit
-    import hifit.model_utils
+    import hifit.cabinetry.fit
+    import hifit.cabinetry.model_utils
 
     ws = json.loads(TUTORIAL_WS.read_text())
-    model, data = hifit.model_utils.model_and_data(ws)
+    model, data = hifit.cabinetry.model_utils.model_and_data(ws)
     cab_model, _ = cabinetry_model(ws)
-    return ws, model, data, hifit.fit.fit(model, data), cab_model
+    return ws, model, data, hifit.cabinetry.fit.fit(model, data), cab_model
 
 
 def test_sample_update_map(tutorial):
-    import hifit.model_utils as mu
+    import hifit.cabinetry.model_utils as mu
 
     _, model, _, fit_results, _ = tutorial
     plain = mu.prediction(model, fit_results=fit_results)
@@ -763,7 +771,7 @@ def test_sample_update_map(tutorial):
 
 def test_helpers(tutorial):
     """The private helpers cabinetry's visualize and tabulate modules call."""
-    import hifit.model_utils as mu
+    import hifit.cabinetry.model_utils as mu
 
     _, model, data, _, cab_model = tutorial
     cab_mu = cabinetry.model_utils
@@ -784,8 +792,8 @@ def test_helpers(tutorial):
 
 
 def test_match_fit_results(tutorial):
-    import hifit.model_utils as mu
-    from hifit.fit import FitResults
+    import hifit.cabinetry.model_utils as mu
+    from hifit.cabinetry.fit import FitResults
 
     _, model, _, fit_results, cab_model = tutorial
     # Luminosity missing, the rest in reverse order
@@ -810,13 +818,15 @@ def test_match_fit_results(tutorial):
 
 def test_poi_name(tutorial):
     import hifit
-    import hifit.fit
-    import hifit.model_utils
+    import hifit.cabinetry.fit
+    import hifit.cabinetry.model_utils
 
     ws, model, data, fit_results, cab_model = tutorial
-    default = hifit.fit.significance(model, data)
-    assert hifit.fit.significance(model, data, poi_name="Signal_norm") == default
-    mine = hifit.fit.ranking(
+    default = hifit.cabinetry.fit.significance(model, data)
+    assert (
+        hifit.cabinetry.fit.significance(model, data, poi_name="Signal_norm") == default
+    )
+    mine = hifit.cabinetry.fit.ranking(
         model, data, fit_results=fit_results, poi_name="Luminosity"
     )
     assert "Luminosity" not in mine.labels and "Signal_norm" in mine.labels
@@ -832,28 +842,30 @@ def test_poi_name(tutorial):
     # a model compiled without its workspace cannot change its POI
     plain = hifit.Workspace(ws).model()
     with pytest.raises(ValueError, match="cannot change the POI"):
-        hifit.fit.significance(plain, data, poi_name="Luminosity")
+        hifit.cabinetry.fit.significance(plain, data, poi_name="Luminosity")
     with pytest.raises(ValueError, match="not found"):
-        hifit.fit.limit(model, data, poi_name="nope")
+        hifit.cabinetry.fit.limit(model, data, poi_name="nope")
     # a workspace without POI: name one, or get cabinetry's error
     no_poi = json.loads(json.dumps(ws))
     no_poi["measurements"][0]["config"]["poi"] = ""
-    no_poi_model, _ = hifit.model_utils.model_and_data(no_poi)
+    no_poi_model, _ = hifit.cabinetry.model_utils.model_and_data(no_poi)
     assert no_poi_model.config.poi_index is None
     with pytest.raises(ValueError, match="no POI specified, cannot calculate limit"):
-        hifit.fit.limit(no_poi_model, data)
-    named = hifit.fit.significance(no_poi_model, data, poi_name="Signal_norm")
+        hifit.cabinetry.fit.limit(no_poi_model, data)
+    named = hifit.cabinetry.fit.significance(no_poi_model, data, poi_name="Signal_norm")
     np.testing.assert_allclose(named, default, rtol=1e-12)
 
 
 def test_ranking_with_fixed_parameter(tutorial):
     """A parameter fixed by the user keeps its pre-fit impacts, as in cabinetry."""
-    import hifit.fit
+    import hifit.cabinetry.fit
 
     _, model, data, _, cab_model = tutorial
     fixed = [label == "Luminosity" for label in model.config.par_names]
-    fit_results = hifit.fit.fit(model, data, fix_pars=fixed)
-    mine = hifit.fit.ranking(model, data, fit_results=fit_results, fix_pars=fixed)
+    fit_results = hifit.cabinetry.fit.fit(model, data, fix_pars=fixed)
+    mine = hifit.cabinetry.fit.ranking(
+        model, data, fit_results=fit_results, fix_pars=fixed
+    )
     ref = cabinetry.fit.ranking(
         cab_model, data, fit_results=fit_results, fix_pars=fixed, tolerance=1e-6
     )
@@ -867,20 +879,22 @@ def test_ranking_with_fixed_parameter(tutorial):
 
 
 def test_fit_options(tutorial, caplog):
-    import hifit.fit
+    import hifit.cabinetry.fit
 
     _, model, data, fit_results, _ = tutorial
     # strategy, custom_fit, maxiter and a loose tolerance leave the result unchanged
-    other = hifit.fit.fit(
+    other = hifit.cabinetry.fit.fit(
         model, data, strategy=2, custom_fit=True, maxiter=100_000, tolerance=0.1
     )
     np.testing.assert_allclose(other.bestfit, fit_results.bestfit, rtol=1e-12)
     # MINOS: unknown names are skipped with a warning; minos_cl in iminuit's convention
-    one = hifit.fit.fit(model, data, minos=["nope", "Signal_norm"])
+    one = hifit.cabinetry.fit.fit(model, data, minos=["nope", "Signal_norm"])
     assert list(one.minos_uncertainty) == ["Signal_norm"]
     assert "parameter nope not found in model" in caplog.text
-    two = hifit.fit.fit(model, data, minos="Signal_norm", minos_cl=2)
-    cl = hifit.fit.fit(model, data, minos="Signal_norm", minos_cl=0.9544997361036416)
+    two = hifit.cabinetry.fit.fit(model, data, minos="Signal_norm", minos_cl=2)
+    cl = hifit.cabinetry.fit.fit(
+        model, data, minos="Signal_norm", minos_cl=0.9544997361036416
+    )
     np.testing.assert_allclose(
         two.minos_uncertainty["Signal_norm"], cl.minos_uncertainty["Signal_norm"]
     )
@@ -889,17 +903,17 @@ def test_fit_options(tutorial, caplog):
         > one.minos_uncertainty["Signal_norm"][1] * 1.8
     )
     with pytest.raises(ValueError, match="Minimization failed"):
-        hifit.fit.fit(model, data, maxiter=1)
+        hifit.cabinetry.fit.fit(model, data, maxiter=1)
     with pytest.raises(ValueError, match="bracket"):
-        hifit.fit.limit(model, data, bracket=(1.0, 1.0))
+        hifit.cabinetry.fit.limit(model, data, bracket=(1.0, 1.0))
     # q~mu needs POI >= 0: a negative lower bound is raised to 0
     bounds = model.config.suggested_bounds()
     bounds[model.config.poi_index] = (-5.0, 10.0)
-    clipped = hifit.fit.limit(model, data, par_bounds=bounds)
-    default = hifit.fit.limit(model, data)
+    clipped = hifit.cabinetry.fit.limit(model, data, par_bounds=bounds)
+    default = hifit.cabinetry.fit.limit(model, data)
     assert clipped.observed_limit == pytest.approx(default.observed_limit, rel=1e-9)
     caplog.set_level(logging.INFO, logger="hifit")
-    hifit.fit.print_results(fit_results)
+    hifit.cabinetry.fit.print_results(fit_results)
     assert "Signal_norm                =  1.5937 +/- 0.9879" in caplog.text
 
 

@@ -201,7 +201,7 @@ def test_signal_grid_without_output_prints_its_table(tmp_path):
 
 
 def test_json_never_holds_nan_or_infinity(tmp_path):
-    from hifit._io import write_json_atomic
+    from hifit.io import write_json_atomic
 
     out = tmp_path / "x.json"
     write_json_atomic(

@@ -41,7 +41,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from hifit._combine import load_card
+from hifit.datacard import load_model
 from hifit.infer import (
     AsymptoticCalculator,
     fit,
@@ -113,7 +113,7 @@ def minos_level(card) -> float:
 @functools.cache
 def results(card: str) -> dict:
     ref = REFERENCE[card]
-    built = load_card(str(COMBINE / card), mass=ref["mass"])
+    built = load_model(str(COMBINE / card), mass=ref["mass"])
     model, data = built.model, built.data
     poi = model.config.poi_index
     best = fit(data, model)
@@ -301,7 +301,7 @@ def test_card_combine_refuses_is_refused(card):
     # Combine: "Bin 0j starts with a digit!"
     assert "starts with a digit" in REFERENCE[card]["error"]
     with pytest.raises(ValueError, match="not starting with a digit"):
-        load_card(str(COMBINE / card), mass=REFERENCE[card]["mass"])
+        load_model(str(COMBINE / card), mass=REFERENCE[card]["mass"])
 
 
 def test_every_card_is_compared():
@@ -319,7 +319,7 @@ def test_significance_beyond_the_double_range_of_p(tmp_path):
         "bin b1 b1\nprocess sig bkg\nprocess 0 1\n"
         f"rate {s} {b}\n"
     )
-    built = load_card(str(card))
+    built = load_model(str(card))
     exact = math.sqrt(2 * (n * math.log(n / b) - (n - b)))
     assert stats.norm.sf(exact) == 0.0  # p underflows a double
     for convention in ("combine", "pyhf"):

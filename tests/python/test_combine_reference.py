@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hifit._combine import load_card
+from hifit.datacard import load_model
 from hifit.infer import fit
 from hifit.infer.scans import minos
 
@@ -38,7 +38,7 @@ def reference(name: str) -> dict[str, tuple[float, ...]]:
 
 
 def fit_pois(card: str, mass: float, pois: list[str], **options) -> dict:
-    built = load_card(str(COMBINE / card), mass=mass, **options)
+    built = load_model(str(COMBINE / card), mass=mass, **options)
     model, data = built.model, built.data
     result = fit(data, model)
     assert result.valid, result.status
@@ -91,7 +91,7 @@ def test_multidimfit_singles(ref, card, mass, options):
 
 def test_counting_card_best_fit():
     expected = reference("counting_datacard.out")
-    built = load_card(
+    built = load_model(
         str(COMBINE / "tutorials/multiDim/toy-hgg-125.txt"),
         mass=125,
         poi_map={"ggH": "r_ggH", "qqH": "r_qqH"},

@@ -1,4 +1,4 @@
-"""hifit.configuration against cabinetry.configuration (the reference, 0.6.0).
+"""hifit.cabinetry.configuration against cabinetry.configuration (the reference, 0.6.0).
 
 * every shared cabinetry config loads to the same dict with both;
 * the membership helpers and ``histogram_is_needed`` agree on every combination;
@@ -23,7 +23,7 @@ import jsonschema
 import pytest
 import yaml
 
-from hifit import configuration as hconf
+from hifit.cabinetry import configuration as hconf
 from hifit.exceptions import HifitError
 
 cabinetry = pytest.importorskip("cabinetry")

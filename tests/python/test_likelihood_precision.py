@@ -18,7 +18,7 @@ import pyhf
 import pytest
 
 import hifit
-from hifit._combine import load_card
+from hifit.datacard import load_model
 
 RTOL = 1e-9
 TAUS = [1e4, 1e7, 1e9, 1e11, 1e13]
@@ -318,7 +318,7 @@ side   gmN 1000000000  -   -      0.000002  -  -    0.000001
 def test_combine_card_matches_mpmath_reference(tmp_path, obs, masked):
     path = tmp_path / "card.txt"
     path.write_text(CARD.format(obs1=obs[0], obs2=obs[1]))
-    built = load_card(str(path), masked_channels=masked)
+    built = load_model(str(path), masked_channels=masked)
     model, data = built.model, np.asarray(built.data)
     pts, best = points(model, data)
     asimov = model.expected_data(pts[2])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hifit import report
+from hifit.cli import report
 
 SECTIONS = ("fit", "poi", "limit", "yields", "ranking", "figures")
 # pulls, correlation matrix, data/MC pre- and post-fit for SR and CR, ranking,

@@ -1,4 +1,5 @@
-"""hifit.tabulate.yields against cabinetry.tabulate.yields on the same predictions.
+"""hifit.cabinetry.tabulate.yields against cabinetry.tabulate.yields on the same
+predictions.
 
 cabinetry computes the prediction from a pyhf model; hifit's table gets the very
 same numbers, with the pyhf model swapped for a hifit model built from the same
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 import hifit
-from hifit import tabulate as hifit_tabulate
+from hifit.cabinetry import tabulate as hifit_tabulate
 
 cabinetry = pytest.importorskip("cabinetry")
 

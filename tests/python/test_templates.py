@@ -1,4 +1,4 @@
-"""hifit.templates against cabinetry.templates (the reference, 0.6.0).
+"""hifit.cabinetry.templates against cabinetry.templates (the reference, 0.6.0).
 
 * build (ntuples) and collect (histograms) on the tutorial configs, plus a config
   using every path/filter/weight/override rule and one with a template router: every
@@ -22,10 +22,10 @@ import pytest
 import uproot
 import yaml
 
-import hifit.route
-import hifit.templates
+import hifit.cabinetry.route
+import hifit.cabinetry.templates
 from hifit import _core
-from hifit.templates import TemplateInputError, load_template
+from hifit.cabinetry.templates import TemplateInputError, load_template
 
 cabinetry = pytest.importorskip("cabinetry")
 
@@ -254,7 +254,9 @@ def template_names(apply_to_all_templates: Any, config: dict[str, Any]) -> list[
 def test_needed_templates_match_cabinetry() -> None:
     config = features_config()
     expected = template_names(cabinetry.route.apply_to_all_templates, config)
-    assert template_names(hifit.route.apply_to_all_templates, config) == expected
+    assert (
+        template_names(hifit.cabinetry.route.apply_to_all_templates, config) == expected
+    )
     assert len(expected) == 10
 
 
@@ -272,7 +274,7 @@ def test_sample_path_list_is_summed(tmp_path: pathlib.Path) -> None:
     # Background reads prediction.root twice with a constant weight 0.5: its yields
     # are the event counts, its variances half of them.
     config = in_folder(features_config(), tmp_path)
-    hifit.templates.build(config)
+    hifit.cabinetry.templates.build(config)
     background = load_template(config, "CR", "Background")
     with uproot.open(INPUTS / "prediction.root") as source:
         branches = source["background"].arrays(["jet_pt", "lep_charge"], library="np")
@@ -306,7 +308,7 @@ def test_router_matches_cabinetry(tmp_path: pathlib.Path) -> None:
 
 
 def test_router_rejects_non_histograms(tmp_path: pathlib.Path) -> None:
-    router = hifit.route.Router()
+    router = hifit.cabinetry.route.Router()
 
     @router.register_template_builder(template=None)
     def not_a_histogram(region, sample, systematic, template):
@@ -314,7 +316,7 @@ def test_router_rejects_non_histograms(tmp_path: pathlib.Path) -> None:
 
     config = in_folder(tutorial_config("config_ntuples.yml"), tmp_path)
     with pytest.raises(TypeError, match="not_a_histogram must return"):
-        hifit.templates.build(config, router=router)
+        hifit.cabinetry.templates.build(config, router=router)
 
 
 @pytest.mark.parametrize(
@@ -339,7 +341,7 @@ def test_router_template_matching(pattern, template, expected) -> None:
 
 
 def test_router_first_match_wins(caplog: pytest.LogCaptureFixture) -> None:
-    router = hifit.route.Router()
+    router = hifit.cabinetry.route.Router()
     router.template_builder_wrapper = lambda func: func
     router.register_template_builder(region_name="SR")(print)
     router.register_template_builder()(repr)
@@ -409,7 +411,7 @@ def test_variation_smoothing_size_mismatch() -> None:
 @pytest.fixture
 def built(tmp_path: pathlib.Path) -> dict[str, Any]:
     config = in_folder(tutorial_config("config_ntuples.yml"), tmp_path / "h")
-    hifit.templates.build(config)
+    hifit.cabinetry.templates.build(config)
     return config
 
 
@@ -442,7 +444,7 @@ def test_load_template_prefers_modified(built: dict[str, Any]) -> None:
     raw = load_template(*args)  # no _modified copy yet: falls back
     np.testing.assert_array_equal(raw.yields, load_template(*args, modified=False)[0])
     config = with_smoothing(built)
-    hifit.templates.postprocess(config)
+    hifit.cabinetry.templates.postprocess(config)
     yields, stdev, bins = load_template(config, *args[1:])
     assert not np.array_equal(yields, raw.yields)
     np.testing.assert_array_equal(stdev, raw.stdev)
@@ -499,7 +501,7 @@ def ntuple_config_with(tmp_path: pathlib.Path, **sample_changes: Any) -> dict:
 )
 def test_build_errors_name_the_file(tmp_path, changes, error, pattern) -> None:
     with pytest.raises(error, match=pattern):
-        hifit.templates.build(ntuple_config_with(tmp_path, **changes))
+        hifit.cabinetry.templates.build(ntuple_config_with(tmp_path, **changes))
 
 
 @pytest.mark.parametrize(
@@ -522,15 +524,15 @@ def test_collect_errors_name_the_file(tmp_path, input_path, error, pattern) -> N
     config = in_folder(tutorial_config("config_histograms.yml"), tmp_path)
     config["General"]["InputPath"] = f"{INPUTS}/{input_path}"
     with pytest.raises(error, match=pattern):
-        hifit.templates.collect(config)
+        hifit.cabinetry.templates.collect(config)
 
 
 def test_missing_binning_and_path_settings(tmp_path: pathlib.Path) -> None:
     config = in_folder(tutorial_config("config_ntuples.yml"), tmp_path)
     del config["Regions"][0]["Binning"]
     with pytest.raises(NotImplementedError, match="Signal_region has no Binning"):
-        hifit.templates.build(config)
+        hifit.cabinetry.templates.build(config)
     config = ntuple_config_with(tmp_path)
     del config["Samples"][0]["SamplePath"]
     with pytest.raises(ValueError, match="no path setting found for sample Data"):
-        hifit.templates.build(config)
+        hifit.cabinetry.templates.build(config)

@@ -1,4 +1,5 @@
-"""hifit.visualize: cabinetry's plotting functions on hifit models and fit results.
+"""hifit.cabinetry.visualize: cabinetry's plotting functions on hifit models and fit
+results.
 
 A model is built and fitted with hifit (cabinetry's example workspace), every
 plotting function is called, and the figures are checked structurally: panels,
@@ -21,8 +22,8 @@ from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.container import BarContainer, ErrorbarContainer  # noqa: E402
 from visualize_example import EXAMPLE_WORKSPACE, Example, shared_example  # noqa: E402
 
-from hifit import visualize  # noqa: E402
-from hifit.visualize import utils as vis_utils  # noqa: E402
+from hifit.cabinetry import visualize  # noqa: E402
+from hifit.cabinetry.visualize import utils as vis_utils  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     not EXAMPLE_WORKSPACE.is_file(), reason="shared cabinetry data missing"

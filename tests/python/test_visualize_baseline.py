@@ -1,4 +1,5 @@
-"""Image comparison of hifit.visualize figures against committed PNG baselines.
+"""Image comparison of hifit.cabinetry.visualize figures against committed PNG
+baselines.
 
 The inputs are built by the test itself: cabinetry's example workspace is fitted
 with hifit (fit, ranking, scan of Signal_norm, CLs limit, pre-fit prediction), and
@@ -31,7 +32,7 @@ from visualize_example import (  # noqa: E402
     shared_example,
 )  # noqa: E402
 
-from hifit import visualize  # noqa: E402
+from hifit.cabinetry import visualize  # noqa: E402
 
 BASELINE_DIR = Path(__file__).resolve().parent / "baseline"
 REGENERATE = os.environ.get("HIFIT_REGEN_BASELINES", "") not in ("", "0")

@@ -1,4 +1,5 @@
-"""hifit.visualize.templates and data_mc_from_histograms on the tutorial ntuples.
+"""hifit.cabinetry.visualize.templates and data_mc_from_histograms on the tutorial
+ntuples.
 
 Templates are built and post-processed with hifit from cabinetry's tutorial
 ntuple config (inputs from the shared data, histograms in a temporary folder),
@@ -24,7 +25,7 @@ import pytest  # noqa: E402
 from matplotlib.container import BarContainer, ErrorbarContainer  # noqa: E402
 
 import hifit  # noqa: E402
-from hifit import visualize  # noqa: E402
+from hifit.cabinetry import visualize  # noqa: E402
 
 TUTORIALS = (
     Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cabinetry"
@@ -45,7 +46,7 @@ EXPECTED_TEMPLATES = {
 
 
 def _tutorial_config(histogram_folder: Path) -> dict:
-    config = hifit.configuration.load(CONFIG)
+    config = hifit.cabinetry.configuration.load(CONFIG)
     config["General"]["InputPath"] = str(TUTORIALS / "inputs" / "{SamplePath}")
     config["General"]["HistogramFolder"] = str(histogram_folder)
     return config
@@ -54,8 +55,8 @@ def _tutorial_config(histogram_folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def config(tmp_path_factory: pytest.TempPathFactory) -> dict:
     config = _tutorial_config(tmp_path_factory.mktemp("histograms"))
-    hifit.templates.build(config)
-    hifit.templates.postprocess(config)
+    hifit.cabinetry.templates.build(config)
+    hifit.cabinetry.templates.postprocess(config)
     return config
 
 
@@ -162,14 +163,14 @@ def test_templates_values(config: dict) -> None:
         )
         ax_main, ax_ratio = entry["figure"].axes
         by_label = {line.get_label(): line for line in ax_main.lines}
-        nominal = hifit.templates.load_template(config, region, sample)
+        nominal = hifit.cabinetry.templates.load_template(config, region, sample)
         np.testing.assert_allclose(_step_values(by_label["nominal"]), nominal.yields)
         np.testing.assert_allclose(
             by_label["nominal"].get_xdata(), np.repeat(nominal.bins, 2)[1:-1]
         )
         for direction in EXPECTED_TEMPLATES[(region, sample, systematic)][1:]:
             for kind, modified in (("original", False), ("modified", True)):
-                expected = hifit.templates.load_template(
+                expected = hifit.cabinetry.templates.load_template(
                     config,
                     region,
                     sample,
@@ -193,8 +194,8 @@ def test_templates_smoothing_changes_modified(tmp_path: Path) -> None:
     for systematic in config["Systematics"]:
         if systematic["Name"] == "WeightBasedModeling":
             systematic["Smoothing"] = {"Algorithm": "353QH, twice"}
-    hifit.templates.build(config)
-    hifit.templates.postprocess(config)
+    hifit.cabinetry.templates.build(config)
+    hifit.cabinetry.templates.postprocess(config)
     (entry,) = [
         f
         for f in visualize.templates(config, save_figure=False)
@@ -250,8 +251,8 @@ def test_data_mc_from_histograms(config: dict, tmp_path: Path) -> None:
     assert ax_ratio.get_ylabel() == "data / model"
 
     # values: stack from the (modified) templates, stat.-only band, data points
-    def load(sample: str) -> hifit.templates._histo.Template:
-        return hifit.templates.load_template(config, REGION, sample)
+    def load(sample: str) -> hifit.cabinetry.templates.template_files.Template:
+        return hifit.cabinetry.templates.load_template(config, REGION, sample)
 
     background, signal, data = load("Background"), load("Signal"), load("Data")
     bottom_bars, top_bars, band = bars

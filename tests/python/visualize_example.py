@@ -21,17 +21,17 @@ class Example:
     """Model, data, config and every inference result, computed once."""
 
     def __init__(self) -> None:
-        spec = hifit.workspace.load(str(EXAMPLE_WORKSPACE))
-        self.model, self.data = hifit.model_utils.model_and_data(spec)
-        self.config = hifit.configuration.load(EXAMPLE_CONFIG)
-        self.fit_results = hifit.fit.fit(self.model, self.data)
-        self.ranking = hifit.fit.ranking(
+        spec = hifit.cabinetry.workspace.load(str(EXAMPLE_WORKSPACE))
+        self.model, self.data = hifit.cabinetry.model_utils.model_and_data(spec)
+        self.config = hifit.cabinetry.configuration.load(EXAMPLE_CONFIG)
+        self.fit_results = hifit.cabinetry.fit.fit(self.model, self.data)
+        self.ranking = hifit.cabinetry.fit.ranking(
             self.model, self.data, fit_results=self.fit_results
         )
-        self.scan = hifit.fit.scan(self.model, self.data, "Signal_norm")
-        self.limit = hifit.fit.limit(self.model, self.data)
-        self.prefit = hifit.model_utils.prediction(self.model)
-        self.postfit = hifit.model_utils.prediction(
+        self.scan = hifit.cabinetry.fit.scan(self.model, self.data, "Signal_norm")
+        self.limit = hifit.cabinetry.fit.limit(self.model, self.data)
+        self.prefit = hifit.cabinetry.model_utils.prediction(self.model)
+        self.postfit = hifit.cabinetry.model_utils.prediction(
             self.model, fit_results=self.fit_results
         )
 

@@ -10,10 +10,10 @@ from typing import Any
 import click
 import numpy as np
 
-from .._io import write_json_atomic
-from .._model import Model
-from .._workspace import PatchSet, Workspace
 from ..exceptions import HifitError
+from ..io import write_json_atomic
+from ..model import Model
+from ..pyhf_workspace import PatchSet, Workspace
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -162,7 +162,7 @@ def load_model(
 
 def load_card_model(path: str, patchset: str | None, no_poi: bool) -> Any:
     """Combine's model of a datacard, with the card options of the current command."""
-    from .._combine import load_card, parse_poi_map
+    from .. import datacard
 
     if patchset is not None or no_poi:
         flag = "--patchset" if patchset is not None else "--no-poi"
@@ -178,10 +178,10 @@ def load_card_model(path: str, patchset: str | None, no_poi: bool) -> Any:
             f"expected LO,HI, found {opts.get('poi_range')!r}", param_hint="--poi-range"
         )
     try:
-        poi_map = parse_poi_map(opts.get("poi_map", ()))
+        poi_map = datacard.parse_poi_map(opts.get("poi_map", ()))
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--poi-map") from None
-    built = load_card(
+    built = datacard.load_model(
         path,
         mass=opts.get("mass", 120.0),
         poi_map=poi_map,

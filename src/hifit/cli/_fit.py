@@ -6,7 +6,6 @@ from typing import Any
 
 import click
 
-from .._inspect import render, summary
 from ..infer import fit as run_fit
 from ..infer import goodness_of_fit, minos
 from ._common import (
@@ -20,6 +19,7 @@ from ._common import (
     workspace_options,
     write_output,
 )
+from ._inspect import render, summary
 
 
 @cli.command()

@@ -11,8 +11,8 @@ import click
 import numpy as np
 
 from .. import infer
-from .._io import replacing
-from .._workspace import PatchSet, Workspace
+from ..io import replacing
+from ..pyhf_workspace import PatchSet, Workspace
 from ._common import (
     MAX_GRID_POINTS,
     check_within_bounds,

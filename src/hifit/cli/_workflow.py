@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
-from .._io import write_json_atomic
+from ..io import write_json_atomic
 from ._common import cli
 
 
 def _load_config(path: str) -> dict[str, Any]:
-    from .. import configuration
+    from ..cabinetry import configuration
 
     return configuration.load(path)
 
@@ -25,7 +25,7 @@ def _is_ntuple(config: dict[str, Any]) -> bool:
 
 
 def _make_templates(config: dict[str, Any]) -> None:
-    from .. import templates
+    from ..cabinetry import templates
 
     if _is_ntuple(config):
         templates.build(config)
@@ -48,7 +48,7 @@ def templates_command(config: str) -> None:
 @click.argument("ws_spec", type=click.Path(dir_okay=False))
 def workspace_command(config: str, ws_spec: str) -> None:
     """Build the pyhf workspace of a config from its templates and write it."""
-    from .. import workspace
+    from ..cabinetry import workspace
 
     ws = workspace.build(_load_config(config))
     workspace.save(ws, ws_spec)
@@ -87,7 +87,8 @@ class _Steps:
 def run_command(config: str, output_dir: str) -> None:
     """The whole chain: templates → workspace → fit → yields → ranking, limit and
     significance → figures → report, written into one folder."""
-    from .. import fit, model_utils, report, tabulate, workspace
+    from ..cabinetry import fit, model_utils, tabulate, workspace
+    from . import report
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -181,7 +182,7 @@ def run_command(config: str, output_dir: str) -> None:
 def report_command(output_dir: str) -> None:
     """Write OUTPUT_DIR/report.html, a self-contained HTML page of what `hifit run`
     wrote into OUTPUT_DIR (fit, POI, limit, significance, yields, ranking, figures)."""
-    from .. import report
+    from . import report
 
     click.echo(f"report written to {report.write(output_dir)}")
 
@@ -200,7 +201,7 @@ def _make_figures(
     """All figures of a run, each saved as PNG and PDF into ``folder``."""
     import matplotlib.pyplot as plt
 
-    from .. import visualize
+    from ..cabinetry import visualize
 
     folder.mkdir(parents=True, exist_ok=True)
 

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._workspace import PatchSet, Workspace
+from ..pyhf_workspace import PatchSet, Workspace
 from .hypotest import hypotest
 
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import _core
-from .._model import Model
+from ..model import Model
 from .mle import fit_args
 
 Convention = Literal["auto", "pyhf", "combine"]

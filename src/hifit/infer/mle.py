@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from .._model import Model
 from ..exceptions import InvalidArgument
+from ..model import Model
 
 
 def _readonly(arr: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from .._model import Model
+from ..model import Model
 from .mle import FitResult, fit, fit_args
 
 SHIFTS = ("prefit_up", "prefit_down", "postfit_up", "postfit_down")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from .._model import Model
+from ..model import Model
 from .mle import fit_args
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._io import replacing
+from ..io import replacing
 
 __all__ = ["make_axis", "to_hist", "write_root", "write_text"]
 

@@ -524,7 +524,7 @@ class Datacard:
         """
         import numpy as np
 
-        from .._model import Model
+        from ..model import Model
 
         built = _core_datacard().build_model(
             self.to_card("shapes.root"), self.templates(), **options

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import tabulate as _tabulate
 
-from .exceptions import InvalidArgument
+from ..exceptions import InvalidArgument
 
 __all__ = ["yields"]
 

@@ -1,6 +1,6 @@
 """cabinetry's ``histo`` module: template histograms as boost-histogram objects.
 
-hifit stores templates as ROOT files (see ``hifit.templates``); this class reads them
+hifit stores templates as ROOT files (see :mod:`.template_files`); this class reads them
 back with the same names cabinetry uses (``Histogram.from_config``, ``from_path``,
 ``yields``, ``stdev``, ``bins``).
 """
@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import boost_histogram as bh
 import numpy as np
 
-from . import _histo
+from . import template_files
 
 H = TypeVar("H", bound="Histogram")
 
@@ -41,7 +41,7 @@ class Histogram(bh.Histogram):
         cls: type[H], histo_path: pathlib.Path, *, modified: bool = True
     ) -> H:
         path = pathlib.Path(histo_path)
-        t = _histo.load(path.parent, path.name, modified=modified)
+        t = template_files.load(path.parent, path.name, modified=modified)
         return cls.from_arrays(t.bins, t.yields, t.stdev)
 
     @classmethod
@@ -79,4 +79,4 @@ def name(
     template: str | None = None,
 ) -> str:
     """``{Region}_{Sample}[_{Systematic}_{Up|Down}]`` with spaces replaced by ``-``."""
-    return _histo.name(region, sample, systematic, template=template)
+    return template_files.name(region, sample, systematic, template=template)

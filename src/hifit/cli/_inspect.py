@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._workspace import Workspace
+from ..pyhf_workspace import Workspace
 
 
 def summary(ws: Workspace) -> dict[str, Any]:

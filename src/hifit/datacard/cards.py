@@ -1,4 +1,4 @@
-"""CMS Combine datacards: read a card with its TH1 templates, and combine cards.
+"""Datacard files: read a card with its TH1 templates, and combine cards.
 
 The card text is parsed in C++ (``hifit._core.datacard``); the templates its ``shapes``
 lines name are read here with uproot and handed to C++ as arrays::
@@ -19,19 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
-from ._io import write_text_atomic
-from .exceptions import InvalidSpec
+from .. import _core
+from ..exceptions import InvalidSpec
+from ..io import write_text_atomic
 
 __all__ = ["combine", "read"]
 
 _dc = _core.datacard
 
 TemplateKey = tuple[str, str, str]
-
-
-def __dir__() -> list[str]:
-    return __all__
 
 
 def read(

@@ -4,13 +4,13 @@
 Systematics`` and calls a function for each template the config needs.
 :class:`Router` holds user-defined template builders, matched by fnmatch patterns::
 
-    router = hifit.route.Router()
+    router = hifit.cabinetry.route.Router()
 
     @router.register_template_builder(region_name="SR", template="Up")
     def build_up(region, sample, systematic, template):
         return boost_histogram.Histogram(...)
 
-    hifit.templates.build(config, router=router)
+    hifit.cabinetry.templates.build(config, router=router)
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._model import Model
 from .exceptions import InvalidArgument
+from .model import Model
 
 # pyhf: Workspace.model() uses the measurement's POI unless poi_name is given;
 # poi_name=None means a model without POI.

@@ -104,7 +104,7 @@ def data_mc(
     """Pre- or post-fit data/MC figures of a model prediction, one per channel.
 
     Args:
-        model_prediction: a :class:`hifit.model_utils.ModelPrediction`
+        model_prediction: a :class:`hifit.cabinetry.model_utils.ModelPrediction`
         data: observed data, with or without auxiliary data
         config: cabinetry config, for each region's ``Binning`` and ``Variable``
             (default: bins 0..n labelled "bin")
@@ -300,7 +300,7 @@ def templates(
     Returns:
         ``[{"figure", "region", "sample", "systematic"}]``
     """
-    from .. import _histo
+    from .. import template_files
     from .. import templates as hifit_templates
 
     log.info("visualizing systematic templates")
@@ -316,9 +316,11 @@ def templates(
             for systematic in config.get("Systematics", []):
                 variations: dict[str, dict[str, dict[str, np.ndarray]]] = {}
                 for direction in ("Up", "Down"):
-                    name = _histo.name(region, sample, systematic, template=direction)
-                    modified = _histo.path(
-                        histogram_folder, name + _histo.MODIFIED_SUFFIX
+                    name = template_files.name(
+                        region, sample, systematic, template=direction
+                    )
+                    modified = template_files.path(
+                        histogram_folder, name + template_files.MODIFIED_SUFFIX
                     )
                     if not modified.exists():
                         continue  # no template (normalisation, symmetrised)
@@ -529,7 +531,7 @@ def modifier_grid(
 
     One (sample × parameter) grid per channel, or one (channel × parameter) grid
     per sample with ``split_by_sample``; saved as ``modifier_grid.pdf``. The model
-    must come from :func:`hifit.model_utils.model_and_data` (it needs the spec).
+    must come from :func:`.model_utils.model_and_data` (it needs the spec).
     """
     from .. import model_utils
 

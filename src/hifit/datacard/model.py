@@ -1,5 +1,5 @@
-"""Models from CMS Combine datacards: the card and its templates (read with uproot by
-``hifit.datacard``) compiled by the C++ engine into Combine's binned model."""
+"""Combine's model of a datacard: the card and its templates (read with uproot by
+:func:`hifit.datacard.read`) compiled by the C++ engine into Combine's binned model."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
-from ._model import Model
+from .. import _core
+from ..model import Model
+from .cards import read
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def parse_poi_map(items: Iterable[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def load_card(
+def load_model(
     path: str,
     *,
     mass: float = 120.0,
@@ -52,9 +53,7 @@ def load_card(
     ``poi_map`` maps signal-process globs to POIs (default: one POI ``r`` on every
     signal); masked channels keep their constraints but not their Poisson terms.
     """
-    from . import datacard
-
-    card, templates = datacard.read(path, mass=mass, keywords=keywords)
+    card, templates = read(path, mass=mass, keywords=keywords)
     pairs = list(poi_map.items() if isinstance(poi_map, Mapping) else poi_map or [])
     built = _core.datacard.build_model(
         card,

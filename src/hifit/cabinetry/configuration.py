@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import yaml
 
-from .exceptions import HifitError
+from ..exceptions import HifitError
 
 __all__ = [
     "InvalidConfig",

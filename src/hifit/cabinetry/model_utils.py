@@ -24,9 +24,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _core, infer
-from ._model import Model
-from ._workspace import Workspace
+from .. import _core, infer
+from ..model import Model
+from ..pyhf_workspace import Workspace
 from .fit.results_containers import FitResults
 
 __all__ = [

@@ -3,7 +3,7 @@
 Same API and rules as ``cabinetry.templates``:
 
 * :func:`build` fills histograms from ROOT ntuples (uproot + boost-histogram), or
-  through user functions registered on a :class:`hifit.route.Router`;
+  through user functions registered on a :class:`.route.Router`;
 * :func:`collect` reads existing histograms from ROOT files;
 * :func:`postprocess` replaces NaN stat. uncertainties by 0, applies the configured
   smoothing and writes ``_modified`` copies;
@@ -14,7 +14,7 @@ Which templates exist follows ``configuration.histogram_is_needed``. Each templa
 stored as one ROOT file in ``General.HistogramFolder``, named like cabinetry's
 ``.npz`` files: ``{Region}_{Sample}.root`` and
 ``{Region}_{Sample}_{Systematic}_{Up|Down}.root`` (spaces become ``-``), each holding
-one TH1D of that name with sumw2 = stdev² (see ``hifit._histo``).
+one TH1D of that name with sumw2 = stdev² (see :mod:`.template_files`).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import _histo, configuration, route
-from .exceptions import HifitError
+from ..exceptions import HifitError
+from . import configuration, route, smooth, template_files
 
 __all__ = ["TemplateInputError", "build", "collect", "load_template", "postprocess"]
 
@@ -243,10 +243,10 @@ def _name_and_save(
     systematic: Dict,
     template: Any,
 ) -> None:
-    label = _histo.name(region, sample, systematic, template=template)
-    content = _histo.from_boost(histogram, label)
-    _histo.validate(content, label)
-    _histo.save(content, folder, label)
+    label = template_files.name(region, sample, systematic, template=template)
+    content = template_files.from_boost(histogram, label)
+    template_files.validate(content, label)
+    template_files.save(content, folder, label)
 
 
 # --- build ---------------------------------------------------------------------------
@@ -263,7 +263,7 @@ class _Builder:
     def _create_histogram(
         self, region: Dict, sample: Dict, systematic: Dict, template: Any
     ) -> None:
-        label = _histo.name(region, sample, systematic, template=template)
+        label = template_files.name(region, sample, systematic, template=template)
         paths = _ntuple_paths(self.general_path, region, sample, systematic, template)
         tree = _setting(sample["Tree"], systematic, template, "Tree")
         variable = _setting(region["Variable"], systematic, template, "Variable")
@@ -367,7 +367,7 @@ def _collector(
     def collect_template(
         region: Dict, sample: Dict, systematic: Dict, template: Any
     ) -> None:
-        label = _histo.name(region, sample, systematic, template=template)
+        label = template_files.name(region, sample, systematic, template=template)
         path = _histo_path(
             general_path, variation_path, region, sample, systematic, template
         )
@@ -413,25 +413,12 @@ def _smoothing_algorithm(region: Dict, sample: Dict, systematic: Dict) -> str | 
     return smoothing["Algorithm"]
 
 
-def _smooth(variation: np.ndarray, nominal: np.ndarray, label: str) -> np.ndarray:
-    """Smooth variation/nominal, keeping the variation's integral (C++ engine)."""
-    from ._core import smooth_variation_353qh_twice
-
-    log.debug("applying smoothing to %s", label)
-    if len(variation) < 3:
-        log.warning("at least three points needed for smoothing, no smoothing applied")
-    return smooth_variation_353qh_twice(
-        np.ascontiguousarray(variation, dtype=float),
-        np.ascontiguousarray(nominal, dtype=float),
-    )
-
-
 def _apply_postprocessing(
-    content: _histo.Template,
+    content: template_files.Template,
     label: str,
     smoothing_algorithm: str | None,
-    nominal: _histo.Template | None,
-) -> _histo.Template:
+    nominal: template_files.Template | None,
+) -> template_files.Template:
     """NaN stdev become 0 (empty bins stay empty), then the optional smoothing."""
     yields, stdev, bins = content
     if np.isnan(stdev).any():
@@ -440,27 +427,27 @@ def _apply_postprocessing(
     if smoothing_algorithm == "353QH, twice":
         if nominal is None:
             raise ValueError("cannot apply smoothing, nominal histogram missing")
-        yields = _smooth(yields, nominal.yields, label)
+        yields = smooth.smooth_variation_353qh_twice(yields, nominal.yields, label)
     elif smoothing_algorithm is not None:
         log.warning("unknown smoothing algorithm %s", smoothing_algorithm)
-    return _histo.Template(yields, stdev, bins)
+    return template_files.Template(yields, stdev, bins)
 
 
 def _postprocessor(folder: pathlib.Path) -> route.ProcessorFunc:
     def process_template(
         region: Dict, sample: Dict, systematic: Dict, template: Any
     ) -> None:
-        label = _histo.name(region, sample, systematic, template=template)
-        content = _histo.load(folder, label, modified=False)
+        label = template_files.name(region, sample, systematic, template=template)
+        content = template_files.load(folder, label, modified=False)
         algorithm = _smoothing_algorithm(region, sample, systematic)
         # Smoothing acts on the ratio to the nominal, so it needs the nominal.
         nominal = None
         if algorithm is not None:
-            nominal_label = _histo.name(region, sample, {})
-            nominal = _histo.load(folder, nominal_label, modified=False)
+            nominal_label = template_files.name(region, sample, {})
+            nominal = template_files.load(folder, nominal_label, modified=False)
         modified = _apply_postprocessing(content, label, algorithm, nominal)
-        _histo.validate(content, label)
-        _histo.save(modified, folder, label + _histo.MODIFIED_SUFFIX)
+        template_files.validate(content, label)
+        template_files.save(modified, folder, label + template_files.MODIFIED_SUFFIX)
 
     return process_template
 
@@ -490,7 +477,7 @@ def load_template(
     systematic: str | Mapping[str, Any] | None = None,
     template: TemplateName = None,
     modified: bool = True,
-) -> _histo.Template:
+) -> template_files.Template:
     """Load one template from ``General.HistogramFolder``.
 
     Args:
@@ -514,6 +501,6 @@ def load_template(
     systematic = _systematic_dict(config, systematic)
     if template is not None and not systematic:
         raise ValueError(f"template {template!r} needs a systematic")
-    label = _histo.name(region, sample, systematic, template=template)
+    label = template_files.name(region, sample, systematic, template=template)
     folder = config["General"]["HistogramFolder"]
-    return _histo.load(folder, label, modified=modified)
+    return template_files.load(folder, label, modified=modified)

@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from ..pyhf_workspace import Workspace
 from . import configuration, templates
-from ._workspace import Workspace
 
 __all__ = ["WorkspaceBuilder", "build", "load", "save", "validate"]
 

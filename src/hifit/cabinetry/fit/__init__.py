@@ -34,10 +34,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .. import infer, model_utils
-from .._model import Model
-from ..infer.mle import FitResult as EngineFitResult
-from ..infer.ranking import SHIFTS
+from ... import infer
+from ...infer.mle import FitResult as EngineFitResult
+from ...infer.ranking import SHIFTS
+from ...model import Model
+from .. import model_utils
 from .results_containers import (
     FitResults,
     LimitResults,
