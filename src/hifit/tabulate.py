@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import tabulate as _tabulate
 
+from ._io import write_text_atomic
 from .exceptions import InvalidArgument
 
 __all__ = ["yields"]
@@ -183,7 +184,7 @@ def _save_tables(
         path = folder / f"{name}_{label}.{_file_suffix(table_format)}"
         text = _tabulate.tabulate(rows, headers="keys", tablefmt=table_format)
         log.info("saving table as %s", path)
-        path.write_text(text + "\n")
+        write_text_atomic(path, text + "\n")
 
 
 def yields(
