@@ -73,6 +73,7 @@ class FitResult:
                         strict=True,
                     )
                 ],
+                "poi": self.poi,
                 "twice_nll": self.twice_nll,
                 "valid": self.valid,
                 "status": self.status,
