@@ -21,7 +21,7 @@ from typing import Any
 
 from . import _core
 from . import datacard as _datacard
-from .io import replacing, write_json_atomic, write_text_atomic
+from .io import root_file, write_json_atomic, write_text_atomic
 from .pyhf_workspace import Workspace
 
 __all__ = [
@@ -153,9 +153,8 @@ def _write_shapes(path: Path, templates: Mapping[tuple[str, str, str], Any]) -> 
     """TH1Ds with sum of squared weights, written through a temporary file."""
     import hist
     import numpy as np
-    import uproot
 
-    with replacing(path) as tmp, uproot.recreate(tmp) as out:
+    with root_file(path) as out:
         for (channel, process, variation), h in templates.items():
             contents = np.asarray(h.contents, dtype=np.float64)
             sumw2 = np.asarray(h.sumw2, dtype=np.float64)

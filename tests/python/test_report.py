@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from hifit.cli import report
+from hifit.results import document
 
 SECTIONS = ("fit", "poi", "limit", "yields", "ranking", "figures")
 # pulls, correlation matrix, data/MC pre- and post-fit for SR and CR, ranking,
@@ -97,9 +98,15 @@ def test_report_command_rewrites(run_dir: Path) -> None:
 
 
 def test_missing_inputs_are_noted(tmp_path: Path) -> None:
-    fit = {"labels": ["a"], "bestfit": [1.0], "uncertainty": [0.5]}
+    fit = document(
+        "fit",
+        {
+            "parameters": [{"name": "a", "value": 1.0, "uncertainty": 0.5}],
+            "poi": None,
+            "twice_nll": 3.0,
+        },
+    )
     (tmp_path / "fit.json").write_text(json.dumps(fit))
-    (tmp_path / "results.json").write_text(json.dumps({"fit": fit}))
     page = report.write(tmp_path).read_text()
     for section in SECTIONS:
         assert f'<h2 id="{section}">' in page

@@ -23,6 +23,7 @@ import numpy as np
 import tabulate as _tabulate
 
 from ..exceptions import InvalidArgument
+from ..io import write_text_atomic
 
 __all__ = ["yields"]
 
@@ -183,7 +184,7 @@ def _save_tables(
         path = folder / f"{name}_{label}.{_file_suffix(table_format)}"
         text = _tabulate.tabulate(rows, headers="keys", tablefmt=table_format)
         log.info("saving table as %s", path)
-        path.write_text(text + "\n")
+        write_text_atomic(path, text + "\n")
 
 
 def yields(

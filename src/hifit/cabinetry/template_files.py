@@ -8,15 +8,15 @@ that is then renamed, so a reader never sees a half-written template.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import pathlib
-import tempfile
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
+
+from ..io import root_file
 
 log = logging.getLogger(__name__)
 
@@ -100,24 +100,11 @@ def _th1d(label: str, template: Template) -> Any:
 
 
 def save(template: Template, folder: str | os.PathLike[str], label: str) -> None:
-    """Write ``{folder}/{label}.root`` atomically (temporary file, then rename)."""
-    import uproot
-
+    """Write ``{folder}/{label}.root`` (through hifit's one output module)."""
     target = path(folder, label)
     log.debug("saving histogram to %s", target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{label}.", suffix=".root.tmp"
-    )
-    os.close(handle)
-    try:
-        with uproot.recreate(tmp_name) as out:
-            out[label] = _th1d(label, template)
-        os.replace(tmp_name, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp_name)
-        raise
+    with root_file(target) as out:
+        out[label] = _th1d(label, template)
 
 
 def read(file_path: pathlib.Path) -> Template:

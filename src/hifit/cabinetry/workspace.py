@@ -21,17 +21,16 @@ Validation compiles the workspace with :class:`hifit.Workspace`.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import pathlib
-import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from ..io import write_text_atomic
 from ..pyhf_workspace import Workspace
 from . import configuration, templates
 
@@ -291,18 +290,8 @@ def save(ws: Mapping[str, Any], file_path_string: str | os.PathLike[str]) -> Non
     """
     file_path = pathlib.Path(file_path_string)
     log.debug("saving workspace to %s", file_path)
-    file_path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(
-        dir=file_path.parent, prefix=f".{file_path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(json.dumps(ws, sort_keys=True, indent=4))
-        os.replace(tmp_name, file_path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp_name)
-        raise
+    # cabinetry's exact text: sorted keys, indent 4, no final newline
+    write_text_atomic(file_path, json.dumps(ws, sort_keys=True, indent=4))
 
 
 def load(file_path_string: str | os.PathLike[str]) -> Dict:

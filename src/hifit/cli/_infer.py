@@ -13,6 +13,7 @@ import numpy as np
 from .. import infer
 from ..io import replacing
 from ..pyhf_workspace import PatchSet, Workspace
+from ..results import document
 from ._common import (
     MAX_GRID_POINTS,
     check_within_bounds,
@@ -128,18 +129,7 @@ def cls(
         )
     else:
         r = infer.hypotest(mu, data, model, test_stat=test_stat, convention=convention)
-    payload = {
-        "CLs_obs": r.CLs_obs,
-        "CLs_exp": r.CLs_exp,
-        "CLsb": r.CLsb,
-        "CLb": r.CLb,
-        "mu": mu,
-        "test_stat": test_stat,
-        "valid": r.valid,
-        "message": r.message,
-    }
-    if not toys:
-        payload["convention"] = r.convention
+    payload = {**r.to_dict(), "mu": mu, "test_stat": test_stat}
     click.echo(f"CLs_obs = {r.CLs_obs:.6g}   (CLsb = {r.CLsb:.6g}, CLb = {r.CLb:.6g})")
     click.echo(
         "CLs_exp = " + ", ".join(f"{v:.6g}" for v in r.CLs_exp) + "   (-2σ … +2σ)"
@@ -173,12 +163,15 @@ def _grid(
         click.echo(f"hifit: {p.patch}: {p.message}", err=True)
     write_output(
         output_file,
-        {
-            "labels": ps.labels,
-            "mu": mu,
-            "test_stat": test_stat,
-            "results": [p.to_dict() for p in points],
-        },
+        document(
+            "grid",
+            {
+                "labels": ps.labels,
+                "mu": mu,
+                "test_stat": test_stat,
+                "results": [p.to_dict() for p in points],
+            },
+        ),
     )
     if csv_file:
         _write_csv(csv_file, ps.labels, points)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
-from ..io import write_json_atomic
+from ..io import save_figure, write_json_atomic
 from ._common import cli
 
 
@@ -86,20 +88,26 @@ class _Steps:
 )
 def run_command(config: str, output_dir: str) -> None:
     """The whole chain: templates → workspace → fit → yields → ranking, limit and
-    significance → figures → report, written into one folder."""
-    from ..cabinetry import fit, model_utils, tabulate, workspace
+    significance → figures → report, written into one folder. Results are the same
+    documents the inference commands write with -o (fit.json, ranking.json,
+    limit.json, significance.json, scan.json)."""
+    from .. import infer
+    from ..cabinetry import model_utils, tabulate, workspace
+    from ..cabinetry.fit.results_containers import from_document
     from . import report
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    jobs = os.cpu_count() or 1
     steps = _Steps(9)
     cfg = steps.run("reading the config", lambda: _load_config(config))
     steps.run("building templates", lambda: _make_templates(cfg))
     ws = steps.run("building the workspace", lambda: workspace.build(cfg))
     workspace.save(ws, out / "workspace.json")
     model, data = model_utils.model_and_data(ws)
-    result = steps.run("fitting", lambda: fit.fit(model, data))
-    write_json_atomic(out / "fit.json", _fit_payload(result))
+    fitted = steps.run("fitting", lambda: infer.fit(data, model))
+    write_json_atomic(out / "fit.json", fitted.to_dict())
+    result = from_document(fitted.to_dict())
     predictions: dict[str, Any] = {}
 
     def tables() -> None:
@@ -112,68 +120,51 @@ def run_command(config: str, output_dir: str) -> None:
 
     steps.run("yield tables", tables)
     has_poi = model.config.poi_index is not None
-    summary: dict[str, Any] = {"fit": _fit_payload(result)}
-    ranking = lim = None
+    documents: dict[str, dict[str, Any]] = {}
     if has_poi:
-        i = model.config.poi_index
-        summary["poi"] = {
-            "name": model.config.par_names[i],
-            "bestfit": float(result.bestfit[i]),
-            "uncertainty": float(result.uncertainty[i]),
-        }
-        ranking = steps.run(
-            "ranking", lambda: fit.ranking(model, data, fit_results=result)
+        documents["ranking"] = steps.run(
+            "ranking",
+            lambda: infer.ranking(data, model, fit_result=fitted, jobs=jobs).to_dict(),
         )
-        summary["ranking"] = {
-            "labels": list(ranking.labels),
-            "postfit_up": list(map(float, ranking.postfit_up)),
-            "postfit_down": list(map(float, ranking.postfit_down)),
-            "prefit_up": list(map(float, ranking.prefit_up)),
-            "prefit_down": list(map(float, ranking.prefit_down)),
-        }
 
-        def inference() -> Any:
-            lim = fit.limit(model, data)
-            sig = fit.significance(model, data)
-            summary["limit"] = {
-                "observed": float(lim.observed_limit),
-                "expected": list(map(float, lim.expected_limit)),
-                "confidence_level": float(lim.confidence_level),
-            }
-            summary["significance"] = {
-                "observed": float(sig.observed_significance),
-                "expected": float(sig.expected_significance),
-            }
-            return lim
+        def inference() -> None:
+            documents["limit"] = infer.upper_limit(data, model).to_dict()
+            documents["significance"] = infer.significance(data, model).to_dict()
 
-        lim = steps.run("limit and significance", inference)
+        steps.run("limit and significance", inference)
     else:
         steps.done += 2
-    write_json_atomic(out / "results.json", summary)
+    for kind, doc in documents.items():
+        write_json_atomic(out / f"{kind}.json", doc)
 
     def figures() -> None:
-        scan = None
         if has_poi:
-            scan = fit.scan(model, data, summary["poi"]["name"])
+            poi = model.config.poi_index
+            best, sigma = fitted.bestfit[poi], fitted.uncertainty[poi] or 1.0
+            lo, hi = model.config.suggested_bounds()[poi]
+            grid = np.linspace(max(lo, best - 3 * sigma), min(hi, best + 3 * sigma), 11)
+            documents["scan"] = infer.scan(data, model, poi, grid, jobs=jobs).to_dict()
+            write_json_atomic(out / "scan.json", documents["scan"])
         _make_figures(
             out / "figures",
             cfg=cfg,
             data=data,
             result=result,
             predictions=predictions,
-            ranking=ranking,
-            limit=lim,
-            scan=scan,
+            documents=documents,
         )
 
     steps.run("figures", figures)
     steps.run("report", lambda: report.write(out))
     if has_poi:
-        poi = summary["poi"]
-        click.echo(f"{poi['name']} = {poi['bestfit']:.4f} ± {poi['uncertainty']:.4f}")
+        poi = model.config.poi_index
+        click.echo(
+            f"{model.config.poi_name} = {fitted.bestfit[poi]:.4f} ± "
+            f"{fitted.uncertainty[poi]:.4f}"
+        )
     click.echo(
-        f"results in {out}/ (workspace.json, fit.json, results.json, tables/, "
-        "figures/, report.html)"
+        f"results in {out}/ (workspace.json, fit.json, ranking.json, limit.json, "
+        "significance.json, scan.json, tables/, figures/, report.html)"
     )
 
 
@@ -194,11 +185,10 @@ def _make_figures(
     data: Any,
     result: Any,
     predictions: dict[str, Any],
-    ranking: Any,
-    limit: Any,
-    scan: Any,
+    documents: dict[str, dict[str, Any]],
 ) -> None:
-    """All figures of a run, each saved as PNG and PDF into ``folder``."""
+    """All figures of a run, each saved as PNG and PDF into ``folder``; results are
+    drawn from their documents, as `hifit.visualize` draws a file of the CLI."""
     import matplotlib.pyplot as plt
 
     from ..cabinetry import visualize
@@ -207,7 +197,7 @@ def _make_figures(
 
     def save(fig: Any, name: str) -> None:
         for suffix in ("png", "pdf"):
-            fig.savefig(folder / f"{name}.{suffix}", dpi=100)
+            save_figure(fig, folder / f"{name}.{suffix}", dpi=100)
         plt.close(fig)
 
     options: dict[str, Any] = {"save_figure": False, "close_figure": False}
@@ -216,20 +206,10 @@ def _make_figures(
     for label, prediction in predictions.items():
         for entry in visualize.data_mc(prediction, data, config=cfg, **options) or []:
             save(entry["figure"], f"{entry['region'].replace(' ', '-')}_{label}")
-    if ranking is not None:
-        save(visualize.ranking(ranking, **options), "ranking")
-    if scan is not None:
-        name = scan.name.replace("[", "_").replace("]", "")
-        save(visualize.scan(scan, **options), f"scan_{name}")
-    if limit is not None:
-        save(visualize.limit(limit, **options), "limit")
-
-
-def _fit_payload(result: Any) -> dict[str, Any]:
-    return {
-        "labels": list(result.labels),
-        "bestfit": [float(x) for x in result.bestfit],
-        "uncertainty": [float(x) for x in result.uncertainty],
-        "best_twice_nll": float(result.best_twice_nll),
-        "correlation": [[float(x) for x in row] for row in result.corr_mat],
-    }
+    if "ranking" in documents:
+        save(visualize.ranking(documents["ranking"], **options), "ranking")
+    if "scan" in documents:
+        name = documents["scan"]["parameters"][0].replace("[", "_").replace("]", "")
+        save(visualize.scan(documents["scan"], **options), f"scan_{name}")
+    if "limit" in documents:
+        save(visualize.limit(documents["limit"], **options), "limit")

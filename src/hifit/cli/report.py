@@ -1,7 +1,8 @@
 """A self-contained HTML report of a ``hifit run`` output folder.
 
 :func:`write` reads what the run wrote into the folder (``fit.json``,
-``results.json``, ``tables/*.txt`` and ``figures/*.png``) and writes
+``ranking.json``, ``limit.json``, ``significance.json`` — hifit result documents —,
+``tables/*.txt`` and ``figures/*.png``) and writes
 ``report.html`` next to them: fit results, POI, limit and significance, yield
 tables, ranking and every figure embedded as a base64 PNG. The page loads no
 external resources. Missing inputs are skipped with a note in the page.
@@ -11,11 +12,12 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from .. import results
+from ..io import write_text_atomic
 
 __all__ = ["FIGURE_ORDER", "figure_files", "render", "write"]
 
@@ -68,13 +70,12 @@ def _note(text: str) -> str:
     return f'<p class="note">{_esc(text)}</p>'
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _read(folder: Path, kind: str) -> dict[str, Any] | None:
+    """The ``kind`` result document of a run folder (``<kind>.json``), or None."""
     try:
-        with path.open() as f:
-            data = json.load(f)
-    except (OSError, ValueError):
+        return results.load(folder / f"{kind}.json", kind)
+    except results.InvalidResult:
         return None
-    return data if isinstance(data, dict) else None
 
 
 def _table(
@@ -93,57 +94,56 @@ def _fmt(x: float) -> str:
     return f"{x:.4f}"
 
 
-def _fit_section(fit: dict[str, Any] | None, poi: str | None) -> str:
+def _fit_section(fit: dict[str, Any] | None) -> str:
     out = ['<h2 id="fit">Fit results</h2>']
     if fit is None:
         return out[0] + _note("No fit results (fit.json missing or unreadable).")
-    labels = fit.get("labels", [])
-    rows = [
-        [label, _fmt(value), _fmt(unc)]
-        for label, value, unc in zip(
-            labels, fit.get("bestfit", []), fit.get("uncertainty", []), strict=False
-        )
-    ]
-    classes = ["poi" if label == poi else "" for label in labels]
+    pars = fit["parameters"]
+    rows = [[p["name"], _fmt(p["value"]), _fmt(p["uncertainty"] or 0.0)] for p in pars]
+    classes = ["poi" if p["name"] == fit.get("poi") else "" for p in pars]
     out.append(_table(["parameter", "value", "uncertainty"], rows, classes))
-    if "best_twice_nll" in fit:
-        out.append(f"<p>-2 ln L at the best fit: {_fmt(fit['best_twice_nll'])}</p>")
+    out.append(f"<p>-2 ln L at the best fit: {_fmt(fit['twice_nll'])}</p>")
     return "".join(out)
 
 
-def _poi_section(results: dict[str, Any]) -> str:
+def _poi_section(fit: dict[str, Any] | None) -> str:
     out = '<h2 id="poi">Parameter of interest</h2>'
-    poi = results.get("poi")
+    poi = fit.get("poi") if fit else None
     if not poi:
         return out + _note("No parameter of interest in the model: skipped.")
+    par = next(p for p in fit["parameters"] if p["name"] == poi)
     return out + (
-        f"<p><b>{_esc(poi['name'])}</b> = {_fmt(poi['bestfit'])} "
-        f"± {_fmt(poi['uncertainty'])}</p>"
+        f"<p><b>{_esc(poi)}</b> = {_fmt(par['value'])} "
+        f"± {_fmt(par['uncertainty'] or 0.0)}</p>"
     )
 
 
-def _limit_section(results: dict[str, Any]) -> str:
+def _limit_section(lim: dict[str, Any] | None, sig: dict[str, Any] | None) -> str:
     out = ['<h2 id="limit">Upper limit and significance</h2>']
-    lim = results.get("limit")
     if lim:
-        cl = lim.get("confidence_level", 0.95)
         names = ["observed", "expected -2σ", "expected -1σ", "expected (median)"]
         names += ["expected +1σ", "expected +2σ"]
-        values = [lim["observed"], *lim.get("expected", [])]
-        rows = [[n, _fmt(v)] for n, v in zip(names, values, strict=False)]
+        values = [lim["observed"], *lim["expected"]]
+        rows = [[n, _fmt_limit(v)] for n, v in zip(names, values, strict=True)]
+        cl = 1.0 - lim["level"]
         out.append(_table([f"{cl:.0%} CL upper limit", "POI value"], rows))
+        if lim.get("notes"):
+            out.append(_note(lim["notes"]))
     else:
         out.append(_note("No upper limit (model without a POI?): skipped."))
-    sig = results.get("significance")
     if sig:
         rows = [
-            ["observed", _fmt(sig["observed"])],
-            ["expected", _fmt(sig["expected"])],
+            ["observed", _fmt(sig["observed_significance"])],
+            ["expected", _fmt(sig["expected_significance"])],
         ]
         out.append(_table(["discovery significance", "σ"], rows))
     else:
         out.append(_note("No discovery significance (model without a POI?): skipped."))
     return "".join(out)
+
+
+def _fmt_limit(value: float | None) -> str:
+    return "none" if value is None else _fmt(value)
 
 
 def _yields_section(folder: Path) -> str:
@@ -158,24 +158,20 @@ def _yields_section(folder: Path) -> str:
     return "".join(out)
 
 
-def _ranking_section(results: dict[str, Any]) -> str:
+def _ranking_section(ranking: dict[str, Any] | None) -> str:
     out = '<h2 id="ranking">Impact ranking</h2>'
-    ranking = results.get("ranking")
     if not ranking:
         return out + _note("No ranking (model without a POI?): skipped.")
-    has_prefit = "prefit_up" in ranking and "prefit_down" in ranking
-    columns = ["postfit_up", "postfit_down"]
+    columns = ["postfit_up", "postfit_down", "prefit_up", "prefit_down"]
     header = ["parameter", "post-fit impact up", "post-fit impact down"]
-    if has_prefit:
-        columns += ["prefit_up", "prefit_down"]
-        header += ["pre-fit impact up", "pre-fit impact down"]
-    entries = [
-        (label, [float(ranking[c][i]) for c in columns])
-        for i, label in enumerate(ranking["labels"])
-    ]
+    header += ["pre-fit impact up", "pre-fit impact down"]
     # largest post-fit impact first, as in the ranking figure
-    entries.sort(key=lambda e: max(abs(e[1][0]), abs(e[1][1])), reverse=True)
-    rows = [[label, *(f"{x:+.4f}" for x in values)] for label, values in entries]
+    pars = sorted(
+        ranking["parameters"],
+        key=lambda p: max(abs(p["postfit_up"]), abs(p["postfit_down"])),
+        reverse=True,
+    )
+    rows = [[p["name"], *(f"{p[c]:+.4f}" for c in columns)] for p in pars]
     return out + _table(header, rows)
 
 
@@ -216,23 +212,15 @@ def _figures_section(out_dir: Path) -> str:
 def render(out_dir: str | os.PathLike[str]) -> str:
     """The report page of a run folder, as HTML text."""
     folder = Path(out_dir)
-    fit = _read_json(folder / "fit.json")
-    results = _read_json(folder / "results.json") or {}
-    if fit is None and "fit" in results:
-        fit = results["fit"]
-    poi = (results.get("poi") or {}).get("name")
-    notes = []
-    if not (folder / "results.json").is_file():
-        notes.append(_note("results.json missing: POI, limit and ranking skipped."))
+    fit = _read(folder, "fit")
     body = [
         "<h1>hifit report</h1>",
         f"<p>Run folder: <code>{_esc(folder.resolve())}</code></p>",
-        *notes,
-        _fit_section(fit, poi),
-        _poi_section(results),
-        _limit_section(results),
+        _fit_section(fit),
+        _poi_section(fit),
+        _limit_section(_read(folder, "limit"), _read(folder, "significance")),
         _yields_section(folder / "tables"),
-        _ranking_section(results),
+        _ranking_section(_read(folder, "ranking")),
         _figures_section(folder),
     ]
     return (
@@ -250,14 +238,5 @@ def write(out_dir: str | os.PathLike[str]) -> Path:
     if not folder.is_dir():
         raise FileNotFoundError(f"run folder {folder} not found")
     target = folder / "report.html"
-    text = render(folder)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".report.html.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the page is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(target, render(folder))
     return target

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import root_file, write_text_atomic
+
 LUMI_EVENTS = {"signal": 300, "ttbar": 6000, "wjets": 2500}
 MC_EVENTS = 40_000
 
@@ -128,8 +130,6 @@ Systematics:
 
 def generate(outdir: str | Path, seed: int = 20261126) -> Path:
     """Write the ntuples and the config; returns the config path."""
-    import uproot
-
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -140,19 +140,18 @@ def generate(outdir: str | Path, seed: int = 20261126) -> Path:
     trees["ttbar_alternative"] = alt
     trees["data"] = _pseudodata(rng)
     ntuples = out / "ntuples.root"
-    tmp = ntuples.with_suffix(".root.tmp")
-    with uproot.recreate(tmp) as f:
+    with root_file(ntuples) as f:
         for name, branches in trees.items():
             # a TTree explicitly: assigning a dict may write an RNTuple, which
             # uproot's cut= does not filter
             f.mktree(name, {key: values.dtype for key, values in branches.items()})
             f[name].extend(branches)
-    tmp.replace(ntuples)
     config = out / "config.yml"
-    config.write_text(
+    write_text_atomic(
+        config,
         CONFIG.format(
             inputs=ntuples.resolve(), histograms=(out / "histograms").resolve()
-        )
+        ),
     )
     return config
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import _core
 from ..model import Model
+from ..results import document
 from .mle import fit_args
 
 Convention = Literal["auto", "pyhf", "combine"]
@@ -42,6 +43,10 @@ class HypoTestResult:
     convention: str = "pyhf"
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``hifit.hypotest`` result document."""
+        return document("hypotest", self.fields())
+
+    def fields(self) -> dict[str, Any]:
         return {
             "mu": self.mu,
             "CLs_obs": self.CLs_obs,
@@ -140,16 +145,19 @@ class UpperLimitResult:
     notes: str = ""  # limits that do not exist (NaN) or lie beyond the POI bound
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "observed": self.observed,
-            "expected": list(self.expected),
-            "level": self.level,
-            "convention": self.convention,
-            "valid": self.valid,
-            "message": self.message,
-            "notes": self.notes,
-            "scan": [p.to_dict() for p in self.points],
-        }
+        return document(
+            "limit",
+            {
+                "observed": self.observed,
+                "expected": list(self.expected),
+                "level": self.level,
+                "convention": self.convention,
+                "valid": self.valid,
+                "message": self.message,
+                "notes": self.notes,
+                "scan": [p.fields() for p in self.points],
+            },
+        )
 
 
 def upper_limit(
@@ -211,7 +219,8 @@ class SignificanceResult:
     expected: str = "postfit"
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """The ``hifit.significance`` result document."""
+        return document("significance", dict(self.__dict__))
 
 
 def significance(

@@ -11,6 +11,7 @@ import numpy as np
 from .. import _core
 from ..exceptions import InvalidArgument
 from ..model import Model
+from ..results import document
 
 
 def _readonly(arr: np.ndarray) -> np.ndarray:
@@ -45,38 +46,43 @@ class FitResult:
     fixed: list[bool] = field(default_factory=list)
     at_bound: list[bool] = field(default_factory=list)
     no_effect: list[bool] = field(default_factory=list)
+    poi: str | None = None  # the model's parameter of interest
     core: Any = field(default=None, repr=False, compare=False)  # the C++ result
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary."""
-        return {
-            "parameters": [
-                {
-                    "name": n,
-                    "value": float(v),
-                    "uncertainty": float(u),
-                    "fixed": f,
-                    "at_bound": b,
-                    "no_effect": e,
-                }
-                for n, v, u, f, b, e in zip(
-                    self.labels,
-                    self.bestfit,
-                    self.uncertainty,
-                    self.fixed,
-                    self.at_bound,
-                    self.no_effect,
-                    strict=True,
-                )
-            ],
-            "twice_nll": self.twice_nll,
-            "valid": self.valid,
-            "status": self.status,
-            "edm": self.edm,
-            "iterations": self.iterations,
-            "wall_time": self.wall_time,
-            "correlation": self.corr_mat.tolist(),
-        }
+        """The ``hifit.fit`` result document."""
+        return document(
+            "fit",
+            {
+                "parameters": [
+                    {
+                        "name": n,
+                        "value": float(v),
+                        "uncertainty": float(u),
+                        "fixed": f,
+                        "at_bound": b,
+                        "no_effect": e,
+                    }
+                    for n, v, u, f, b, e in zip(
+                        self.labels,
+                        self.bestfit,
+                        self.uncertainty,
+                        self.fixed,
+                        self.at_bound,
+                        self.no_effect,
+                        strict=True,
+                    )
+                ],
+                "poi": self.poi,
+                "twice_nll": self.twice_nll,
+                "valid": self.valid,
+                "status": self.status,
+                "edm": self.edm,
+                "iterations": self.iterations,
+                "wall_time": self.wall_time,
+                "correlation": self.corr_mat.tolist(),
+            },
+        )
 
 
 def fit_args(
@@ -147,6 +153,7 @@ def _result(model: Model, res: Any, fixed: list[bool]) -> FitResult:
         fixed=fixed,
         at_bound=list(res.at_bound),
         no_effect=list(res.no_effect),
+        poi=model.config.poi_name if model.config.poi_index is not None else None,
         core=res,
     )
 

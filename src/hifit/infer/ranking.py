@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _core
 from ..model import Model
+from ..results import document
 from .mle import FitResult, fit, fit_args
 
 SHIFTS = ("prefit_up", "prefit_down", "postfit_up", "postfit_down")
@@ -40,25 +41,29 @@ class RankingResult:
     refits: int = 0
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``hifit.ranking`` result document, parameters by decreasing impact."""
         keys = ("prefit_up", "prefit_down", "postfit_up", "postfit_down", "cov_postfit")
-        return {
-            "valid": self.valid,
-            "refits": self.refits,
-            "failed_fits": self.failed_fits,
-            "clipped_shifts": int(self.clipped.sum()),
-            "parameters": [
-                {"name": n, "value": float(v), "uncertainty": float(u)}
-                | {k: float(getattr(self, k)[i]) for k in keys}
-                | {
-                    "clipped": [
-                        k for k, c in zip(SHIFTS, self.clipped[i], strict=True) if c
-                    ]
-                }
-                for i, (n, v, u) in enumerate(
-                    zip(self.labels, self.bestfit, self.uncertainty, strict=True)
-                )
-            ],
-        }
+        return document(
+            "ranking",
+            {
+                "valid": self.valid,
+                "refits": self.refits,
+                "failed_fits": self.failed_fits,
+                "clipped_shifts": int(self.clipped.sum()),
+                "parameters": [
+                    {"name": n, "value": float(v), "uncertainty": float(u)}
+                    | {k: float(getattr(self, k)[i]) for k in keys}
+                    | {
+                        "clipped": [
+                            k for k, c in zip(SHIFTS, self.clipped[i], strict=True) if c
+                        ]
+                    }
+                    for i, (n, v, u) in enumerate(
+                        zip(self.labels, self.bestfit, self.uncertainty, strict=True)
+                    )
+                ],
+            },
+        )
 
 
 def ranking(

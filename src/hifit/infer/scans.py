@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _core
 from ..model import Model
+from ..results import document
 from .mle import FitResult, fit, fit_args
 
 
@@ -33,18 +34,25 @@ class ScanResult:
     twice_nll: np.ndarray
     delta_twice_nll: np.ndarray
     valid: np.ndarray
-    bestfit: np.ndarray
+    bestfit: np.ndarray  # the unconditional fit, every parameter
+    uncertainty: np.ndarray
+    labels: list[str]  # every parameter's name
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``hifit.scan`` result document: the scanned parameters with their
+        unconditional best fit and uncertainty, the grid and -2 Δln L on it."""
+        index = [self.labels.index(n) for n in self.names]
         out = {
             "parameters": self.names,
+            "bestfit": [float(self.bestfit[i]) for i in index],
+            "uncertainty": [float(self.uncertainty[i]) for i in index],
             "values": self.values_x.tolist(),
             "delta_twice_nll": self.delta_twice_nll.tolist(),
             "valid": self.valid.tolist(),
         }
         if self.values_y is not None:
             out["values_y"] = self.values_y.tolist()
-        return out
+        return document("scan", out)
 
 
 def scan(
@@ -85,6 +93,8 @@ def scan(
         delta_twice_nll=np.array(r.delta_twice_nll).reshape(shape),
         valid=np.array(r.valid).reshape(shape),
         bestfit=np.array(r.best.bestfit),
+        uncertainty=np.array(r.best.uncertainty),
+        labels=list(model.config.par_names),
     )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _core
 from ..model import Model
+from ..results import document
 from .mle import fit_args
 
 
@@ -29,16 +30,21 @@ class ToyHypoTestResult:
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "CLs_obs": self.CLs_obs,
-            "CLs_exp": self.CLs_exp,
-            "CLsb": self.CLsb,
-            "CLb": self.CLb,
-            "ntoys": int(len(self.q_b)),
-            "failed_toys": self.failed_toys,
-            "valid": self.valid,
-            "message": self.message,
-        }
+        """The ``hifit.hypotest`` result document (toy-based)."""
+        return document(
+            "hypotest",
+            {
+                "calculator": "toys",
+                "CLs_obs": self.CLs_obs,
+                "CLs_exp": self.CLs_exp,
+                "CLsb": self.CLsb,
+                "CLb": self.CLb,
+                "ntoys": int(len(self.q_b)),
+                "failed_toys": self.failed_toys,
+                "valid": self.valid,
+                "message": self.message,
+            },
+        )
 
 
 def hypotest(

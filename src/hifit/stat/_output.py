@@ -1,39 +1,28 @@
-"""Atomic file output: a temporary file in the target directory, then os.replace.
-
-A crash or an exception while writing never leaves a half-written card or shapes file
-behind under the final name (an older complete file stays in place).
-"""
+"""Cards, scripts and shapes files of hifit.stat, written through hifit's one output
+module (atomic, umask permissions; scripts executable)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from ..io import replacing
+from ..io import root_file, write_text_atomic
 
 __all__ = ["make_axis", "to_hist", "write_root", "write_text"]
 
 
-def write_text(path: str, text: str, mode: int = 0o644) -> None:
+def write_text(path: str, text: str, mode: int | None = None) -> None:
     """Writes ``text`` to ``path`` atomically."""
-    with replacing(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
+    write_text_atomic(path, text, mode)
 
 
 def write_root(path: str, objects: Mapping[str, Any]) -> None:
     """Writes histograms to a new ROOT file at ``path`` atomically (via uproot)."""
-    import uproot
-
-    with replacing(path) as tmp:
-        with uproot.recreate(tmp) as f:
-            for name, obj in objects.items():
-                f[name] = obj
-        os.chmod(tmp, 0o644)
+    with root_file(path) as f:
+        for name, obj in objects.items():
+            f[name] = obj
 
 
 def make_axis(edges: np.ndarray, name: str, label: str) -> Any:

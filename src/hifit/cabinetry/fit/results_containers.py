@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
+
+from ... import results
 
 __all__ = [
     "FitResults",
@@ -12,6 +14,7 @@ __all__ = [
     "RankingResults",
     "ScanResults",
     "SignificanceResults",
+    "from_document",
 ]
 
 
@@ -104,3 +107,95 @@ class SignificanceResults(NamedTuple):
     observed_significance: float
     expected_p_value: float
     expected_significance: float
+
+
+def from_document(source: Any) -> Any:
+    """The container for a result document (a ``hifit.*`` JSON file written by the
+    CLI or ``hifit run``, or its dict); containers pass through unchanged."""
+    if isinstance(source, tuple):  # already one of the named tuples
+        return source
+    doc = results.load(source)
+    kind = results.kind_of(doc)
+    if kind not in _FROM_DOCUMENT:
+        msg = f"a {kind} result has no cabinetry container"
+        raise results.InvalidResult(msg)
+    return _FROM_DOCUMENT[kind](doc)
+
+
+def _fit(doc: dict[str, Any]) -> FitResults:
+    pars = doc["parameters"]
+    minos = doc.get("minos", {})
+    return FitResults(
+        np.array([p["value"] for p in pars], dtype=float),
+        np.array([p["uncertainty"] or 0.0 for p in pars], dtype=float),
+        [p["name"] for p in pars],
+        np.array(doc["correlation"], dtype=float),
+        float(doc["twice_nll"]),
+        float(doc.get("goodness_of_fit", {}).get("p_value", -1)),
+        {name: tuple(ends) for name, ends in minos.items()},
+    )
+
+
+def _ranking(doc: dict[str, Any]) -> RankingResults:
+    pars = doc["parameters"]
+
+    def column(key: str) -> np.ndarray:
+        return np.array([p[key] for p in pars], dtype=float)
+
+    return RankingResults(
+        column("value"),
+        column("uncertainty"),
+        [p["name"] for p in pars],
+        column("prefit_up"),
+        column("prefit_down"),
+        column("postfit_up"),
+        column("postfit_down"),
+    )
+
+
+def _scan(doc: dict[str, Any]) -> ScanResults:
+    if "values_y" in doc:
+        msg = "a 2D scan has no cabinetry container (ScanResults is 1D)"
+        raise results.InvalidResult(msg)
+    return ScanResults(
+        doc["parameters"][0],
+        float(doc["bestfit"][0]),
+        float(doc["uncertainty"][0]),
+        np.array(doc["values"], dtype=float),
+        np.array(doc["delta_twice_nll"], dtype=float),
+    )
+
+
+def _limit(doc: dict[str, Any]) -> LimitResults:
+    points = doc["scan"]
+    return LimitResults(
+        _number(doc["observed"]),
+        np.array([_number(x) for x in doc["expected"]], dtype=float),
+        np.array([p["CLs_obs"] for p in points], dtype=float),
+        np.array([p["CLs_exp"] for p in points], dtype=float).reshape(-1, 5),
+        np.array([p["mu"] for p in points], dtype=float),
+        1.0 - float(doc["level"]),
+    )
+
+
+def _significance(doc: dict[str, Any]) -> SignificanceResults:
+    return SignificanceResults(
+        _number(doc["observed_p_value"]),
+        _number(doc["observed_significance"]),
+        _number(doc["expected_p_value"]),
+        _number(doc["expected_significance"]),
+    )
+
+
+def _number(value: Any) -> float:
+    """JSON null (a value that does not exist) as NaN."""
+    return float("nan") if value is None else float(value)
+
+
+_FROM_DOCUMENT = {
+    "fit": _fit,
+    "ranking": _ranking,
+    "scan": _scan,
+    "limit": _limit,
+    "significance": _significance,
+}

@@ -36,8 +36,12 @@ from ..fit.results_containers import (
     LimitResults,
     RankingResults,
     ScanResults,
+    from_document,
 )
 from . import plot_model, plot_result
+
+# a result document written by the CLI or `hifit run`: its path or its dict
+Document = str | pathlib.Path | dict[str, Any]
 
 __all__ = [
     "correlation_matrix",
@@ -374,7 +378,7 @@ def templates(
 
 
 def correlation_matrix(
-    fit_results: FitResults,
+    fit_results: FitResults | Document,
     *,
     figure_folder: FigurePath = "figures",
     pruning_threshold: float = 0.0,
@@ -386,6 +390,7 @@ def correlation_matrix(
     Fixed parameters (all-zero rows) are left out, as are parameters whose
     correlations with every other parameter are below ``pruning_threshold``.
     """
+    fit_results = from_document(fit_results)
     corr = np.asarray(fit_results.corr_mat, dtype=float)
     weak = np.abs(corr) < pruning_threshold
     np.fill_diagonal(weak, True)
@@ -400,7 +405,7 @@ def correlation_matrix(
 
 
 def pulls(
-    fit_results: FitResults,
+    fit_results: FitResults | Document,
     *,
     figure_folder: FigurePath = "figures",
     exclude: str | Sequence[str] | None = None,
@@ -412,6 +417,7 @@ def pulls(
     Left out: parameters in ``exclude``, fixed parameters (uncertainty 0) and
     ``staterror_*`` parameters (centred at 1).
     """
+    fit_results = from_document(fit_results)
     excluded = {exclude} if isinstance(exclude, str) else set(exclude or ())
     labels = list(fit_results.labels)
     uncertainty = np.asarray(fit_results.uncertainty, dtype=float)
@@ -434,7 +440,7 @@ def pulls(
 
 
 def ranking(
-    ranking_results: RankingResults,
+    ranking_results: RankingResults | Document,
     *,
     figure_folder: FigurePath = "figures",
     max_pars: int | None = None,
@@ -446,6 +452,7 @@ def ranking(
     Parameters are sorted by decreasing largest post-fit impact, and only the
     first ``max_pars`` are shown when given.
     """
+    ranking_results = from_document(ranking_results)
     post_up = np.asarray(ranking_results.postfit_up, dtype=float)
     post_down = np.asarray(ranking_results.postfit_down, dtype=float)
     order = np.argsort(np.maximum(np.abs(post_up), np.abs(post_down)))[::-1]
@@ -469,13 +476,14 @@ def ranking(
 
 
 def scan(
-    scan_results: ScanResults,
+    scan_results: ScanResults | Document,
     *,
     figure_folder: FigurePath = "figures",
     close_figure: bool = True,
     save_figure: bool = True,
 ) -> mpl.figure.Figure:
     """Likelihood scan, saved as ``scan_{parameter}.pdf`` (``[`` → ``_``, no ``]``)."""
+    scan_results = from_document(scan_results)
     name = scan_results.name.replace("[", "_").replace("]", "")
     return plot_result.scan(
         scan_results.name,
@@ -489,13 +497,14 @@ def scan(
 
 
 def limit(
-    limit_results: LimitResults,
+    limit_results: LimitResults | Document,
     *,
     figure_folder: FigurePath = "figures",
     close_figure: bool = True,
     save_figure: bool = True,
 ) -> mpl.figure.Figure:
     """Observed and expected CLs against the POI, saved as ``limit.pdf``."""
+    limit_results = from_document(limit_results)
     return plot_result.limit(
         limit_results.observed_CLs,
         limit_results.expected_CLs,

@@ -12,6 +12,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ...io import save_figure
+
 log = logging.getLogger(__name__)
 
 # cabinetry's colour cycle (matplotlib's petroff10), with a fallback for old
@@ -36,9 +38,8 @@ def save_and_close(
 ) -> None:
     """Save ``fig`` to ``path`` (creating its folder) unless None; close if asked."""
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         log.info("saving figure as %s", path)
-        fig.savefig(path)
+        save_figure(fig, path)
     if close_figure:
         plt.close(fig)
 
