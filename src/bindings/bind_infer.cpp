@@ -222,7 +222,8 @@ void bind_infer(nb::module_& m) {
         .def_ro("cov_postfit", &ImpactResult::cov_postfit)
         .def_ro("best", &ImpactResult::best)
         .def_ro("failed_fits", &ImpactResult::failed_fits)
-        .def_ro("valid", &ImpactResult::valid);
+        .def_ro("valid", &ImpactResult::valid)
+        .def_ro("message", &ImpactResult::message);
     m.def(
         "impacts",
         [](const Model& model, std::vector<double> data, std::vector<double> init,

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace hifit {
@@ -23,6 +24,7 @@ struct ImpactResult {
     int failed_fits = 0;
     int clipped = 0; // shifts clipped to a bound
     bool valid = false;
+    std::string message; // the refits that did not converge, by parameter and shift
 };
 
 // cabinetry's ranking: each parameter fixed at best +- pre-fit and +- post-fit sigma,

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <string>
 
 namespace hifit {
 
@@ -57,6 +58,9 @@ ImpactResult impacts(const Model& model, std::span<const double> data,
     }
     const double mu_hat = out.best.bestfit[poi];
     std::vector<int> failed(m, 0), refits(m, 0);
+    std::vector<std::string> failures(m); // per parameter: threads write their own
+    static const char* const shift_names[4] = {"pre-fit up", "pre-fit down",
+                                               "post-fit up", "post-fit down"};
     // per parameter, in the order prefit up, down, postfit up, down (not vector<bool>:
     // threads write neighbouring entries)
     std::vector<std::array<char, 4>> clipped(m, {0, 0, 0, 0});
@@ -80,7 +84,12 @@ ImpactResult impacts(const Model& model, std::span<const double> data,
                 ++refits[k];
                 const FitResult r = conditional_fit(lh, options, i, value,
                                                     out.best.bestfit, known, step);
-                if (!r.valid) ++failed[k];
+                if (!r.valid) {
+                    ++failed[k];
+                    failures[k] += (failures[k].empty() ? "" : "; ") +
+                                   model.par_names()[i] + " " + shift_names[which] +
+                                   " (" + std::to_string(value) + "): " + r.message;
+                }
                 return r.bestfit[poi] - mu_hat;
             };
             out.prefit_up[k] = shifted(prefit[i], 0);
@@ -97,6 +106,9 @@ ImpactResult impacts(const Model& model, std::span<const double> data,
         }
     });
     for (int f : failed) out.failed_fits += f;
+    if (!out.best.valid) out.message = "free fit: " + out.best.message;
+    for (const std::string& f : failures)
+        if (!f.empty()) out.message += (out.message.empty() ? "" : "; ") + f;
     for (int r : refits) out.refits += r;
     std::vector<bool>* flags[4] = {&out.prefit_up_clipped, &out.prefit_down_clipped,
                                    &out.postfit_up_clipped, &out.postfit_down_clipped};

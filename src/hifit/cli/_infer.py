@@ -463,5 +463,7 @@ def ranking(
         click.echo(
             f"* clipped to the parameter's bound ({int(r.clipped.sum())} shifts)"
         )
-    exit_if_failed(r.valid, f"{r.failed_fits} impact fits did not converge")
+    exit_if_failed(
+        r.valid, f"{r.failed_fits} impact refits did not converge: {r.message}"
+    )
     write_output(output_file, r.to_dict())

@@ -39,6 +39,7 @@ class RankingResult:
     valid: bool
     clipped: np.ndarray  # bool, shape (n, 4)
     refits: int = 0
+    message: str = ""  # the refits that did not converge
 
     def to_dict(self) -> dict[str, Any]:
         """The ``hifit.ranking`` result document, parameters by decreasing impact."""
@@ -49,6 +50,7 @@ class RankingResult:
                 "valid": self.valid,
                 "refits": self.refits,
                 "failed_fits": self.failed_fits,
+                "message": self.message,
                 "clipped_shifts": int(self.clipped.sum()),
                 "parameters": [
                     {"name": n, "value": float(v), "uncertainty": float(u)}
@@ -108,6 +110,7 @@ def ranking(
             ]
         ).reshape(-1, 4)[order],
         refits=int(r.refits),
+        message=r.message if best.valid else f"free fit: {best.status}",
     )
 
 
