@@ -335,3 +335,44 @@ def test_minos_of_a_normalisation_at_bound(bounded_workspace):
     assert interval.upper == pytest.approx(crossing, abs=1e-4)
     # the second-order width is close to it, not equal
     assert result.uncertainty[k] == pytest.approx(crossing, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("card", "mass", "name", "value"),
+    [
+        ("ci/htt_multiple_regions.txt", 125, "CMS_scale_t_tautau_8TeV", -1.119203),
+        (
+            "ci/template-analysis_shapeInterp_womcstats.txt",
+            200,
+            "CMS_eff_t_mssmHigh_tt_13TeV",
+            -1.508213,
+        ),
+    ],
+)
+def test_minimum_on_a_floor_kink_is_a_converged_minimum(card, mass, name, value):
+    """Fits whose minimum sits where a rate meets Combine's 1e-9 floor (a kink of
+    -2 ln L): converged, and no nearby point is lower by more than the remaining EDM
+    (checked by direct evaluation along every parameter and random directions)."""
+    built = load_model(str(COMBINE / card), mass=mass)
+    model, data = built.model, built.data
+    i = model.config.par_names.index(name)
+    init, fixed = model.config.suggested_init(), model.config.suggested_fixed()
+    init[i], fixed[i] = value, True
+    r = hifit.infer.fit(data, model, init, None, fixed)
+    assert r.valid and r.edm < 1e-6, r.status  # EDM goal, or rounding-limited
+    x = np.array(r.bestfit)
+    free = ~np.array(fixed)
+
+    def twice_nll(p):
+        return float(-2 * np.sum(model.logpdf(p, data)))
+
+    best = twice_nll(x)
+    assert best == pytest.approx(r.twice_nll, abs=1e-9)
+    slack = max(1e-9, 10 * r.edm)  # no lower point than the remaining EDM allows
+    rng = np.random.default_rng(1)
+    directions = [np.eye(len(x))[j] for j in np.flatnonzero(free)]
+    directions += [rng.normal(size=len(x)) * free for _ in range(100)]
+    for d in directions:
+        for step in (1e-3, 1e-5):
+            for sign in (1, -1):
+                assert twice_nll(x + sign * step * d / np.linalg.norm(d)) > best - slack

@@ -205,27 +205,7 @@ def expected_limit_tolerance(value: float, quantile: float) -> float:
     return limit_tolerance(value) + EARLY_STOP * value / t**2
 
 
-# A rateParam at its bound (1.2) leaves fixed-POI fits of this card without an EDM
-# below the goal ("no further decrease possible"): the limits match Combine, but
-# hifit cannot call them valid until fits at a parameter bound converge.
-BOUNDARY_FITS = {"ci/template-analysis_shapeInterp_womcstats.txt"}
-
-
-@pytest.mark.parametrize(
-    "card",
-    [
-        pytest.param(
-            card,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="rate_ZMM_ZTT_btag at its bound: fixed-POI fits end no_progress",
-            ),
-        )
-        if card in BOUNDARY_FITS
-        else card
-        for card in CARDS
-    ],
-)
+@pytest.mark.parametrize("card", CARDS)
 def test_limit_fits_converge(card):
     limits = results(card)["limits"]
     assert limits.valid, limits.message

@@ -201,6 +201,21 @@ bool negative_curvature_step(Problem& pb, const std::vector<int>& idx, const Mat
     return false;
 }
 
+// Whether -2 ln L has a kink with a minimum at x along parameter i: a left slope
+// below 0 and a right slope above 0 that differ by far more than curvature explains.
+// Likelihoods have such kinks where a rate meets its floor (Combine's 1e-9 floor on a
+// template bin or a per-process Barlow-Beeston term): there the minimum sits on the
+// kink and Newton steps, blind to it, cannot settle.
+bool at_kink(Problem& pb, Vec x, double f, int i) {
+    const double h = 1e-7 * std::max(1.0, std::abs(x[i])), xi = x[i];
+    if (xi - h < pb.lo[i] || xi + h > pb.hi[i]) return false;
+    x[i] = xi + h;
+    const double right = (pb.value(x) - f) / h;
+    x[i] = xi - h;
+    const double left = (f - pb.value(x)) / h;
+    return left < 0.0 && right > 0.0 && right - left > 1e-3;
+}
+
 } // namespace
 
 FitResult fit(Likelihood& likelihood, const FitOptions& options) {
@@ -245,10 +260,22 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
     if (!std::isfinite(f)) {
         res.status = FitStatus::non_finite;
     }
+    // Parameters held where a kink of -2 ln L has its minimum (see at_kink); the
+    // others are minimized with them held, then the kinks are checked again.
+    std::vector<bool> kink(n, false);
+    int kink_rounds = 0;
+    auto release_kinks = [&]() { // true if a held parameter is no kink minimum now
+        bool released = false;
+        for (int i = 0; i < n; ++i) {
+            if (kink[i] && !at_kink(pb, x, f, i)) kink[i] = false, released = true;
+        }
+        return released;
+    };
     for (int it = 0;
          res.status == FitStatus::max_iterations && it < options.max_iterations; ++it) {
         res.iterations = it + 1;
-        const std::vector<int> idx = indices(roles(pb, x, g, h), Role::free);
+        std::vector<int> idx = indices(roles(pb, x, g, h), Role::free);
+        std::erase_if(idx, [&](int i) { return kink[i]; });
         if (idx.empty()) {
             res.edm = 0.0;
             res.status = FitStatus::converged;
@@ -264,6 +291,10 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
         res.edm = convex ? -0.5 * gf.dot(newton_step)
                          : std::numeric_limits<double>::infinity();
         if (res.edm < options.edm_tolerance) {
+            if (kink_rounds < 10 && release_kinks()) {
+                ++kink_rounds;
+                continue;
+            }
             res.status = FitStatus::converged;
             break;
         }
@@ -317,6 +348,16 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
         if (!accepted && !convex && negative_curvature_step(pb, idx, hf, gf, x, f)) {
             f = pb.full(x, g, h);
             accepted = true;
+        }
+        if (!accepted && kink_rounds < 10 && res.edm >= 1e3 * options.edm_tolerance) {
+            bool pinned = false;
+            for (int i : idx) {
+                if (at_kink(pb, x, f, i)) kink[i] = true, pinned = true;
+            }
+            if (pinned) {
+                ++kink_rounds;
+                continue;
+            }
         }
         if (!accepted) {
             // Nothing lowers f any more: converged to rounding if the EDM is tiny (only
