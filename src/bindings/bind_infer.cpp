@@ -188,7 +188,9 @@ void bind_infer(nb::module_& m) {
         .def_ro("lower_at_bound", &MinosResult::lower_at_bound)
         .def_ro("upper_at_bound", &MinosResult::upper_at_bound)
         .def_ro("valid", &MinosResult::valid)
-        .def_ro("message", &MinosResult::message);
+        .def_ro("message", &MinosResult::message)
+        .def_ro("best", &MinosResult::best)
+        .def_ro("improved_best", &MinosResult::improved_best);
     m.def(
         "minos",
         [](const Model& model, std::vector<double> data, const FitResult& best,

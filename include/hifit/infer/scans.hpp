@@ -47,6 +47,10 @@ struct MinosResult {
     bool lower_at_bound = false, upper_at_bound = false;
     bool valid = false;
     std::string message;
+    // The minimum the interval is around: the given fit, or a lower one found by the
+    // profile fits (the given fit was a local minimum) and refitted from there.
+    FitResult best;
+    bool improved_best = false;
 };
 
 // Asymmetric interval where the profile -2 ln L rises by `delta` (1 = 68.3 %).

@@ -197,13 +197,13 @@ FitResult profile_fit(const Model& model, std::span<const double> data, std::siz
     return r;
 }
 
-MinosResult minos(const Model& model, std::span<const double> data,
-                  const FitResult& best, std::size_t par, double delta,
-                  const FitOptions& base) {
-    check_par(model, par);
-    const FitOptions options = resolved(model, base);
-    if (options.fixed[par]) throw InvalidArgument("MINOS on a fixed parameter");
-    Likelihood lh(model, data);
+namespace {
+
+// One MINOS pass around `best`; `lower_solution` receives the lowest profile point if
+// it lies below `best` (then `best` was a local minimum).
+MinosResult minos_around(Likelihood& lh, const FitOptions& options,
+                         const FitResult& best, std::size_t par, double delta,
+                         std::vector<double>& lower_solution) {
     const double x0 = best.bestfit[par];
     const double sigma = best.uncertainty.empty() || best.uncertainty[par] <= 0
                              ? 1.0
@@ -224,6 +224,7 @@ MinosResult minos(const Model& model, std::span<const double> data,
         } else if (r.twice_nll < lowest) {
             lowest = r.twice_nll;
             lowest_at = x;
+            if (lowest < best.twice_nll - 1e-6) lower_solution = r.bestfit;
         }
         return r.twice_nll - best.twice_nll - delta;
     };
@@ -280,6 +281,35 @@ MinosResult minos(const Model& model, std::span<const double> data,
     }
     out.message = failures;
     out.valid = failures.empty();
+    return out;
+}
+
+} // namespace
+
+MinosResult minos(const Model& model, std::span<const double> data,
+                  const FitResult& best, std::size_t par, double delta,
+                  const FitOptions& base) {
+    check_par(model, par);
+    const FitOptions options = resolved(model, base);
+    if (options.fixed[par]) throw InvalidArgument("MINOS on a fixed parameter");
+    Likelihood lh(model, data);
+    // A profile point below the best fit shows that the fit stopped in a local
+    // minimum: the free fit restarts from that point and MINOS runs again around the
+    // lower minimum (a few times at most).
+    FitResult around = best;
+    std::vector<double> lower;
+    MinosResult out = minos_around(lh, options, around, par, delta, lower);
+    for (int round = 0; round < 3 && !lower.empty(); ++round) {
+        FitOptions restart = warm(options, lower);
+        restart.compute_covariance = true;
+        FitResult refit = fit(lh, restart);
+        if (!refit.valid || !(refit.twice_nll < around.twice_nll)) break;
+        around = std::move(refit);
+        lower.clear();
+        out = minos_around(lh, options, around, par, delta, lower);
+        out.improved_best = true;
+    }
+    out.best = std::move(around);
     return out;
 }
 

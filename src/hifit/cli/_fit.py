@@ -113,9 +113,8 @@ def fit_command(
                 f"{name!r} is fixed in this fit", param_hint="--minos"
             )
     result = run_fit(data, model, init, None, fixed)
-    payload = result.to_dict()
-    click.echo(_fit_table(result))
     failures = [] if result.valid else [f"fit did not converge: {result.status}"]
+    intervals = {}
     if minos_pars and not result.valid:
         failures.append(f"MINOS for {', '.join(minos_pars)} not run (no valid fit)")
     elif minos_pars:
@@ -127,6 +126,17 @@ def fit_command(
             init_pars=init,
             fixed_params=fixed,
         )
+        improved = next(iter(intervals.values())).improved_fit
+        if improved is not None:  # the fit had stopped in a local minimum
+            click.echo(
+                f"note: MINOS found a lower minimum (-2 ln L {improved.twice_nll:.6f} "
+                f"< {result.twice_nll:.6f}); the best fit below is refitted from it",
+                err=True,
+            )
+            result = improved
+    payload = result.to_dict()
+    click.echo(_fit_table(result))
+    if intervals:
         payload["minos"] = {n: [i.lower, i.upper] for n, i in intervals.items()}
         payload["minos_at_bound"] = {
             n: [i.lower_at_bound, i.upper_at_bound] for n, i in intervals.items()

@@ -11,7 +11,7 @@ import numpy as np
 from .. import _core
 from ..model import Model
 from ..results import document
-from .mle import FitResult, fit, fit_args
+from .mle import FitResult, _result, fit, fit_args
 
 
 def _index(model: Model, par: str | int) -> int:
@@ -106,6 +106,9 @@ class MinosInterval:
     upper_at_bound: bool
     valid: bool
     message: str = ""
+    # the fit the interval is around when MINOS found it below the given one (which
+    # then was a local minimum); None otherwise
+    improved_fit: FitResult | None = None
 
 
 def minos(
@@ -119,26 +122,46 @@ def minos(
     par_bounds: Sequence[tuple[float, float]] | None = None,
     fixed_params: Sequence[bool] | None = None,
 ) -> dict[str, MinosInterval]:
-    """Asymmetric intervals where -2 ln L rises by ``delta_twice_nll`` (1: 68.3 %)."""
-    best = fit_result or fit(data, model, init_pars, par_bounds, fixed_params)
+    """Asymmetric intervals where -2 ln L rises by ``delta_twice_nll`` (1: 68.3 %).
+
+    If a profile fit lands below the best fit, that fit was a local minimum: the free
+    fit restarts from there and every interval is computed around the lower minimum,
+    which each interval carries as ``improved_fit``.
+    """
+    given = fit_result or fit(data, model, init_pars, par_bounds, fixed_params)
     args = fit_args(model, init_pars, par_bounds, fixed_params)
-    out = {}
-    for p in [pars] if isinstance(pars, str | int) else pars:
-        i = _index(model, p)
-        r = _core.minos(
-            model._model,
-            np.asarray(data, dtype=float),
-            best.core,
-            i,
-            delta_twice_nll,
-            *args,
-        )
-        out[model.config.par_names[i]] = MinosInterval(
+    fixed = args[2] or [bool(f) for f in model.config.suggested_fixed()]
+    names = [
+        _index(model, p) for p in ([pars] if isinstance(pars, str | int) else pars)
+    ]
+    best = given
+    for _ in range(3):
+        found = {}
+        for i in names:
+            r = _core.minos(
+                model._model,
+                np.asarray(data, dtype=float),
+                best.core,
+                i,
+                delta_twice_nll,
+                *args,
+            )
+            if r.improved_best:
+                best = _result(model, r.best, fixed)
+                break
+            found[i] = r
+        else:
+            break
+    improved = None if best is given else best
+    return {
+        model.config.par_names[i]: MinosInterval(
             float(r.lower),
             float(r.upper),
             bool(r.lower_at_bound),
             bool(r.upper_at_bound),
             bool(r.valid),
             r.message,
+            improved,
         )
-    return out
+        for i, r in found.items()
+    }
