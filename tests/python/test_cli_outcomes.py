@@ -264,3 +264,12 @@ def test_limit_without_sensitivity_is_null_with_a_note(tmp_path):
     result = json.loads(out.read_text())
     assert result["observed"] is None and result["expected"] == [None] * 5
     assert result["notes"].startswith("no sensitivity: CLs stays above the level")
+
+
+def test_poi_range_without_zero_is_refused_by_hypothesis_tests():
+    """pyhf's own test workspace whose POI is a shapesys gamma in [1e-10, 10]: the
+    background-only hypothesis lies outside its range (pyhf refuses it too)."""
+    path = DATA / "pyhf-tests" / "test_modifiers" / "issue1720_greedy_staterror.json"
+    for command in ("cls", "limit", "significance"):
+        line = one_error_line(hifit(command, path), 2)
+        assert "exclude the background-only hypothesis" in line

@@ -58,10 +58,19 @@ def _poi_name(model: Any) -> str:
 
 
 def _require_free_poi(model: Any) -> None:
-    if model.config.suggested_fixed()[model.config.poi_index]:
+    """Hypothesis tests need a free POI whose range holds the background-only
+    hypothesis (POI = 0)."""
+    poi = model.config.poi_index
+    if model.config.suggested_fixed()[poi]:
         raise click.UsageError(
             f"the POI {_poi_name(model)} is fixed in the model; "
             "hypothesis tests need it free"
+        )
+    lo, hi = model.config.suggested_bounds()[poi]
+    if not lo <= 0.0 <= hi:
+        raise click.UsageError(
+            f"the bounds [{lo:g}, {hi:g}] of the POI {_poi_name(model)} exclude the "
+            "background-only hypothesis (POI = 0) that hypothesis tests need"
         )
 
 
