@@ -33,39 +33,24 @@ def one_error_line(proc, code):
     return lines[0]
 
 
+def counting(signal, background, observed, bkg_modifiers=()):
+    """One channel: a signal scaled by mu and a background, per bin."""
+    samples = [("signal", signal, [{"name": "mu", "type": "normfactor", "data": None}])]
+    samples.append(("bkg", background, list(bkg_modifiers)))
+    channel = [{"name": n, "data": d, "modifiers": m} for n, d, m in samples]
+    return {
+        "channels": [{"name": "sr", "samples": channel}],
+        "observations": [{"name": "sr", "data": observed}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+        "version": "1.0.0",
+    }
+
+
 def signal_only_bin_workspace():
     """A bin with signal and no background but observed events: every fit with the
     POI at 0 has a rate of 0 against 3 events, an infinite -ln L."""
-    return {
-        "channels": [
-            {
-                "name": "sr",
-                "samples": [
-                    {
-                        "name": "signal",
-                        "data": [5.0, 1.0],
-                        "modifiers": [
-                            {"name": "mu", "type": "normfactor", "data": None}
-                        ],
-                    },
-                    {
-                        "name": "bkg",
-                        "data": [0.0, 10.0],
-                        "modifiers": [
-                            {
-                                "name": "bkg_norm",
-                                "type": "normsys",
-                                "data": {"hi": 1.1, "lo": 0.9},
-                            }
-                        ],
-                    },
-                ],
-            }
-        ],
-        "observations": [{"name": "sr", "data": [3.0, 10.0]}],
-        "measurements": [{"name": "meas", "config": {"poi": "mu", "parameters": []}}],
-        "version": "1.0.0",
-    }
+    norm = {"name": "bkg_norm", "type": "normsys", "data": {"hi": 1.1, "lo": 0.9}}
+    return counting([5.0, 1.0], [0.0, 10.0], [3.0, 10.0], [norm])
 
 
 @pytest.fixture
@@ -214,26 +199,7 @@ def test_json_never_holds_nan_or_infinity(tmp_path):
 
 
 def one_bin(signal, background=100.0):
-    return {
-        "channels": [
-            {
-                "name": "sr",
-                "samples": [
-                    {
-                        "name": "signal",
-                        "data": [signal],
-                        "modifiers": [
-                            {"name": "mu", "type": "normfactor", "data": None}
-                        ],
-                    },
-                    {"name": "bkg", "data": [background], "modifiers": []},
-                ],
-            }
-        ],
-        "observations": [{"name": "sr", "data": [background]}],
-        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
-        "version": "1.0.0",
-    }
+    return counting([signal], [background], [background])
 
 
 def test_limit_beyond_the_poi_bound_says_so_and_matches_pyhf(tmp_path):

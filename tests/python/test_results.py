@@ -2,13 +2,12 @@
 writes, and hifit.visualize draws it."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pytest
+from test_cli_outcomes import DATA, SIMPLE
+from test_cli_outcomes import hifit as run_hifit
 
 from hifit import results
 from hifit.cabinetry import visualize
@@ -16,18 +15,11 @@ from hifit.cabinetry.fit.results_containers import from_document
 
 matplotlib.use("Agg")
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "pyhf"
-SIMPLE = (
-    DATA
-    / "validation-workspaces"
-    / "simplemodels_uncorrelated_background_doc_example.json"
-)
 EXAMPLE = DATA / "pyhf-tests" / "test_patchset"
 
 
 def hifit(*args):
-    cmd = [sys.executable, "-m", "hifit.cli", *map(str, args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = run_hifit(*args)
     assert proc.returncode == 0, proc.stderr
     return proc
 

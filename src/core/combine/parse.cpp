@@ -4,6 +4,8 @@
 #include <hifit/combine/datacard.hpp>
 #include <hifit/errors.hpp>
 
+#include "enum_names.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -16,25 +18,9 @@
 namespace hifit::datacard {
 
 const char* to_string(NuisanceKind kind) {
-    switch (kind) {
-    case NuisanceKind::lnN:
-        return "lnN";
-    case NuisanceKind::lnU:
-        return "lnU";
-    case NuisanceKind::gmN:
-        return "gmN";
-    case NuisanceKind::shape:
-        return "shape";
-    case NuisanceKind::shape_optional:
-        return "shape?";
-    case NuisanceKind::shapeN:
-        return "shapeN";
-    case NuisanceKind::shapeU:
-        return "shapeU";
-    case NuisanceKind::param:
-        return "param";
-    }
-    return "unknown";
+    static constexpr const char* names[] = {"lnN",    "lnU",    "gmN",    "shape",
+                                            "shape?", "shapeN", "shapeU", "param"};
+    return enum_name(kind, names);
 }
 
 std::vector<std::string> Datacard::processes() const {

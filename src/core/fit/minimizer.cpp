@@ -5,6 +5,8 @@
 #include <hifit/errors.hpp>
 #include <hifit/fit/minimizer.hpp>
 
+#include "enum_names.hpp"
+
 #include <Eigen/Dense>
 
 #include <algorithm>
@@ -15,19 +17,12 @@
 namespace hifit {
 
 const char* to_string(FitStatus status) {
-    switch (status) {
-    case FitStatus::converged:
-        return "converged";
-    case FitStatus::max_iterations:
-        return "maximum number of iterations reached";
-    case FitStatus::no_progress:
-        return "no further decrease possible above the EDM goal";
-    case FitStatus::non_finite:
-        return "objective is not finite at the starting point";
-    case FitStatus::covariance_failed:
-        return "Hessian of the free parameters at the minimum is not positive definite";
-    }
-    return "unknown";
+    static constexpr const char* names[] = {
+        "converged", "maximum number of iterations reached",
+        "no further decrease possible above the EDM goal",
+        "objective is not finite at the starting point",
+        "Hessian of the free parameters at the minimum is not positive definite"};
+    return enum_name(status, names);
 }
 
 namespace {

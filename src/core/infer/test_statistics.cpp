@@ -9,6 +9,7 @@
 #include <hifit/infer/test_statistics.hpp>
 #include <hifit/infer/toys.hpp>
 
+#include "enum_names.hpp"
 #include "fit/setup.hpp"
 #include "likelihood/model_data.hpp"
 
@@ -18,31 +19,14 @@
 namespace hifit {
 
 const char* to_string(TestStat stat) {
-    switch (stat) {
-    case TestStat::q0:
-        return "q0";
-    case TestStat::qmu:
-        return "qmu";
-    case TestStat::qmu_tilde:
-        return "qmu_tilde";
-    case TestStat::tmu:
-        return "tmu";
-    case TestStat::tmu_tilde:
-        return "tmu_tilde";
-    }
-    return "unknown";
+    static constexpr const char* names[] = {"q0", "qmu", "qmu_tilde", "tmu",
+                                            "tmu_tilde"};
+    return enum_name(stat, names);
 }
 
 const char* to_string(Convention convention) {
-    switch (convention) {
-    case Convention::automatic:
-        return "automatic";
-    case Convention::pyhf:
-        return "pyhf";
-    case Convention::combine:
-        return "combine";
-    }
-    return "unknown";
+    static constexpr const char* names[] = {"automatic", "pyhf", "combine"};
+    return enum_name(convention, names);
 }
 
 Convention resolve(Convention convention, const Model& model) {
@@ -62,15 +46,8 @@ std::array<double, 5> expected_band_sigmas(Convention convention) {
 }
 
 const char* to_string(ExpectedAsimov kind) {
-    switch (kind) {
-    case ExpectedAsimov::automatic:
-        return "automatic";
-    case ExpectedAsimov::prefit:
-        return "prefit";
-    case ExpectedAsimov::postfit:
-        return "postfit";
-    }
-    return "unknown";
+    static constexpr const char* names[] = {"automatic", "prefit", "postfit"};
+    return enum_name(kind, names);
 }
 
 namespace {

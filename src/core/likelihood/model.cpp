@@ -2,6 +2,7 @@
 #include <hifit/errors.hpp>
 #include <hifit/likelihood/model.hpp>
 
+#include "enum_names.hpp"
 #include "likelihood/main_terms.hpp"
 #include "likelihood/model_data.hpp"
 
@@ -10,25 +11,14 @@
 namespace hifit {
 
 const char* to_string(Constraint constraint) {
-    switch (constraint) {
-    case Constraint::none:
-        return "unconstrained";
-    case Constraint::normal:
-        return "constrained_by_normal";
-    case Constraint::poisson:
-        return "constrained_by_poisson";
-    }
-    return "unknown";
+    static constexpr const char* names[] = {"unconstrained", "constrained_by_normal",
+                                            "constrained_by_poisson"};
+    return enum_name(constraint, names);
 }
 
 const char* to_string(ModelKind kind) {
-    switch (kind) {
-    case ModelKind::histfactory:
-        return "histfactory";
-    case ModelKind::combine:
-        return "combine";
-    }
-    return "unknown";
+    static constexpr const char* names[] = {"histfactory", "combine"};
+    return enum_name(kind, names);
 }
 
 Model Model::from_compiled(std::shared_ptr<const ModelData> data) {
