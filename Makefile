@@ -66,15 +66,15 @@ bench: install
 	$(PY) benchmarks/bench_inference.py
 
 lint: venv
-	$(PIP) install -q ruff
+	$(PIP) install -q ruff clang-format
 	$(VENV)/bin/ruff check src tests benchmarks
-	clang-format --dry-run --Werror $(CPP_SOURCES)
+	$(VENV)/bin/clang-format --dry-run --Werror $(CPP_SOURCES)
 
 format: venv
-	$(PIP) install -q ruff
+	$(PIP) install -q ruff clang-format
 	$(VENV)/bin/ruff format src tests benchmarks
 	$(VENV)/bin/ruff check --fix src tests benchmarks
-	clang-format -i $(CPP_SOURCES)
+	$(VENV)/bin/clang-format -i $(CPP_SOURCES)
 
 clean:
 	rm -rf build $(VENV) demo-output
