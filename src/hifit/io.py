@@ -5,7 +5,14 @@
   file, nor a replaced one);
 * permissions: a new file gets what a plain ``open(path, "w")`` would give (the
   umask), an existing file keeps its mode; ``mode=`` forces one (scripts: 0o755);
+* the file a symlink points to is replaced, the link stays a link;
+* a path that is not a regular file (a FIFO, a device, ``/dev/stdout``) is written
+  into, not replaced: the content is first completed in a temporary file elsewhere,
+  then copied in;
 * errors name the user's path, never the temporary file.
+
+:func:`check_outputs` refuses, before any work, outputs that could not be written or
+that would overwrite an input.
 """
 
 from __future__ import annotations
@@ -14,9 +21,12 @@ import contextlib
 import json
 import math
 import os
+import re
+import shutil
 import stat
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +46,60 @@ def _default_mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
+_PROC_FD = re.compile(r"^/proc/[^/]+/fd$")
+
+
+def _is_stream(path: Path) -> bool:
+    """A path written into rather than replaced: an existing non-regular file, or an
+    open descriptor of this process (/dev/stdout, /dev/fd/N, /proc/self/fd/N), even
+    when that descriptor is a regular file the shell redirected to."""
+    link = Path(os.path.abspath(path))
+    for _ in range(40):  # the kernel's own limit on symlink chains
+        if _PROC_FD.match(os.path.realpath(link.parent)):
+            return True
+        if not link.is_symlink():
+            break
+        link = Path(os.path.abspath(link.parent / os.readlink(link)))
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def _cannot_write(path: Path, err: OSError) -> OutputError:
+    return OutputError(f"{path}: cannot write: {err.strerror or err}")
+
+
+@contextlib.contextmanager
+def _into_stream(path: Path) -> Iterator[Path]:
+    # appending: /dev/stdout redirected to a file keeps what was printed before
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    except OSError as err:
+        raise _cannot_write(path, err) from None
+    with os.fdopen(fd, "wb") as stream, tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder) / path.name
+        yield tmp
+        for std in (sys.stdout, sys.stderr):  # what was printed comes first
+            std.flush()
+        try:
+            with open(tmp, "rb") as content:
+                shutil.copyfileobj(content, stream)
+            stream.flush()
+        except OSError as err:
+            raise _cannot_write(path, err) from None
+
+
 @contextlib.contextmanager
 def replacing(path: str | os.PathLike[str], mode: int | None = None) -> Iterator[Path]:
-    """A temporary path in the target's folder; it replaces ``path`` when the block
-    succeeds and is removed when it fails."""
-    target = Path(path)
+    """A temporary path in the target's folder; it replaces ``path`` (a symlink's
+    target) when the block succeeds and is removed when it fails. A FIFO or device
+    gets the content written into it instead."""
+    if _is_stream(Path(path)):
+        with _into_stream(Path(path)) as tmp:
+            yield tmp
+        return
+    target = Path(os.path.realpath(path))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(
@@ -48,19 +107,71 @@ def replacing(path: str | os.PathLike[str], mode: int | None = None) -> Iterator
         )
         os.close(fd)
     except OSError as err:
-        msg = f"{target}: cannot write: {err.strerror or err}"
-        raise OutputError(msg) from None
+        raise _cannot_write(Path(path), err) from None
     try:
         yield Path(tmp)
         os.chmod(tmp, _default_mode(target) if mode is None else mode)
         os.replace(tmp, target)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
-        msg = f"{target}: cannot write: {err.strerror or err}"
-        raise OutputError(msg) from None
+        raise _cannot_write(Path(path), err) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _same_file(a: str, b: str) -> bool:
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_outputs(
+    outputs: Iterable[str | os.PathLike[str] | None],
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+    *,
+    folders: Iterable[str | os.PathLike[str] | None] = (),
+) -> None:
+    """Refuse, before any work, an output file that is an input, a directory, given
+    twice, or in a folder that does not exist or is not writable; ``folders`` are
+    output directories (created when missing, so their nearest existing parent must
+    be writable). ``None`` entries (options not given) are skipped."""
+    sources = [os.fspath(p) for p in inputs if p is not None]
+    seen: dict[str, str] = {}
+    for given in (os.fspath(p) for p in outputs if p is not None):
+        path = Path(given)
+        if _is_stream(path):
+            continue
+        if path.is_dir():
+            raise OutputError(f"{given}: is a directory, expected a file")
+        for source in sources:
+            if _same_file(given, source):
+                raise OutputError(f"{given}: is also an input; it would be overwritten")
+        resolved = os.path.realpath(given)
+        if resolved in seen:
+            raise OutputError(f"{given}: written twice (also as {seen[resolved]})")
+        seen[resolved] = given
+        _check_folder(given, Path(resolved).parent)
+    for folder in (os.fspath(p) for p in folders if p is not None):
+        path = Path(os.path.realpath(folder))
+        if path.exists() and not path.is_dir():
+            raise OutputError(f"{folder}: is not a directory")
+        for source in sources:
+            if _same_file(folder, source):
+                raise OutputError(f"{folder}: is also an input")
+        while not path.exists():
+            path = path.parent
+        _check_folder(folder, path)
+
+
+def _check_folder(given: str, folder: Path) -> None:
+    if not folder.is_dir():
+        raise OutputError(f"{given}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{given}: folder {folder} is not writable")
 
 
 def write_text_atomic(

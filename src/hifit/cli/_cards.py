@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..datacard import combine
+from ..io import check_outputs
 from ._common import cli
 
 
@@ -43,7 +44,9 @@ def combine_cards(cards: tuple[str, ...], output: str | None) -> None:
 
     Example: hifit combine-cards sr=sr.txt cr=cr.txt -o combined.txt
     """
-    text = combine(_labelled(cards), output)
+    labelled = _labelled(cards)
+    check_outputs([output], [path for _, path in labelled])
+    text = combine(labelled, output)
     if output is None:
         click.echo(text, nl=False)
     else:

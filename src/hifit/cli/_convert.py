@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..io import check_outputs
 from ._common import cli
 
 _CARD_SUFFIXES = {".txt", ".dat", ".card"}
@@ -90,6 +91,12 @@ def convert_command(
         )
     if not Path(input_file).is_file():
         raise click.UsageError(f"INPUT {input_file!r} does not exist")
+    shapes = None
+    if source == "workspace":  # convert's default: <card stem>_shapes.root beside it
+        shapes = shapes_file or Path(output).with_name(
+            Path(output).stem + "_shapes.root"
+        )
+    check_outputs([output, shapes], [input_file])
     if source == "card":
         if shapes_file or measurement:
             raise click.UsageError(

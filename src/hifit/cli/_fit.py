@@ -8,6 +8,7 @@ import click
 
 from ..infer import fit as run_fit
 from ..infer import goodness_of_fit, minos
+from ..io import check_outputs
 from ._common import (
     cli,
     exit_if_failed,
@@ -31,6 +32,7 @@ def inspect(
     workspace: str, patchset: str | None, patch: str | None, output_file: str | None
 ) -> None:
     """Summarize a workspace: channels, samples, parameters (as `pyhf inspect`)."""
+    check_outputs([output_file], [workspace, patchset])
     info = summary(load_workspace(workspace, patchset, patch))
     click.echo(render(info), nl=False)
     write_output(output_file, info)
@@ -93,6 +95,7 @@ def fit_command(
     bound is marked "at bound"; its uncertainty is the one-sided width towards the
     inside (--minos gives the exact interval).
     """
+    check_outputs([output_file], [workspace, patchset])
     model, data, fixes = _load(workspace, patchset, patch, measurement, no_poi)
     config = model.config
     init, fixed = config.suggested_init(), config.suggested_fixed()

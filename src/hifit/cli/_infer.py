@@ -11,7 +11,7 @@ import click
 import numpy as np
 
 from .. import infer
-from ..io import replacing
+from ..io import check_outputs, replacing
 from ..pyhf_workspace import PatchSet, Workspace
 from ..results import document
 from ._common import (
@@ -120,6 +120,7 @@ def cls(
     parallel (a signal grid): its table is printed and, with -o / --csv, written.
     Exit code 1 when a fit the result relies on did not converge.
     """
+    check_outputs([output_file, csv_file], [workspace, patchset])
     if patchset is not None and patch is None:
         _grid(workspace, patchset, mu, test_stat, jobs, output_file, csv_file)
         return
@@ -246,6 +247,7 @@ def limit(
     limits rely on did not converge; 2 when the --scan grid does not bracket every
     limit.
     """
+    check_outputs([output_file], [workspace, patchset])
     _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
     _require_free_poi(model)
     grid = parse_grid(scan_spec, "--scan") if scan_spec else None
@@ -314,6 +316,7 @@ def significance(
 
     Z = √q0 (as Combine reports it; finite where the p-value underflows), p0 = 1 - Φ(Z).
     """
+    check_outputs([output_file], [workspace, patchset])
     _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
     _require_free_poi(model)
     r = infer.significance(data, model, convention=convention, expected=expected)
@@ -360,6 +363,7 @@ def scan(
 
     Exit code 1 when the free fit or a fit at a scan point did not converge.
     """
+    check_outputs([output_file], [workspace, patchset])
     _, model, data = load_model(workspace, patchset, patch, measurement)
     names = list(pars) or (
         [model.config.par_names[model.config.poi_index]]
@@ -453,6 +457,7 @@ def ranking(
 
     Exit code 1 when the free fit or an impact refit did not converge.
     """
+    check_outputs([output_file], [workspace, patchset])
     _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
     _require_free_poi(model)
     r = infer.ranking(data, model, jobs=resolve_jobs(jobs))

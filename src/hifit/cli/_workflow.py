@@ -11,7 +11,7 @@ from typing import Any
 import click
 import numpy as np
 
-from ..io import save_figure, write_json_atomic
+from ..io import check_outputs, save_figure, write_json_atomic
 from ._common import cli
 
 
@@ -52,6 +52,7 @@ def workspace_command(config: str, ws_spec: str) -> None:
     """Build the pyhf workspace of a config from its templates and write it."""
     from ..cabinetry import workspace
 
+    check_outputs([ws_spec], [config])
     ws = workspace.build(_load_config(config))
     workspace.save(ws, ws_spec)
     click.echo(f"workspace written to {ws_spec}")
@@ -96,6 +97,7 @@ def run_command(config: str, output_dir: str) -> None:
     from ..cabinetry.fit.results_containers import from_document
     from . import report
 
+    check_outputs([], [config], folders=[output_dir])
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = os.cpu_count() or 1
