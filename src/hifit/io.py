@@ -136,42 +136,44 @@ def check_outputs(
     folders: Iterable[str | os.PathLike[str] | None] = (),
 ) -> None:
     """Refuse, before any work, an output file that is an input, a directory, given
-    twice, or in a folder that does not exist or is not writable; ``folders`` are
-    output directories (created when missing, so their nearest existing parent must
-    be writable). ``None`` entries (options not given) are skipped."""
+    twice, or whose folder cannot be written (missing folders are created, as the
+    writers do, so the nearest existing one must be a writable directory);
+    ``folders`` are output directories. ``None`` entries (options not given) are
+    skipped."""
     sources = [os.fspath(p) for p in inputs if p is not None]
-    seen: dict[str, str] = {}
-    for given in (os.fspath(p) for p in outputs if p is not None):
-        path = Path(given)
-        if _is_stream(path):
-            continue
-        if path.is_dir():
-            raise OutputError(f"{given}: is a directory, expected a file")
+
+    def refuse_inputs(given: str) -> None:
         for source in sources:
             if _same_file(given, source):
                 raise OutputError(f"{given}: is also an input; it would be overwritten")
+
+    seen: dict[str, str] = {}
+    for given in (os.fspath(p) for p in outputs if p is not None):
+        if _is_stream(Path(given)):
+            continue
+        if Path(given).is_dir():
+            raise OutputError(f"{given}: is a directory, expected a file")
+        refuse_inputs(given)
         resolved = os.path.realpath(given)
         if resolved in seen:
             raise OutputError(f"{given}: written twice (also as {seen[resolved]})")
         seen[resolved] = given
         _check_folder(given, Path(resolved).parent)
     for folder in (os.fspath(p) for p in folders if p is not None):
-        path = Path(os.path.realpath(folder))
-        if path.exists() and not path.is_dir():
+        if Path(folder).exists() and not Path(folder).is_dir():
             raise OutputError(f"{folder}: is not a directory")
-        for source in sources:
-            if _same_file(folder, source):
-                raise OutputError(f"{folder}: is also an input")
-        while not path.exists():
-            path = path.parent
-        _check_folder(folder, path)
+        refuse_inputs(folder)
+        _check_folder(folder, Path(os.path.realpath(folder)))
 
 
 def _check_folder(given: str, folder: Path) -> None:
-    if not folder.is_dir():
-        raise OutputError(f"{given}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"{given}: folder {folder} is not writable")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"{given}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{given}: folder {existing} is not writable")
 
 
 def write_text_atomic(

@@ -54,6 +54,12 @@ def test_symlink_writes_its_target_and_stays_a_link(tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["out.json"]
 
 
+def test_missing_folders_are_created(tmp_path):
+    out = tmp_path / "new" / "folder" / "out.json"
+    assert hifit("inspect", SIMPLE, "-o", out).returncode == 0
+    assert out.read_text() == plain_output(tmp_path)
+
+
 def test_dangling_symlink_creates_its_target(tmp_path):
     link = tmp_path / "link.json"
     link.symlink_to(tmp_path / "new.json")
@@ -104,7 +110,8 @@ def test_grid_with_a_bad_csv_folder_leaves_grid_json_untouched(tmp_path):
     grid = tmp_path / "grid.json"
     grid.write_text("previous grid\n")
     before = grid.stat()
-    csv = tmp_path / "missing" / "grid.csv"
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    csv = tmp_path / "notes.txt" / "grid.csv"
     proc = hifit(
         "cls",
         LBB / "BkgOnly.json",
@@ -116,11 +123,11 @@ def test_grid_with_a_bad_csv_folder_leaves_grid_json_untouched(tmp_path):
         csv,
     )
     line = one_error_line(proc)
-    assert str(csv) in line and "does not exist" in line
+    assert str(csv) in line and "is not a directory" in line
     assert proc.stdout == ""  # refused before any work: no table printed
     assert grid.read_text() == "previous grid\n"
     assert grid.stat().st_mtime_ns == before.st_mtime_ns
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.json", "notes.txt"]
 
 
 def test_directory_duplicate_and_unwritable_outputs_are_refused(tmp_path):
