@@ -4,6 +4,7 @@
 #include <hifit/errors.hpp>
 
 #include <array>
+#include <cstdio>
 #include <fstream>
 #include <initializer_list>
 #include <sstream>
@@ -132,7 +133,32 @@ std::string describe(const Json& value) {
     }
 }
 
+namespace {
+
+// Messages quote the input: bytes that are not printable ASCII become \xNN, so that a
+// message about a file in another encoding is itself valid text.
+std::string printable(std::string_view text) {
+    std::string out;
+    for (const unsigned char c : text) {
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+        } else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            out += hex;
+        }
+    }
+    return out;
+}
+
+} // namespace
+
 Json parse_json_text(std::string_view text, const std::string& source) {
+    const auto starts = [&](std::string_view bom) { return text.starts_with(bom); };
+    if (starts("\xff\xfe") || starts("\xfe\xff") || text.find('\0') != text.npos) {
+        throw InvalidSpec(source + ": not UTF-8 text (UTF-16 or binary?); save it as "
+                                   "UTF-8 JSON");
+    }
     try {
         return Json::parse(text.begin(), text.end());
     } catch (const Json::parse_error& e) {
@@ -143,8 +169,14 @@ Json parse_json_text(std::string_view text, const std::string& source) {
         }
         std::string what = e.what();
         const auto pos = what.find("syntax error");
-        throw InvalidSpec(source + ":" + std::to_string(line) + ": invalid JSON: " +
-                          (pos == std::string::npos ? what : what.substr(pos)));
+        throw InvalidSpec(
+            source + ":" + std::to_string(line) + ": invalid JSON: " +
+            printable(pos == std::string::npos ? what : what.substr(pos)));
+    } catch (const Json::out_of_range& e) {
+        throw InvalidSpec(source + ": a number beyond the range of a double (" +
+                          printable(e.what()) + ")");
+    } catch (const Json::exception& e) {
+        throw InvalidSpec(source + ": invalid JSON: " + printable(e.what()));
     }
 }
 

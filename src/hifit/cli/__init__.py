@@ -24,6 +24,21 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except (HifitError, OSError, KeyError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        click.echo(f"hifit: error: {message}", err=True)
+        click.echo(f"hifit: error: {_one_line(message)}", err=True)
         sys.exit(2)
+    except (ValueError, OverflowError, RecursionError, UnicodeError) as err:
+        # inputs Python itself refuses (numbers beyond double range, nesting too deep)
+        click.echo(f"hifit: error: {type(err).__name__}: {_one_line(err)}", err=True)
+        sys.exit(2)
+    except Exception as err:  # never a traceback: one line that says what to report
+        click.echo(
+            f"hifit: internal error (please report): {type(err).__name__}: "
+            f"{_one_line(err)}",
+            err=True,
+        )
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(message: object) -> str:
+    return " ".join(str(message).split())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 import click
 import numpy as np
@@ -33,8 +34,45 @@ def cli() -> None:
 CARD_SUFFIXES = (".txt", ".dat", ".card")
 
 
+CARD_KEYWORDS = ("imax", "jmax", "kmax", "shapes", "bin", "observation")
+CONFIG_SUFFIXES = (".yml", ".yaml")
+
+
 def is_datacard(path: str) -> bool:
-    return path.lower().endswith(CARD_SUFFIXES)
+    """A Combine datacard: by its suffix, or (any other name but .json) by its first
+    keyword line."""
+    lower = path.lower()
+    if lower.endswith(CARD_SUFFIXES):
+        return True
+    if lower.endswith((".json", *CONFIG_SUFFIXES)):
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return False
+    for line in head.splitlines():
+        word = line.split()[0] if line.split() else ""
+        if word and not word.startswith(("#", "-")):
+            return word in CARD_KEYWORDS
+    return False
+
+
+def refuse_config(path: str) -> None:
+    if path.lower().endswith(CONFIG_SUFFIXES):
+        raise click.UsageError(
+            f"{path} is a cabinetry config, not a workspace: use `hifit run {path} -o "
+            f"OUTDIR` for the whole chain or `hifit workspace {path} WS.json` first"
+        )
+
+
+def unknown_name(name: str, known: Sequence[str], what: str, hint: str) -> NoReturn:
+    """A BadParameter for a name that does not exist, with the nearest names."""
+    near = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+    suggestion = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+    # patches are named as the C++ patchset reader names them
+    shown = f'"{name}"' if what == "patch" else repr(name)
+    raise click.BadParameter(f"no {what} named {shown}{suggestion}", param_hint=hint)
 
 
 def _store_card_option(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
@@ -116,12 +154,16 @@ def load_workspace(
 ) -> Workspace:
     if patch is not None and patchset is None:
         raise click.UsageError("--patch needs --patchset")
+    refuse_config(workspace)
     ws = Workspace.load(workspace)
     if patchset is None:
         return ws
     if patch is None:
         raise click.UsageError("--patchset and --patch must be given together")
-    return PatchSet.load(patchset).apply(ws, patch)
+    patches = PatchSet.load(patchset)
+    if patch not in patches.patch_names:
+        unknown_name(patch, patches.patch_names, "patch", "--patch")
+    return patches.apply(ws, patch)
 
 
 def load_model(

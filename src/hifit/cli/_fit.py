@@ -12,11 +12,13 @@ from ..io import check_outputs
 from ._common import (
     cli,
     exit_if_failed,
+    finite,
     is_datacard,
     load_card_model,
     load_model,
     load_workspace,
     output_option,
+    unknown_name,
     workspace_options,
     write_output,
 )
@@ -43,13 +45,16 @@ def _parse_fix(items: tuple[str, ...]) -> dict[str, float]:
     for item in items:
         name, sep, value = item.partition("=")
         try:
-            fixes[name] = float(value)
+            number = float(value)
         except ValueError:
             sep = ""
         if not sep or not name:
             raise click.BadParameter(
                 f"expected NAME=VALUE, found {item!r}", param_hint="--fix"
             )
+        if name in fixes:
+            raise click.BadParameter(f"{name!r} is given twice", param_hint="--fix")
+        fixes[name] = finite(number, "--fix")
     return fixes
 
 
@@ -101,16 +106,12 @@ def fit_command(
     init, fixed = config.suggested_init(), config.suggested_fixed()
     for name, value in {**fixes, **_parse_fix(fix)}.items():
         if name not in config.par_names:
-            raise click.BadParameter(
-                f"no parameter named {name!r} in the model", param_hint="--fix"
-            )
+            unknown_name(name, config.par_names, "parameter", "--fix")
         i = config.par_names.index(name)
         init[i], fixed[i] = value, True
     for name in minos_pars:
         if name not in config.par_names:
-            raise click.BadParameter(
-                f"no parameter named {name!r} in the model", param_hint="--minos"
-            )
+            unknown_name(name, config.par_names, "parameter", "--minos")
         if fixed[config.par_names.index(name)]:
             raise click.BadParameter(
                 f"{name!r} is fixed in this fit", param_hint="--minos"

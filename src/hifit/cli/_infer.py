@@ -25,6 +25,7 @@ from ._common import (
     output_option,
     parse_grid,
     resolve_jobs,
+    unknown_name,
     workspace_options,
     write_output,
 )
@@ -86,10 +87,16 @@ def _require_free_poi(model: Any) -> None:
 )
 @click.option("--test-stat", type=_TEST_STATS, default="qtilde", show_default=True)
 @click.option(
-    "--toys", type=click.IntRange(min=1), help="Toy-based instead of asymptotic."
+    "--toys",
+    type=click.IntRange(1, 1_000_000),
+    help="Toy-based instead of asymptotic (at most 10^6 toys).",
 )
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed of the toys."
+    "--seed",
+    type=click.IntRange(0, 2**64 - 1),
+    default=0,
+    show_default=True,
+    help="Seed of the toys (0 … 2^64-1).",
 )
 @click.option(
     "--csv",
@@ -376,7 +383,7 @@ def scan(
         raise click.BadParameter(f"{names[0]!r} is given twice", param_hint="--par")
     for name in names:
         if name not in model.config.par_names:
-            raise click.BadParameter(f"no parameter named {name!r}", param_hint="--par")
+            unknown_name(name, model.config.par_names, "parameter", "--par")
     if ranges and len(ranges) != len(names):
         raise click.UsageError("give one --range per --par")
     grids = [parse_grid(spec, "--range") for spec in ranges]
