@@ -145,7 +145,9 @@ class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
             if isinstance(arg, tuple) and func in _SHAPED and len(arg) < 33:
                 cells = math.prod(int(n) for n in arg if isinstance(n, int))
                 if cells > MAX_CELLS:
-                    raise _Refused(f"refusing an array of {cells} cells")
+                    raise _Refused(
+                        f"refusing an array of {cells} cells (limit {MAX_CELLS})"
+                    )
 
     def load_reduce(self) -> None:
         self._check_call(self.stack[-2], self.stack[-1])
