@@ -203,7 +203,7 @@ def test_load_coffea_refuses_other_classes(tmp_path):
     with lz4.frame.open(path, "wb") as fh:
         pickle.dump({"x": Path("/etc/passwd")}, fh)
     with pytest.raises(
-        pickle.UnpicklingError, match=r"refusing to unpickle pathlib\.\w*Path"
+        hs.CoffeaLoadError, match=r"refusing to unpickle pathlib\.\w*Path"
     ):
         hs.load_coffea(path)
     plain = tmp_path / "plain.coffea"

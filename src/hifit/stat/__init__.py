@@ -9,7 +9,7 @@ Typical use (only the import differs from PocketCoffea)::
 
 from __future__ import annotations
 
-from ._coffea import load_coffea
+from ._coffea import MAX_CELLS, CoffeaLoadError, load_coffea
 from ._messages import LargeVariationWarning, NegativeBinWarning, StatWarning
 from .combine import AUTO_MC_STATS, Datacard, combine_datacards
 from .processes import DataProcess, DataProcesses, MCProcess, MCProcesses
@@ -19,6 +19,8 @@ load = load_coffea  # coffea.util.load's name
 
 __all__ = [
     "AUTO_MC_STATS",
+    "MAX_CELLS",
+    "CoffeaLoadError",
     "DataProcess",
     "DataProcesses",
     "Datacard",
