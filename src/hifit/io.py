@@ -197,12 +197,8 @@ def json_safe(obj: Any) -> Any:
     return obj
 
 
-def write_json_atomic(
-    path: str | os.PathLike[str], obj: Any, *, indent: int = 2, sort_keys: bool = False
-) -> None:
-    text = json.dumps(
-        json_safe(obj), indent=indent, sort_keys=sort_keys, allow_nan=False
-    )
+def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> None:
+    text = json.dumps(json_safe(obj), indent=2, allow_nan=False)
     write_text_atomic(path, text + "\n")
 
 

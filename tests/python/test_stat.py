@@ -586,7 +586,7 @@ def test_dump_is_atomic_and_leaves_no_temporaries(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(hs.combine, "write_text", fail)
+    monkeypatch.setattr(hs.combine, "write_text_atomic", fail)
     with pytest.raises(RuntimeError, match="disk full"):
         card.dump(tmp_path, card_name="card.txt", shapes_name="s.root")
     assert sorted(os.listdir(tmp_path)) == ["card.txt", "s.root"]

@@ -9,6 +9,7 @@
 #include <hifit/infer/toys.hpp>
 
 #include "fit/setup.hpp"
+#include "infer/messages.hpp"
 #include "infer/parallel.hpp"
 #include "likelihood/model_data.hpp"
 
@@ -86,9 +87,10 @@ ImpactResult impacts(const Model& model, std::span<const double> data,
                                                     out.best.bestfit, known, step);
                 if (!r.valid) {
                     ++failed[k];
-                    failures[k] += (failures[k].empty() ? "" : "; ") +
-                                   model.par_names()[i] + " " + shift_names[which] +
-                                   " (" + std::to_string(value) + "): " + r.message;
+                    append_message(failures[k], model.par_names()[i] + " " +
+                                                    shift_names[which] + " (" +
+                                                    std::to_string(value) +
+                                                    "): " + r.message);
                 }
                 return r.bestfit[poi] - mu_hat;
             };
@@ -107,8 +109,7 @@ ImpactResult impacts(const Model& model, std::span<const double> data,
     });
     for (int f : failed) out.failed_fits += f;
     if (!out.best.valid) out.message = "free fit: " + out.best.message;
-    for (const std::string& f : failures)
-        if (!f.empty()) out.message += (out.message.empty() ? "" : "; ") + f;
+    for (const std::string& f : failures) append_message(out.message, f);
     for (int r : refits) out.refits += r;
     std::vector<bool>* flags[4] = {&out.prefit_up_clipped, &out.prefit_down_clipped,
                                    &out.postfit_up_clipped, &out.postfit_down_clipped};

@@ -7,6 +7,8 @@
 #include <hifit/infer/test_statistics.hpp>
 #include <hifit/infer/toys.hpp>
 
+#include "infer/messages.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -95,8 +97,7 @@ std::string collect_failures(const std::map<double, HypoTestResult>& points) {
     std::string out;
     for (const auto& [mu, r] : points) {
         if (!r.valid)
-            out += (out.empty() ? "" : "; ") +
-                   ("mu=" + std::to_string(mu) + ": " + r.message);
+            append_message(out, "mu=" + std::to_string(mu) + ": " + r.message);
     }
     return out;
 }
@@ -126,9 +127,8 @@ std::string limit_notes(const UpperLimitResult& r, double poi_bound, double sear
             "no sensitivity: CLs stays above the level up to mu = " + number(searched) +
             " (" + none + ")";
     if (!beyond.empty())
-        out += (out.empty() ? "" : "; ") +
-               std::string("beyond the POI's upper bound ") + number(poi_bound) + " (" +
-               beyond + ")";
+        append_message(out, "beyond the POI's upper bound " + number(poi_bound) + " (" +
+                                beyond + ")");
     return out;
 }
 
@@ -225,10 +225,8 @@ UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level, double rt
     }
     out.notes = limit_notes(out, poi_bound, hi);
     for (const auto& [mu, r] : cache.points()) out.points.push_back(r);
-    std::string failed = collect_failures(cache.points());
-    if (!asimov_failure.empty())
-        failed += (failed.empty() ? "" : "; ") + asimov_failure;
-    if (!failed.empty()) out.message += (out.message.empty() ? "" : "; ") + failed;
+    append_message(out.message, collect_failures(cache.points()));
+    append_message(out.message, asimov_failure);
     out.valid = out.message.empty();
     return out;
 }
@@ -258,9 +256,8 @@ UpperLimitResult upper_limit_scan(AsymptoticCalculator& calc,
     for (const auto& r : out.points) points.emplace(r.mu, r);
     out.message = collect_failures(points);
     if (std::isnan(out.observed)) {
-        out.message +=
-            (out.message.empty() ? "" : "; ") +
-            std::string("the observed CLs does not cross the level in the scan");
+        append_message(out.message,
+                       "the observed CLs does not cross the level in the scan");
     }
     out.valid = out.message.empty();
     return out;
@@ -293,16 +290,11 @@ SignificanceResult significance(const Model& model, std::span<const double> data
     out.expected_z = std::sqrt(out.q0_asimov);
     out.observed_p = stats::normal_sf(out.observed_z);
     out.expected_p = stats::normal_sf(out.expected_z);
-    for (const auto& [name, f] :
-         {std::pair<const char*, const FitResult*>{"free fit to data", &obs.free_fit},
-          {"background-only fit to data", &obs.fixed_fit},
-          {"Asimov generation fit", &generating},
-          {"free fit to Asimov", &exp.free_fit},
-          {"background-only fit to Asimov", &exp.fixed_fit}}) {
-        if (!f->valid)
-            out.message += (out.message.empty() ? "" : "; ") + std::string(name) +
-                           ": " + f->message;
-    }
+    out.message = fit_failures({{"free fit to data", &obs.free_fit},
+                                {"background-only fit to data", &obs.fixed_fit},
+                                {"Asimov generation fit", &generating},
+                                {"free fit to Asimov", &exp.free_fit},
+                                {"background-only fit to Asimov", &exp.fixed_fit}});
     out.valid = out.message.empty();
     return out;
 }

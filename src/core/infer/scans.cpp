@@ -7,6 +7,7 @@
 #include <hifit/infer/toys.hpp>
 
 #include "fit/setup.hpp"
+#include "infer/messages.hpp"
 #include "infer/parallel.hpp"
 
 #include <cmath>
@@ -274,10 +275,10 @@ MinosResult minos_around(Likelihood& lh, const FitOptions& options,
         }
     }
     if (lowest < best.twice_nll - 1e-6) {
-        failures += (failures.empty() ? "" : "; ") + std::string("the profile at ") +
-                    std::to_string(lowest_at) + " is " +
-                    std::to_string(best.twice_nll - lowest) +
-                    " below the best fit: the fit stopped in a local minimum";
+        append_message(failures, "the profile at " + std::to_string(lowest_at) +
+                                     " is " + std::to_string(best.twice_nll - lowest) +
+                                     " below the best fit: the fit stopped in a local "
+                                     "minimum");
     }
     out.message = failures;
     out.valid = failures.empty();

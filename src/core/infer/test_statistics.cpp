@@ -11,6 +11,7 @@
 
 #include "enum_names.hpp"
 #include "fit/setup.hpp"
+#include "infer/messages.hpp"
 #include "likelihood/model_data.hpp"
 
 #include <algorithm>
@@ -74,16 +75,6 @@ double statistic_value(TestStat stat, double mu, double muhat, double fixed_nll,
     default:
         return t;
     }
-}
-
-std::string
-failures(std::initializer_list<std::pair<const char*, const FitResult*>> fits) {
-    std::string out;
-    for (const auto& [name, fit] : fits) {
-        if (!fit->valid)
-            out += (out.empty() ? "" : "; ") + std::string(name) + ": " + fit->message;
-    }
-    return out;
 }
 
 // Asimov data (main and auxiliary) at POI = mu; see ExpectedAsimov. `start` warm-starts
@@ -205,9 +196,9 @@ double AsymptoticCalculator::asimov_qmu(double mu, std::string* failure) {
         conditional_fit(lh_asimov_, base_, poi_, mu, free_asimov_.bestfit,
                         solved_asimov_, continuation_step(base_, poi_));
     if (failure) {
-        *failure = failures({{"Asimov generation fit", &asimov_fit_},
-                             {"free fit to Asimov", &free_asimov_},
-                             {"fixed-POI fit to Asimov", &fixed_asimov}});
+        *failure = fit_failures({{"Asimov generation fit", &asimov_fit_},
+                                 {"free fit to Asimov", &free_asimov_},
+                                 {"fixed-POI fit to Asimov", &fixed_asimov}});
     }
     return statistic_value(stat_, mu, free_asimov_.bestfit[poi_],
                            fixed_asimov.twice_nll, free_asimov_.twice_nll);
@@ -244,11 +235,11 @@ HypoTestResult AsymptoticCalculator::hypotest(double mu) {
         r.cls_exp[i] =
             stat_ == TestStat::q0 ? clsb : clsb / stats::normal_cdf(sigmas[i]);
     }
-    r.message = failures({{"free fit to data", &free_data_},
-                          {"Asimov generation fit", &asimov_fit_},
-                          {"free fit to Asimov", &free_asimov_},
-                          {"fixed-POI fit to data", &fixed_data},
-                          {"fixed-POI fit to Asimov", &fixed_asimov}});
+    r.message = fit_failures({{"free fit to data", &free_data_},
+                              {"Asimov generation fit", &asimov_fit_},
+                              {"free fit to Asimov", &free_asimov_},
+                              {"fixed-POI fit to data", &fixed_data},
+                              {"fixed-POI fit to Asimov", &fixed_asimov}});
     r.valid = r.message.empty();
     return r;
 }

@@ -7,6 +7,7 @@
 #include <hifit/infer/toys.hpp>
 
 #include "fit/setup.hpp"
+#include "infer/messages.hpp"
 #include "infer/parallel.hpp"
 #include "likelihood/model_data.hpp"
 
@@ -140,9 +141,8 @@ ToyResult hypotest_toys(const Model& model, std::span<const double> data, double
             cls_of_b.empty() ? std::nan("") : percentile(cls_of_b, quantiles[k]);
     }
     if (out.failed_toys > 0) {
-        out.message += (out.message.empty() ? "" : "; ") +
-                       std::to_string(out.failed_toys) +
-                       " toy fits did not converge and were left out";
+        append_message(out.message, std::to_string(out.failed_toys) +
+                                        " toy fits did not converge and were left out");
     }
     out.valid = out.message.empty();
     return out;

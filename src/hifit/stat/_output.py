@@ -1,5 +1,4 @@
-"""Cards, scripts and shapes files of hifit.stat, written through hifit's one output
-module (atomic, umask permissions; scripts executable)."""
+"""Shapes files of hifit.stat (written through hifit.io) and their hist objects."""
 
 from __future__ import annotations
 
@@ -8,14 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..io import root_file, write_text_atomic
+from ..io import root_file
 
-__all__ = ["make_axis", "to_hist", "write_root", "write_text"]
-
-
-def write_text(path: str, text: str, mode: int | None = None) -> None:
-    """Writes ``text`` to ``path`` atomically."""
-    write_text_atomic(path, text, mode)
+__all__ = ["make_axis", "to_hist", "write_root"]
 
 
 def write_root(path: str, objects: Mapping[str, Any]) -> None:

@@ -13,8 +13,9 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..io import write_text_atomic
 from ._messages import notice
-from ._output import make_axis, to_hist, write_root, write_text
+from ._output import make_axis, to_hist, write_root
 from ._templates import (
     Template,
     TemplateBuilder,
@@ -545,7 +546,7 @@ class Datacard:
         os.makedirs(directory, exist_ok=True)
         text = self.content(shapes_name)
         write_root(os.path.join(directory, shapes_name), self.shape_histograms())
-        write_text(os.path.join(directory, card_name), text)
+        write_text_atomic(os.path.join(directory, card_name), text)
 
     def __repr__(self) -> str:
         return (
@@ -618,4 +619,4 @@ def combine_datacards(
     )
     output = os.path.join(directory, path)
     notice(f"Writing combination script to {output}", verbose=False)
-    write_text(output, script, mode=0o755)
+    write_text_atomic(output, script, mode=0o755)
