@@ -16,6 +16,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
+from .. import root_input
 from ..io import root_file
 
 log = logging.getLogger(__name__)
@@ -109,24 +110,23 @@ def save(template: Template, folder: str | os.PathLike[str], label: str) -> None
 
 def read(file_path: pathlib.Path) -> Template:
     """Read a template file written by :func:`save`."""
-    import uproot
-
     if not file_path.exists():
         raise FileNotFoundError(
             2,
             f"no template histogram {file_path.name} in {file_path.parent}",
             str(file_path),
         )
-    with uproot.open(file_path) as source:
-        hist = source[file_path.stem]
-        # fSumw2 itself: uproot's variances() would turn NaN into 0, and NaN stdev
-        # must survive until post-processing.
-        sumw2 = np.asarray(hist.member("fSumw2"), dtype=float)[1:-1]
-        return Template(
-            np.asarray(hist.values(flow=False), dtype=float),
-            np.sqrt(sumw2),
-            np.asarray(hist.axis().edges(flow=False), dtype=float),
-        )
+    with root_input.open_file(file_path) as source:
+        with root_input.reading(file_path, f"histogram {file_path.stem!r}"):
+            hist = source[file_path.stem]
+            # fSumw2 itself: uproot's variances() would turn NaN into 0, and NaN
+            # stdev must survive until post-processing.
+            sumw2 = np.asarray(hist.member("fSumw2"), dtype=float)[1:-1]
+            return Template(
+                np.asarray(hist.values(flow=False), dtype=float),
+                np.sqrt(sumw2),
+                np.asarray(hist.axis().edges(flow=False), dtype=float),
+            )
 
 
 def load(

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import pathlib
 from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
 
+from .. import root_input
 from ..exceptions import HifitError
 from . import configuration, route, smooth, template_files
 
@@ -159,13 +161,17 @@ def _read_ntuple(
 
     columns: dict[str, list[np.ndarray]] = {e: [] for e in expressions}
     log.debug("reading input ntuple %s:%s", path, tree)
+    context = f"cannot build template {label}"
     try:
+        if not any(c in str(path) for c in "*?[") and os.path.lexists(path):
+            root_input.check_file(path, context)  # a glob is checked by uproot
         # A {path: tree} dict, so that colons in file names are not object paths.
-        for chunk in uproot.iterate(
-            {str(path): tree}, expressions=expressions, cut=selection
-        ):
-            for expression in expressions:
-                columns[expression].append(chunk[expression].to_numpy())
+        with root_input.reading(path, f"tree {tree!r}", context):
+            for chunk in uproot.iterate(
+                {str(path): tree}, expressions=expressions, cut=selection
+            ):
+                for expression in expressions:
+                    columns[expression].append(chunk[expression].to_numpy())
     except FileNotFoundError as exc:
         raise _missing_file_error(str(path), label) from exc
     except uproot.KeyInFileError as exc:
@@ -222,9 +228,13 @@ def _read_histogram(path: str, label: str) -> Any:
             "from the histogram path"
         )
     log.debug("reading input histogram %s", path)
+    context = f"cannot collect template {label}"
     try:
-        with uproot.open(file_path) as source:
-            return source[object_path].to_boost()
+        if not os.path.lexists(file_path):
+            raise FileNotFoundError(file_path)
+        with root_input.open_file(file_path, context) as source:
+            with root_input.reading(file_path, f"histogram {object_path!r}", context):
+                return source[object_path].to_boost()
     except FileNotFoundError as exc:
         raise FileNotFoundError(
             f"cannot collect template {label}: no file {file_path}"

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _core
+from .. import _core, root_input
 from ..exceptions import InvalidSpec
 from ..io import write_text_atomic
 
@@ -103,34 +103,30 @@ def _template(req: Any, base: Path, files: dict[Path, Any], card_path: str) -> A
         file_path = base / file_path
     handle = files.get(file_path)
     if handle is None:
-        if not file_path.is_file():
+        if not os.path.lexists(file_path):
             msg = f"{where}: the shapes file {str(file_path)!r} does not exist"
             raise InvalidSpec(msg)
+        handle = files[file_path] = root_input.open_file(file_path, where)
+    with root_input.reading(file_path, f"histogram {req.object!r}", where):
         try:
-            handle = uproot.open(file_path)
-        except Exception as err:  # uproot raises several types for non-ROOT files
-            msg = f"{where}: cannot open the shapes file {str(file_path)!r} ({err})"
+            obj = handle[req.object]
+        except uproot.KeyInFileError:
+            if not req.required:
+                return None
+            msg = f"{where}: no object {req.object!r} in {str(file_path)!r}"
+            if req.variation:
+                msg += f" (variation {req.variation} of {req.process} in {req.channel})"
             raise InvalidSpec(msg) from None
-        files[file_path] = handle
-    try:
-        obj = handle[req.object]
-    except (KeyError, uproot.KeyInFileError):
-        if not req.required:
-            return None
-        msg = f"{where}: no object {req.object!r} in {str(file_path)!r}"
-        if req.variation:
-            msg += f" (variation {req.variation} of {req.process} in {req.channel})"
-        raise InvalidSpec(msg) from None
-    if not getattr(obj, "classname", "").startswith("TH1"):
-        kind = getattr(obj, "classname", type(obj).__name__)
-        msg = (
-            f"{where}: object {req.object!r} in {str(file_path)!r} is a {kind}, "
-            "expected a TH1 (only binned templates are supported)"
-        )
-        raise InvalidSpec(msg)
-    contents = np.asarray(obj.values(flow=False), dtype=np.float64)
-    sumw2 = np.asarray(obj.variances(flow=False), dtype=np.float64)
-    edges = np.asarray(obj.axis().edges(flow=False), dtype=np.float64)
+        if not getattr(obj, "classname", "").startswith("TH1"):
+            kind = getattr(obj, "classname", type(obj).__name__)
+            msg = (
+                f"{where}: object {req.object!r} in {str(file_path)!r} is a {kind}, "
+                "expected a TH1 (only binned templates are supported)"
+            )
+            raise InvalidSpec(msg)
+        contents = np.asarray(obj.values(flow=False), dtype=np.float64)
+        sumw2 = np.asarray(obj.variances(flow=False), dtype=np.float64)
+        edges = np.asarray(obj.axis().edges(flow=False), dtype=np.float64)
     return _dc.Histogram(contents.tolist(), sumw2.tolist(), edges.tolist())
 
 
