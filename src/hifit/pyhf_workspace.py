@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from .exceptions import InvalidArgument
+from .exceptions import InvalidArgument, InvalidSpec
 from .model import Model
 
 # pyhf: Workspace.model() uses the measurement's POI unless poi_name is given;
@@ -24,6 +24,17 @@ _DEFAULT_SETTINGS = {
     "histosys": {"interpcode": "code4p"},
 }
 _CLASS_DEFAULTS = {"normsys": "code1", "histosys": "code0"}
+
+
+def _json_text(obj: Any, source: str) -> str:
+    """A Python document as JSON text for the C++ reader; what json cannot encode
+    (nesting deeper than Python recurses, sets, arrays) is hifit's InvalidSpec."""
+    try:
+        return json.dumps(obj)
+    except RecursionError:
+        raise InvalidSpec(f"{source}: nested too deeply to read") from None
+    except (TypeError, ValueError) as err:
+        raise InvalidSpec(f"{source}: not a JSON document ({err})") from None
 
 
 def _interpolation_codes(settings: Mapping[str, Any] | None) -> tuple[str, str]:
@@ -74,7 +85,7 @@ class Workspace:
         self, patch: Sequence[Mapping[str, Any]] | str, *, source: str = "<patch>"
     ) -> Workspace:
         """A new workspace with an RFC 6902 JSON patch applied."""
-        text = patch if isinstance(patch, str) else json.dumps(list(patch))
+        text = patch if isinstance(patch, str) else _json_text(list(patch), source)
         return self._wrap(self._ws.apply_patch(text, source))
 
     def model(
@@ -112,7 +123,7 @@ class PatchSet:
     __slots__ = ("_ps",)
 
     def __init__(self, spec: Mapping[str, Any], *, source: str = "<dict>") -> None:
-        self._ps = _core.PatchSet.from_json(json.dumps(spec), source)
+        self._ps = _core.PatchSet.from_json(_json_text(spec, source), source)
 
     @classmethod
     def load(cls, path: str | PathLike[str]) -> PatchSet:

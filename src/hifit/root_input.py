@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .exceptions import HifitError, InvalidSpec
+from .input_files import InputFileError, check_regular_file
 
 __all__ = ["RootFileError", "check_file", "open_file", "reading"]
 
@@ -43,21 +43,11 @@ def check_file(path: str | os.PathLike[str], context: str = "") -> None:
     """Refuse, with one line naming ``path``, anything but a regular ROOT file."""
     where = f"{_prefix(context)}{os.fspath(path)}"
     try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise RootFileError(f"{where}: no such file") from None
-    except OSError as err:
-        raise RootFileError(f"{where}: cannot read ({err.strerror})") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise RootFileError(f"{where}: is a directory, expected a ROOT file") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise RootFileError(
-            f"{where}: is not a regular file (a device, FIFO or socket), "
-            "expected a ROOT file"
-        )
-    try:
+        check_regular_file(path, "a ROOT file")
         with open(path, "rb") as f:
             head = f.read(len(_MAGIC))
+    except InputFileError as err:
+        raise RootFileError(f"{_prefix(context)}{err}") from None
     except OSError as err:
         raise RootFileError(f"{where}: cannot read ({err.strerror})") from None
     if not head:

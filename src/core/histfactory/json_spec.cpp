@@ -3,8 +3,10 @@
 
 #include <hifit/errors.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <sstream>
@@ -151,6 +153,34 @@ std::string printable(std::string_view text) {
     return out;
 }
 
+// nlohmann parses any depth, but copies and compares recursively: a patch value
+// nested a million levels deep overflows the stack when the patch is applied.
+// Python's json refuses about this depth too (its recursion limit).
+constexpr std::size_t max_json_depth = 1000;
+
+// The deepest nesting of arrays and objects, outside of strings.
+std::size_t json_depth(std::string_view text) {
+    std::size_t depth = 0, deepest = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
 } // namespace
 
 Json parse_json_text(std::string_view text, const std::string& source) {
@@ -158,6 +188,11 @@ Json parse_json_text(std::string_view text, const std::string& source) {
     if (starts("\xff\xfe") || starts("\xfe\xff") || text.find('\0') != text.npos) {
         throw InvalidSpec(source + ": not UTF-8 text (UTF-16 or binary?); save it as "
                                    "UTF-8 JSON");
+    }
+    if (json_depth(text) > max_json_depth) {
+        throw InvalidSpec(source +
+                          ": invalid JSON: arrays and objects nested deeper than " +
+                          std::to_string(max_json_depth) + " levels");
     }
     try {
         return Json::parse(text.begin(), text.end());
@@ -181,6 +216,16 @@ Json parse_json_text(std::string_view text, const std::string& source) {
 }
 
 Json read_json_file(const std::string& path) {
+    // Only regular files: a device or FIFO (/dev/zero) would be read until memory ends.
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (!ec && std::filesystem::is_directory(status)) {
+        throw InvalidSpec(path + ": is a directory, expected a JSON file");
+    }
+    if (!ec && !std::filesystem::is_regular_file(status)) {
+        throw InvalidSpec(path + ": is not a regular file (a device, FIFO or socket), "
+                                 "expected a JSON file");
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw InvalidSpec(path + ": cannot open file");

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import yaml
 
 from ..exceptions import HifitError
+from ..input_files import read_utf8
 
 __all__ = [
     "InvalidConfig",
@@ -470,7 +471,29 @@ def _yaml_error_message(err: yaml.MarkedYAMLError, source: str) -> str:
     return message
 
 
+MAX_NESTING = 64  # a cabinetry config needs about 5 levels
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest flow nesting (``[``/``{``) or indentation level, bounding what
+    PyYAML's recursive composer would have to descend (comments and quoted text
+    only make this an overestimate)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    indents = (len(line) - len(line.lstrip(" -")) for line in text.splitlines())
+    return max(deepest, max(indents, default=0) // 2)
+
+
 def _parse_yaml(text: str, source: str) -> Any:
+    if _nesting_depth(text) > MAX_NESTING:
+        raise InvalidConfig(
+            f"{source}: invalid YAML: nested deeper than {MAX_NESTING} levels"
+        )
     loader = _Loader(text)
     loader.source = source
     try:
@@ -479,6 +502,8 @@ def _parse_yaml(text: str, source: str) -> Any:
         raise InvalidConfig(_yaml_error_message(err, source)) from None
     except yaml.YAMLError as err:
         raise InvalidConfig(f"{source}: invalid YAML: {err}") from None
+    except RecursionError:  # aliases can nest without brackets or indentation
+        raise InvalidConfig(f"{source}: invalid YAML: nested too deeply") from None
     finally:
         loader.dispose()
 
@@ -487,7 +512,8 @@ def load(file_path_string: str | pathlib.Path) -> dict[str, Any]:
     """Read a cabinetry YAML config, validate it and return it as a dict."""
     file_path = pathlib.Path(file_path_string)
     log.info("opening config file %s", file_path)
-    config = _parse_yaml(file_path.read_text(), str(file_path))
+    text = read_utf8(file_path, "a YAML config")
+    config = _parse_yaml(text, str(file_path))
     validate(config, source=str(file_path))
     return config
 

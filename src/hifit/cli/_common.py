@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
@@ -45,6 +46,8 @@ def is_datacard(path: str) -> bool:
     if lower.endswith(CARD_SUFFIXES):
         return True
     if lower.endswith((".json", *CONFIG_SUFFIXES)):
+        return False
+    if not os.path.isfile(path):  # a device or FIFO: refused by the JSON reader
         return False
     try:
         with open(path, "rb") as f:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
+from ..input_files import check_regular_file
 from ..io import check_outputs
 from ._common import cli
 
@@ -89,8 +91,9 @@ def convert_command(
             f"INPUT and OUTPUT are both a {source}; convert a card to .json or a "
             "workspace to .txt"
         )
-    if not Path(input_file).is_file():
+    if not os.path.lexists(input_file):
         raise click.UsageError(f"INPUT {input_file!r} does not exist")
+    check_regular_file(input_file, "a datacard" if source == "card" else "a workspace")
     shapes = None
     if source == "workspace":  # convert's default: <card stem>_shapes.root beside it
         shapes = shapes_file or Path(output).with_name(

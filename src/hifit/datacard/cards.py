@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import _core, root_input
 from ..exceptions import InvalidSpec
+from ..input_files import read_text_bytes
 from ..io import write_text_atomic
 
 __all__ = ["combine", "read"]
@@ -66,6 +67,7 @@ def read(
         card file and line of the ``shapes`` line, the ROOT file and the object).
     """
     path = os.fspath(path)
+    read_text_bytes(path, "a datacard")  # a device or UTF-16 before the C++ parser
     card = _dc.read(path)
     requests = _dc.shape_requests(card, mass=float(mass), keywords=dict(keywords or {}))
     base = Path(path).parent
@@ -148,6 +150,7 @@ def combine(
     parsed = []
     names = []
     for label, card_path in items:
+        read_text_bytes(card_path, "a datacard")
         card = _dc.read(os.fspath(card_path))
         shapes = card.shapes
         for line in shapes:
