@@ -7,6 +7,7 @@ Only regular files are read: a directory cannot be, and a device or FIFO
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -20,13 +21,14 @@ class InputFileError(InvalidSpec):
 
 
 def check_regular_file(path: str | os.PathLike[str], expected: str) -> None:
-    """Refuse a missing path, a directory or a device; ``expected`` says what the
-    file should have been (``"a ROOT file"``, ``"a YAML config"``)."""
+    """Refuse a directory or a device; ``expected`` says what the file should have
+    been (``"a ROOT file"``, ``"a YAML config"``). A missing file stays Python's
+    FileNotFoundError (as ``open`` raises it)."""
     where = os.fspath(path)
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise InputFileError(f"{where}: no such file") from None
+        raise FileNotFoundError(errno.ENOENT, "no such file", where) from None
     except OSError as err:
         raise InputFileError(f"{where}: cannot read ({err.strerror})") from None
     if stat.S_ISDIR(info.st_mode):
