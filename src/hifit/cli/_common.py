@@ -185,6 +185,23 @@ def load_model(
         built = load_card_model(workspace, patchset, no_poi)
         return None, built.model, built.data
     ws = load_workspace(workspace, patchset, patch)
+    model, data = _workspace_model(ws, workspace, measurement, no_poi, need_poi)
+    return ws, model, data
+
+
+def require_parameters(model: Model, source: str) -> None:
+    """A model without any parameter has nothing to fit or test (pyhf refuses to
+    build it: "No parameters specified for the Model")."""
+    if model.config.npars == 0:
+        raise click.UsageError(
+            f"{source}: the model has no parameters (no modifiers, no POI); "
+            "there is nothing to fit"
+        )
+
+
+def _workspace_model(
+    ws: Workspace, source: str, measurement: str | None, no_poi: bool, need_poi: bool
+) -> tuple[Model, np.ndarray]:
     if no_poi:
         model = ws.model(measurement_name=measurement, poi_name=None)
     else:
@@ -193,16 +210,18 @@ def load_model(
         except HifitError as err:
             if need_poi or "parameter of interest" not in str(err):
                 raise
+            model = ws.model(measurement_name=measurement, poi_name=None)
+            require_parameters(model, source)
             click.echo(
                 "note: the measurement's POI is not in the model; using no POI",
                 err=True,
             )
-            model = ws.model(measurement_name=measurement, poi_name=None)
+    require_parameters(model, source)
     if need_poi and model.config.poi_index is None:
         raise click.UsageError(
             "this command needs a model with a parameter of interest"
         )
-    return ws, model, ws.data(model)
+    return model, ws.data(model)
 
 
 def load_card_model(path: str, patchset: str | None, no_poi: bool) -> Any:

@@ -116,6 +116,12 @@ def fit_command(
             raise click.BadParameter(
                 f"{name!r} is fixed in this fit", param_hint="--minos"
             )
+    if all(fixed):  # pyhf's mle.fit does the same: -2 ln L at the fixed values
+        click.echo(
+            "note: every parameter is fixed: the fit evaluates -2 ln L at the "
+            "given values",
+            err=True,
+        )
     result = run_fit(data, model, init, None, fixed)
     failures = [] if result.valid else [f"fit did not converge: {result.status}"]
     intervals = {}

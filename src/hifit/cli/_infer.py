@@ -58,6 +58,12 @@ def _poi_name(model: Any) -> str:
     return model.config.par_names[model.config.poi_index]
 
 
+def _free_nuisances(model: Any) -> list[int]:
+    fixed = model.config.suggested_fixed()
+    poi = model.config.poi_index
+    return [i for i, f in enumerate(fixed) if not f and i != poi]
+
+
 def _require_free_poi(model: Any) -> None:
     """Hypothesis tests need a free POI whose range holds the background-only
     hypothesis (POI = 0)."""
@@ -384,6 +390,12 @@ def scan(
     for name in names:
         if name not in model.config.par_names:
             unknown_name(name, model.config.par_names, "parameter", "--par")
+        if model.config.suggested_fixed()[model.config.par_names.index(name)]:
+            # -2Δln L is relative to the best fit with the scanned parameter free
+            raise click.BadParameter(
+                f"{name!r} is fixed in the model; a scan needs it free",
+                param_hint="--par",
+            )
     if ranges and len(ranges) != len(names):
         raise click.UsageError("give one --range per --par")
     grids = [parse_grid(spec, "--range") for spec in ranges]
@@ -467,6 +479,11 @@ def ranking(
     check_outputs([output_file], [workspace, patchset])
     _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
     _require_free_poi(model)
+    if not _free_nuisances(model):
+        raise click.UsageError(
+            "every parameter but the POI is fixed: there is no nuisance parameter "
+            "to rank"
+        )
     r = infer.ranking(data, model, jobs=resolve_jobs(jobs))
     width = max([len(n) for n in r.labels[:top]] + [9])
     click.echo(
