@@ -67,7 +67,7 @@ def read(
         card file and line of the ``shapes`` line, the ROOT file and the object).
     """
     path = os.fspath(path)
-    read_text_bytes(path, "a datacard")  # a device or UTF-16 before the C++ parser
+    _check_card_file(path)
     card = _dc.read(path)
     requests = _dc.shape_requests(card, mass=float(mass), keywords=dict(keywords or {}))
     base = Path(path).parent
@@ -93,6 +93,13 @@ def read(
         for twin in (stem + "Up", stem + "Down"):
             found.pop((channel, process, twin), None)
     return card, found
+
+
+def _check_card_file(path: str | os.PathLike[str]) -> None:
+    """A device, directory or UTF-16 file is refused before the C++ parser reads it
+    (a missing file is reported by the parser)."""
+    if os.path.lexists(path):
+        read_text_bytes(path, "a datacard")
 
 
 def _template(req: Any, base: Path, files: dict[Path, Any], card_path: str) -> Any:
@@ -150,7 +157,7 @@ def combine(
     parsed = []
     names = []
     for label, card_path in items:
-        read_text_bytes(card_path, "a datacard")
+        _check_card_file(card_path)
         card = _dc.read(os.fspath(card_path))
         shapes = card.shapes
         for line in shapes:
