@@ -12,7 +12,7 @@ import click
 import numpy as np
 
 from ..io import check_outputs, save_figure, write_json_atomic
-from ._common import cli
+from ._common import cli, exit_if_failed
 
 
 def _load_config(path: str) -> dict[str, Any]:
@@ -77,6 +77,15 @@ class _Steps:
         return result
 
 
+class _FailedFit(Exception):
+    """A fit the run's results rely on did not converge (exit 1, nothing written)."""
+
+
+def _require(valid: bool, message: str) -> None:
+    if not valid:
+        raise _FailedFit(message)
+
+
 @cli.command("run")
 @click.argument("config", type=click.Path(dir_okay=False, exists=True))
 @click.option(
@@ -88,75 +97,93 @@ class _Steps:
     help="Folder for the workspace, results, tables, figures and report.",
 )
 def run_command(config: str, output_dir: str) -> None:
-    """The whole chain: templates → workspace → fit → yields → ranking, limit and
-    significance → figures → report, written into one folder. Results are the same
-    documents the inference commands write with -o (fit.json, ranking.json,
-    limit.json, significance.json, scan.json)."""
+    """The whole chain: templates → workspace → fit → ranking, limit and
+    significance → yield tables, figures → report, written into one folder. Results
+    are the same documents the inference commands write with -o (fit.json,
+    ranking.json, limit.json, significance.json, scan.json).
+
+    Exit code 1 when a fit the results rely on did not converge (naming it); then
+    nothing is written into the folder, as every fit runs before the first write."""
+    check_outputs([], [config], folders=[output_dir])
+    try:
+        _run(config, Path(output_dir))
+    except _FailedFit as err:
+        exit_if_failed(False, f"{err}; nothing written to {output_dir}")
+
+
+def _run(config: str, out: Path) -> None:
     from .. import infer
     from ..cabinetry import model_utils, tabulate, workspace
     from ..cabinetry.fit.results_containers import from_document
     from . import report
 
-    check_outputs([], [config], folders=[output_dir])
-    out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     jobs = os.cpu_count() or 1
     steps = _Steps(9)
     cfg = steps.run("reading the config", lambda: _load_config(config))
     steps.run("building templates", lambda: _make_templates(cfg))
     ws = steps.run("building the workspace", lambda: workspace.build(cfg))
-    workspace.save(ws, out / "workspace.json")
     model, data = model_utils.model_and_data(ws)
-    fitted = steps.run("fitting", lambda: infer.fit(data, model))
-    write_json_atomic(out / "fit.json", fitted.to_dict())
-    result = from_document(fitted.to_dict())
-    predictions: dict[str, Any] = {}
 
-    def tables() -> None:
+    def fit() -> Any:
+        fitted = infer.fit(data, model)
+        _require(fitted.valid, f"the fit to data did not converge: {fitted.status}")
+        return fitted
+
+    fitted = steps.run("fitting", fit)
+    result = from_document(fitted.to_dict())
+    has_poi = model.config.poi_index is not None
+    documents: dict[str, dict[str, Any]] = {"fit": fitted.to_dict()}
+    if has_poi:
+
+        def ranking() -> None:
+            r = infer.ranking(data, model, fit_result=fitted, jobs=jobs)
+            _require(
+                r.valid,
+                f"ranking: {r.failed_fits} impact refits did not converge: {r.message}",
+            )
+            documents["ranking"] = r.to_dict()
+
+        def inference() -> None:
+            limit = infer.upper_limit(data, model)
+            _require(limit.valid, f"upper limit: {limit.message}")
+            significance = infer.significance(data, model)
+            _require(significance.valid, f"significance: {significance.message}")
+            documents["limit"] = limit.to_dict()
+            documents["significance"] = significance.to_dict()
+            documents["scan"] = _poi_scan(infer, data, model, fitted, jobs)
+
+        steps.run("ranking", ranking)
+        steps.run("limit, significance and POI scan", inference)
+    else:
+        steps.done += 2
+
+    # every fit converged: from here on only writing
+    def results() -> dict[str, Any]:
+        out.mkdir(parents=True, exist_ok=True)
+        workspace.save(ws, out / "workspace.json")
+        for kind, doc in documents.items():
+            write_json_atomic(out / f"{kind}.json", doc)
+        predictions: dict[str, Any] = {}
         for label, res in (("prefit", None), ("postfit", result)):
             prediction = model_utils.prediction(model, fit_results=res)
             predictions[label] = prediction
             tabulate.yields(
                 prediction, data, table_folder=str(out / "tables"), per_channel=True
             )
+        return predictions
 
-    steps.run("yield tables", tables)
-    has_poi = model.config.poi_index is not None
-    documents: dict[str, dict[str, Any]] = {}
-    if has_poi:
-        documents["ranking"] = steps.run(
-            "ranking",
-            lambda: infer.ranking(data, model, fit_result=fitted, jobs=jobs).to_dict(),
-        )
-
-        def inference() -> None:
-            documents["limit"] = infer.upper_limit(data, model).to_dict()
-            documents["significance"] = infer.significance(data, model).to_dict()
-
-        steps.run("limit and significance", inference)
-    else:
-        steps.done += 2
-    for kind, doc in documents.items():
-        write_json_atomic(out / f"{kind}.json", doc)
-
-    def figures() -> None:
-        if has_poi:
-            poi = model.config.poi_index
-            best, sigma = fitted.bestfit[poi], fitted.uncertainty[poi] or 1.0
-            lo, hi = model.config.suggested_bounds()[poi]
-            grid = np.linspace(max(lo, best - 3 * sigma), min(hi, best + 3 * sigma), 11)
-            documents["scan"] = infer.scan(data, model, poi, grid, jobs=jobs).to_dict()
-            write_json_atomic(out / "scan.json", documents["scan"])
-        _make_figures(
+    predictions = steps.run("writing results and yield tables", results)
+    steps.run(
+        "figures",
+        lambda: _make_figures(
             out / "figures",
             cfg=cfg,
             data=data,
             result=result,
             predictions=predictions,
             documents=documents,
-        )
-
-    steps.run("figures", figures)
+        ),
+    )
     steps.run("report", lambda: report.write(out))
     if has_poi:
         poi = model.config.poi_index
@@ -168,6 +195,22 @@ def run_command(config: str, output_dir: str) -> None:
         f"results in {out}/ (workspace.json, fit.json, ranking.json, limit.json, "
         "significance.json, scan.json, tables/, figures/, report.html)"
     )
+
+
+def _poi_scan(infer: Any, data: Any, model: Any, fitted: Any, jobs: int) -> Any:
+    """-2Δln L of the POI over the best fit ± 3σ (11 points), for the scan figure."""
+    poi = model.config.poi_index
+    best, sigma = fitted.bestfit[poi], fitted.uncertainty[poi] or 1.0
+    lo, hi = model.config.suggested_bounds()[poi]
+    grid = np.linspace(max(lo, best - 3 * sigma), min(hi, best + 3 * sigma), 11)
+    r = infer.scan(data, model, poi, grid, jobs=jobs)
+    failed = [f"{x:g}" for x, ok in zip(r.values_x, r.valid, strict=True) if not ok]
+    _require(
+        not failed,
+        f"POI scan: fits did not converge at {model.config.poi_name} = "
+        + ", ".join(failed),
+    )
+    return r.to_dict()
 
 
 @cli.command("report")
