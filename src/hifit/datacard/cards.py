@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _core, root_input
 from ..exceptions import InvalidSpec
-from ..input_files import read_text_bytes
+from ..input_files import read_utf8
 from ..io import write_text_atomic
 
 __all__ = ["combine", "read"]
@@ -96,10 +96,10 @@ def read(
 
 
 def _check_card_file(path: str | os.PathLike[str]) -> None:
-    """A device, directory or UTF-16 file is refused before the C++ parser reads it
-    (a missing file is reported by the parser)."""
+    """A device, directory or text other than UTF-8 is refused before the C++ parser
+    reads it (its names would not decode); a missing file is reported by the parser."""
     if os.path.lexists(path):
-        read_text_bytes(path, "a datacard")
+        read_utf8(path, "a datacard")
 
 
 def _template(req: Any, base: Path, files: dict[Path, Any], card_path: str) -> Any:
