@@ -392,10 +392,10 @@ def scan(
             unknown_name(name, model.config.par_names, "parameter", "--par")
         if model.config.suggested_fixed()[model.config.par_names.index(name)]:
             # -2Δln L is relative to the best fit with the scanned parameter free
-            raise click.BadParameter(
-                f"{name!r} is fixed in the model; a scan needs it free",
-                param_hint="--par",
-            )
+            what = f"{name!r} is fixed in the model; a scan needs it free"
+            if not pars:
+                raise click.UsageError(f"the POI {what}")
+            raise click.BadParameter(what, param_hint="--par")
     if ranges and len(ranges) != len(names):
         raise click.UsageError("give one --range per --par")
     grids = [parse_grid(spec, "--range") for spec in ranges]
