@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from .exceptions import HifitError
+from .input_files import InputFileError, read_utf8
 
 SCHEMA_VERSION = 1
 KINDS = ("fit", "hypotest", "limit", "significance", "scan", "ranking", "grid")
@@ -49,8 +49,10 @@ def load(
         doc = source
     else:
         try:
-            doc = json.loads(Path(source).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            doc = json.loads(read_utf8(source, "a result document"))
+        except InputFileError as err:  # a device, directory or not UTF-8
+            raise InvalidResult(str(err)) from None
+        except (OSError, json.JSONDecodeError, RecursionError) as err:
             msg = f"{where}: cannot read a result document: {err}"
             raise InvalidResult(msg) from None
     schema = doc.get("schema") if isinstance(doc, dict) else None

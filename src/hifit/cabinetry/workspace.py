@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..input_files import read_utf8
 from ..io import write_text_atomic
 from ..pyhf_workspace import Workspace
 from . import configuration, templates
@@ -296,4 +297,4 @@ def save(ws: Mapping[str, Any], file_path_string: str | os.PathLike[str]) -> Non
 
 def load(file_path_string: str | os.PathLike[str]) -> Dict:
     """Read a workspace JSON file into a dict."""
-    return json.loads(pathlib.Path(file_path_string).read_text(encoding="utf-8"))
+    return json.loads(read_utf8(file_path_string, "a workspace JSON file"))
