@@ -47,6 +47,36 @@ TEST(Workspace, ErrorsNameTheJsonPath) {
               std::string::npos);
 }
 
+TEST(Workspace, NestingBeyondAThousandLevelsIsRefusedBeforeParsing) {
+    // Applying a patch copies its value recursively: a million levels would overflow
+    // the stack. Brackets inside strings do not count.
+    const auto nested = [](std::size_t levels) {
+        return std::string(levels, '[') + std::string(levels, ']');
+    };
+    EXPECT_EQ(
+        error_of("{\"channels\": " + nested(1'000'000) + "}"),
+        "ws.json: invalid JSON: arrays and objects nested deeper than 1000 levels");
+    EXPECT_EQ(error_of("{\"channels\": " + nested(999) + "}").find("nested deeper"),
+              std::string::npos);
+    const std::string in_string = "{\"x\": \"" + std::string(5000, '[') + "\"}";
+    EXPECT_EQ(error_of(in_string).find("nested deeper"), std::string::npos);
+}
+
+TEST(Workspace, DevicesAndDirectoriesAreNotRead) {
+    const auto error_loading = [](const std::string& path) -> std::string {
+        try {
+            hifit::Workspace::load(path);
+        } catch (const hifit::Error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_EQ(error_loading("/dev/zero"),
+              "/dev/zero: is not a regular file (a device, FIFO or socket), expected a "
+              "JSON file");
+    EXPECT_EQ(error_loading("/tmp"), "/tmp: is a directory, expected a JSON file");
+}
+
 TEST(Workspace, UnknownPoiIsAModelError) {
     const auto ws =
         hifit::Workspace::load(kData + "/pyhf/atlas-1Lbb-ins1755298/BkgOnly.json");
