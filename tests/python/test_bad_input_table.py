@@ -254,200 +254,166 @@ def _latin1_card() -> bytes:
 # ---- the table ---------------------------------------------------------------------
 
 
-def _ws(spec: dict | str) -> Callable[[Path], str]:
-    text = spec if isinstance(spec, str) else json.dumps(spec)
-    return lambda folder: _write(folder, "ws.json", text)
+def _cmd(*argv: object) -> Callable[[Path], list[str]]:
+    """A row whose inputs are shared files: the command line as given."""
+    return lambda folder: [str(a) for a in argv]
 
 
+def _file(command: str, name: str, content: Callable[[], bytes | str], *extra: str):
+    """A row reading one file written into its folder: ``command name *extra``."""
+    return lambda folder: [command, _write(folder, name, content()), *extra]
+
+
+def _fit_file(name: str, content: Callable[[], bytes | str], *extra: str):
+    return _file("fit", name, content, *extra, "-o", OUT)
+
+
+def _with_patchset(content: Callable[[], bytes | str]) -> Callable[[Path], list[str]]:
+    return lambda folder: [
+        "fit",
+        str(SIMPLE),
+        "--patchset",
+        _write(folder, "ps.json", content()),
+        "--patch",
+        "p",
+        "-o",
+        OUT,
+    ]
+
+
+def _then(prepare: Callable[[Path], object], argv: list[str]):
+    """A row that prepares its folder (a directory, a symlink) and runs ``argv``."""
+    return lambda folder: [prepare(folder), *argv][1:]
+
+
+def _tutorial_config_text() -> str:
+    return (TUTORIALS / "config_histograms.yml").read_text()
+
+
+ROOT_BYTES = SHAPES_ROOT.read_bytes
 ROWS = [
     # non-UTF-8 and UTF-16 text
     Row(
         "workspace-utf16",
-        lambda d: [
-            "fit",
-            _write(d, "ws.json", SIMPLE.read_text().encode("utf-16")),
-            "-o",
-            OUT,
-        ],
+        _fit_file("ws.json", lambda: SIMPLE.read_text().encode("utf-16")),
         "not UTF-8 text",
         "ws.json",
     ),
     Row(
         "workspace-latin1",
-        lambda d: [
-            "fit",
-            _write(d, "ws.json", '{"channels": "caf\xe9"}'.encode("latin-1")),
-            "-o",
-            OUT,
-        ],
+        _fit_file("ws.json", lambda: '{"channels": "caf\xe9"}'.encode("latin-1")),
         "ws.json:1: invalid JSON",
         "ws.json",
     ),
     Row(
         "patchset-utf16",
-        lambda d: [
-            "fit",
-            str(SIMPLE),
-            "--patchset",
-            _write(d, "ps.json", _patchset().encode("utf-16")),
-            "--patch",
-            "p",
-            "-o",
-            OUT,
-        ],
+        _with_patchset(lambda: _patchset().encode("utf-16")),
         "not UTF-8 text",
         "ps.json",
     ),
     Row(
         "patchset-latin1",
-        lambda d: [
-            "fit",
-            str(SIMPLE),
-            "--patchset",
-            _write(d, "ps.json", _patchset('"caf\xe9"').encode("latin-1")),
-            "--patch",
-            "p",
-            "-o",
-            OUT,
-        ],
+        _with_patchset(lambda: _patchset('"caf\xe9"').encode("latin-1")),
         "invalid JSON",
         "ps.json",
     ),
     Row(
         "card-utf16",
-        lambda d: [
-            "fit",
-            _write(d, "card.txt", COUNTING_CARD.read_text().encode("utf-16")),
-            "-o",
-            OUT,
-        ],
+        _fit_file("card.txt", lambda: COUNTING_CARD.read_text().encode("utf-16")),
         "not UTF-8 text",
         "card.txt",
     ),
     Row(
         "card-latin1",
-        lambda d: ["fit", _write(d, "card.txt", _latin1_card()), "-o", OUT],
+        _fit_file("card.txt", _latin1_card),
         "card.txt:18: not UTF-8 text (byte 0xe9)",
         "card.txt",
     ),
     Row(
         "config-utf16",
-        lambda d: [
+        _file(
             "workspace",
-            _write(
-                d,
-                "config.yml",
-                (TUTORIALS / "config_histograms.yml").read_text().encode("utf-16"),
-            ),
+            "config.yml",
+            lambda: _tutorial_config_text().encode("utf-16"),
             OUT,
-        ],
+        ),
         "not UTF-8 text",
         "config.yml",
     ),
     Row(
         "config-latin1",
-        lambda d: [
+        _file(
             "templates",
-            _write(
-                d,
-                "config.yml",
-                (TUTORIALS / "config_histograms.yml")
-                .read_text()
+            "config.yml",
+            lambda: (
+                _tutorial_config_text()
                 .replace("minimal_example", "caf\xe9")
-                .encode("latin-1"),
+                .encode("latin-1")
             ),
-        ],
+        ),
         "config.yml:2: not UTF-8 text",
         "config.yml",
     ),
     # numbers beyond a double
     Row(
         "json-1e999",
-        lambda d: ["fit", _ws(_number_spec("1e999"))(d), "-o", OUT],
+        _fit_file("ws.json", lambda: _number_spec("1e999")),
         "a number beyond the range",
         "ws.json",
     ),
     Row(
         "json-400-digits",
-        lambda d: ["fit", _ws(_number_spec("9" * 400))(d), "-o", OUT],
+        _fit_file("ws.json", lambda: _number_spec("9" * 400)),
         "a number beyond the range",
         "ws.json",
     ),
     Row(
         "patchset-1e999",
-        lambda d: [
-            "fit",
-            str(SIMPLE),
-            "--patchset",
-            _write(d, "ps.json", _patchset("1e999")),
-            "--patch",
-            "p",
-            "-o",
-            OUT,
-        ],
+        _with_patchset(lambda: _patchset("1e999")),
         "a number beyond the range",
         "ps.json",
     ),
     # nesting
     Row(
         "yaml-deep-flow",
-        lambda d: ["templates", _write(d, "config.yml", "General: " + _deep(100_000))],
+        _file("templates", "config.yml", lambda: "General: " + _deep(100_000)),
         "nested deeper than",
         "config.yml",
     ),
     Row(
         "yaml-deep-block",
-        lambda d: ["workspace", _write(d, "config.yml", _deep_block_yaml(2_000)), OUT],
+        _file("workspace", "config.yml", lambda: _deep_block_yaml(2_000), OUT),
         "nested deeper than",
         "config.yml",
     ),
     Row(
         "run-yaml-deep",
-        lambda d: [
-            "run",
-            _write(d, "config.yml", "a: " + _deep(10_000)),
-            "-o",
-            OUT_DIR,
-        ],
+        _file("run", "config.yml", lambda: "a: " + _deep(10_000), "-o", OUT_DIR),
         "nested deeper than",
         "config.yml",
     ),
     Row(
         "patchset-deep-value",
-        lambda d: [
-            "fit",
-            str(SIMPLE),
-            "--patchset",
-            _write(d, "ps.json", _patchset(_deep(2_000_000))),
-            "--patch",
-            "p",
-            "-o",
-            OUT,
-        ],
+        _with_patchset(lambda: _patchset(_deep(2_000_000))),
         "nested deeper than 1000 levels",
         "ps.json",
     ),
     Row(
         "workspace-deep",
-        lambda d: ["fit", _ws('{"channels": ' + _deep(2_000_000) + "}")(d), "-o", OUT],
+        _fit_file("ws.json", lambda: '{"channels": ' + _deep(2_000_000) + "}"),
         "nested deeper than 1000 levels",
         "ws.json",
     ),
     # ROOT files behind a card
     Row(
         "card-root-truncated",
-        lambda d: ["fit", _shapes_card(d, SHAPES_ROOT.read_bytes()[:4000]), "-o", OUT],
+        lambda d: ["fit", _shapes_card(d, ROOT_BYTES()[:4000]), "-o", OUT],
         DAMAGED,
         "shapes.root",
     ),
     Row(
         "card-root-zlib",
-        lambda d: [
-            "fit",
-            _shapes_card(d, _damage_compressed(SHAPES_ROOT.read_bytes())),
-            "-o",
-            OUT,
-        ],
+        lambda d: ["fit", _shapes_card(d, _damage_compressed(ROOT_BYTES())), "-o", OUT],
         "histogram 'data_obs'",
         "shapes.root",
     ),
@@ -465,13 +431,10 @@ ROWS = [
     ),
     Row(
         "card-root-directory",
-        lambda d: [
-            (d / "shapes.root").mkdir(),
-            "fit",
-            _shapes_card(d, None),
-            "-o",
-            OUT,
-        ][1:],
+        _then(
+            lambda d: [(d / "shapes.root").mkdir(), _shapes_card(d, None)],
+            ["fit", "card.txt", "-o", OUT],
+        ),
         "is a directory, expected a ROOT file",
         "shapes.root",
     ),
@@ -485,7 +448,7 @@ ROWS = [
         "convert-root-zlib",
         lambda d: [
             "convert",
-            _shapes_card(d, _damage_compressed(SHAPES_ROOT.read_bytes())),
+            _shapes_card(d, _damage_compressed(ROOT_BYTES())),
             "-o",
             OUT,
         ],
@@ -494,7 +457,7 @@ ROWS = [
     ),
     Row(
         "scan-root-truncated",
-        lambda d: ["scan", _shapes_card(d, SHAPES_ROOT.read_bytes()[:4000]), "-o", OUT],
+        lambda d: ["scan", _shapes_card(d, ROOT_BYTES()[:4000]), "-o", OUT],
         DAMAGED,
         "shapes.root",
     ),
@@ -531,7 +494,12 @@ ROWS = [
     ),
     Row(
         "run-root-zlib",
-        lambda d: ["run", _config(d, "histograms", _damage_compressed), "-o", OUT_DIR],
+        lambda d: [
+            "run",
+            _config(d, "histograms", _damage_compressed),
+            "-o",
+            OUT_DIR,
+        ],
         "histogram 'SR/Data/Nominal'",
         "histograms.root",
     ),
@@ -544,92 +512,87 @@ ROWS = [
     # directories and devices as the main input
     Row(
         "fit-dev-zero",
-        lambda d: ["fit", "/dev/zero", "-o", OUT],
+        _cmd("fit", "/dev/zero", "-o", OUT),
         "not a regular file",
         "/dev/zero",
     ),
     Row(
         "fit-directory",
-        lambda d: [(d / "ws").mkdir(), "fit", "ws", "-o", OUT][1:],
+        _then(lambda d: (d / "ws").mkdir(), ["fit", "ws", "-o", OUT]),
         "is a directory",
         "ws",
     ),
     Row(
         "fit-card-symlink-dev-zero",
-        lambda d: [
-            (d / "card.txt").symlink_to("/dev/zero"),
-            "fit",
-            "card.txt",
-            "-o",
-            OUT,
-        ][1:],
+        _then(
+            lambda d: (d / "card.txt").symlink_to("/dev/zero"),
+            ["fit", "card.txt", "-o", OUT],
+        ),
         "not a regular file",
         "card.txt",
     ),
     Row(
         "patchset-dev-zero",
-        lambda d: [
-            "fit",
-            str(SIMPLE),
-            "--patchset",
-            "/dev/zero",
-            "--patch",
-            "p",
-            "-o",
-            OUT,
-        ],
+        _cmd("fit", SIMPLE, "--patchset", "/dev/zero", "--patch", "p", "-o", OUT),
         "not a regular file",
         "/dev/zero",
     ),
     Row(
         "inspect-dev-zero",
-        lambda d: ["inspect", "/dev/zero", "-o", OUT],
+        _cmd("inspect", "/dev/zero", "-o", OUT),
         "not a regular file",
         "/dev/zero",
     ),
     Row(
         "templates-dev-zero",
-        lambda d: ["templates", "/dev/zero"],
+        _cmd("templates", "/dev/zero"),
         "not a regular file",
         "/dev/zero",
     ),
     Row(
         "convert-dev-zero",
-        lambda d: [
-            (d / "in.txt").symlink_to("/dev/zero"),
-            "convert",
-            "in.txt",
-            "-o",
-            OUT,
-        ][1:],
+        _then(
+            lambda d: (d / "in.txt").symlink_to("/dev/zero"),
+            ["convert", "in.txt", "-o", OUT],
+        ),
         "not a regular file",
         "in.txt",
     ),
     # no free parameter
     Row(
         "fit-no-parameters",
-        lambda d: ["fit", _ws(_one_bin(poi=False))(d), "-o", OUT],
+        _fit_file("ws.json", lambda: json.dumps(_one_bin(poi=False))),
         "the model has no parameters",
         "ws.json",
     ),
     Row(
         "scan-fixed-poi",
-        lambda d: ["scan", _ws(_one_bin(fixed=True))(d), "-o", OUT],
-        "'mu' is fixed in the model",
+        _file("scan", "ws.json", lambda: json.dumps(_one_bin(fixed=True)), "-o", OUT),
+        "the POI 'mu' is fixed in the model",
     ),
     Row(
         "limit-fixed-poi",
-        lambda d: ["limit", _ws(_one_bin(fixed=True, nuisance=True))(d), "-o", OUT],
+        _file(
+            "limit",
+            "ws.json",
+            lambda: json.dumps(_one_bin(fixed=True, nuisance=True)),
+            "-o",
+            OUT,
+        ),
         "the POI mu is fixed in the model",
     ),
     Row(
         "ranking-no-free-nuisance",
-        lambda d: ["ranking", _ws(_one_bin(nuisance=True))(d), "-o", OUT],
+        _file(
+            "ranking", "ws.json", lambda: json.dumps(_one_bin(nuisance=True)), "-o", OUT
+        ),
         "no nuisance parameter to rank",
     ),
     Row(
         "fit-everything-fixed-is-an-evaluation",
-        lambda d: ["fit", _ws(_one_bin(fixed=True))(d), "-o", "new.json"],
+        _file(
+            "fit", "ws.json", lambda: json.dumps(_one_bin(fixed=True)), "-o", "new.json"
+        ),
         "note: every parameter is fixed",
         code=0,
     ),
@@ -643,24 +606,24 @@ ROWS = [
     # unbounded point counts, seeds
     Row(
         "cls-toys-unbounded",
-        lambda d: ["cls", str(SIMPLE), "--toys", str(10**7), "-o", OUT],
+        _cmd("cls", SIMPLE, "--toys", 10**7, "-o", OUT),
         "--toys",
     ),
     Row(
         "limit-scan-unbounded",
-        lambda d: ["limit", str(SIMPLE), "--scan", "0:2:10000000", "-o", OUT],
+        _cmd("limit", SIMPLE, "--scan", "0:2:10000000", "-o", OUT),
         "at most 100000",
     ),
     Row(
         "scan-range-unbounded",
-        lambda d: ["scan", str(SIMPLE), "--range", "0:2:10000000", "-o", OUT],
+        _cmd("scan", SIMPLE, "--range", "0:2:10000000", "-o", OUT),
         "at most 100000",
     ),
     Row(
         "scan-2d-grid-unbounded",
-        lambda d: [
+        _cmd(
             "scan",
-            str(COUPLED),
+            COUPLED,
             "--par",
             "mu",
             "--par",
@@ -670,79 +633,74 @@ ROWS = [
             "--range=-1:1:1000",
             "-o",
             OUT,
-        ],
+        ),
         "more than 100000 points",
     ),
     Row(
         "cls-seed-2-64",
-        lambda d: ["cls", str(SIMPLE), "--toys", "10", "--seed", str(2**64), "-o", OUT],
+        _cmd("cls", SIMPLE, "--toys", 10, "--seed", 2**64, "-o", OUT),
         "--seed",
     ),
     Row(
         "cls-seed-negative",
-        lambda d: ["cls", str(SIMPLE), "--toys", "10", "--seed", "-1", "-o", OUT],
+        _cmd("cls", SIMPLE, "--toys", 10, "--seed", -1, "-o", OUT),
         "--seed",
     ),
     # names
     Row(
         "scan-duplicate-par",
-        lambda d: ["scan", str(SIMPLE), "--par", "mu", "--par", "mu", "-o", OUT],
+        _cmd("scan", SIMPLE, "--par", "mu", "--par", "mu", "-o", OUT),
         "'mu' is given twice",
     ),
     Row(
         "fit-duplicate-fix",
-        lambda d: ["fit", str(SIMPLE), "--fix", "mu=1", "--fix", "mu=2", "-o", OUT],
+        _cmd("fit", SIMPLE, "--fix", "mu=1", "--fix", "mu=2", "-o", OUT),
         "'mu' is given twice",
     ),
     Row(
         "fit-yaml-config",
-        lambda d: [
-            "fit",
-            _copy(d, TUTORIALS / "config_histograms.yml", "config.yml"),
-            "-o",
-            OUT,
-        ],
+        _fit_file("config.yml", _tutorial_config_text),
         "use `hifit run",
         "config.yml",
     ),
     Row(
         "card-without-suffix-works",
-        lambda d: ["fit", _copy(d, COUNTING_CARD, "card"), "-o", "new.json"],
+        _file("fit", "card", COUNTING_CARD.read_text, "-o", "new.json"),
         "",
         code=0,
     ),
     Row(
         "wrong-patch-name",
-        lambda d: [
+        _cmd(
             "fit",
-            str(PATCHSET_DIR / "example_bkgonly.json"),
+            PATCHSET_DIR / "example_bkgonly.json",
             "--patchset",
-            str(PATCHSET_DIR / "example_patchset.json"),
+            PATCHSET_DIR / "example_patchset.json",
             "--patch",
             "patch_channel1_signal_syst",
             "-o",
             OUT,
-        ],
+        ),
         "did you mean 'patch_channel1_signal_syst1'",
     ),
     Row(
         "wrong-fix-name",
-        lambda d: ["fit", str(SIMPLE), "--fix", "muu=1", "-o", OUT],
+        _cmd("fit", SIMPLE, "--fix", "muu=1", "-o", OUT),
         "no parameter named 'muu'; did you mean 'mu'?",
     ),
     Row(
         "wrong-minos-name",
-        lambda d: ["fit", str(SIMPLE), "--minos", "uncorr_bkguncrt", "-o", OUT],
+        _cmd("fit", SIMPLE, "--minos", "uncorr_bkguncrt", "-o", OUT),
         "did you mean 'uncorr_bkguncrt[",
     ),
     Row(
         "wrong-scan-par",
-        lambda d: ["scan", str(SIMPLE), "--par", "m", "-o", OUT],
+        _cmd("scan", SIMPLE, "--par", "m", "-o", OUT),
         "did you mean 'mu'?",
     ),
     Row(
         "fix-nan",
-        lambda d: ["fit", str(SIMPLE), "--fix", "mu=nan", "-o", OUT],
+        _cmd("fit", SIMPLE, "--fix", "mu=nan", "-o", OUT),
         "expected a finite number",
     ),
     # output files (issue 13 item 3)
@@ -754,17 +712,19 @@ ROWS = [
     ),
     Row(
         "bad-csv-leaves-grid-json",
-        lambda d: [
-            _write(d, "notes.txt", "a file, not a folder"),
-            "cls",
-            str(PATCHSET_DIR / "example_bkgonly.json"),
-            "--patchset",
-            str(PATCHSET_DIR / "example_patchset.json"),
-            "-o",
-            OUT,
-            "--csv",
-            "notes.txt/grid.csv",
-        ][1:],
+        _then(
+            lambda d: _write(d, "notes.txt", "a file, not a folder"),
+            [
+                "cls",
+                str(PATCHSET_DIR / "example_bkgonly.json"),
+                "--patchset",
+                str(PATCHSET_DIR / "example_patchset.json"),
+                "-o",
+                OUT,
+                "--csv",
+                "notes.txt/grid.csv",
+            ],
+        ),
         "is not a directory",
         "notes.txt/grid.csv",
     ),
