@@ -26,7 +26,6 @@ TODO(issue13-inputs): dense Hessian too large for memory (message before allocat
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -179,14 +178,12 @@ def _damaged_templates(folder: Path) -> str:
     import hifit.cabinetry as cab
 
     config = _config(folder, "histograms", None)
-    cwd = Path.cwd()
-    os.chdir(folder)  # the config's paths are relative to the working directory
-    try:
-        cfg = cab.configuration.load(config)
-        cab.templates.collect(cfg)
-        cab.templates.postprocess(cfg)
-    finally:
-        os.chdir(cwd)
+    cfg = cab.configuration.load(folder / config)
+    # the config's paths are relative to the working directory of `hifit`
+    for key in ("InputPath", "HistogramFolder"):
+        cfg["General"][key] = str(folder / cfg["General"][key])
+    cab.templates.collect(cfg)
+    cab.templates.postprocess(cfg)
     for path in (folder / "histograms").glob("*.root"):
         path.write_bytes(path.read_bytes()[:100])
     return config
