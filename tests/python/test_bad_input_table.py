@@ -234,6 +234,13 @@ NormFactors:
     )
 
 
+# one bin, one background, no nuisance: with --no-poi nothing is left free
+COUNTING_ONLY_BKG = (
+    "imax 1\njmax 0\nkmax 0\n---\nbin a\nobservation 12\n---\n"
+    "bin a\nprocess bkg\nprocess 1\nrate 10\n"
+)
+
+
 def _deep_block_yaml(levels: int) -> str:
     lines = [f"{'  ' * i}k{i}:" for i in range(levels)]
     return "\n".join(lines) + f"\n{'  ' * levels}v: 1\n"
@@ -590,6 +597,12 @@ ROWS = [
         _file(
             "fit", "ws.json", lambda: json.dumps(_one_bin(fixed=True)), "-o", "new.json"
         ),
+        "note: every parameter is fixed",
+        code=0,
+    ),
+    Row(
+        "card-without-nuisances-no-poi-is-an-evaluation",
+        _file("fit", "card.txt", lambda: COUNTING_ONLY_BKG, "--no-poi", "-o", "n.json"),
         "note: every parameter is fixed",
         code=0,
     ),
