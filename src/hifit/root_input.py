@@ -32,7 +32,7 @@ _MAGIC = b"root"
 
 
 class RootFileError(InvalidSpec):
-    """A ROOT file that cannot be read: missing, not a ROOT file, or damaged."""
+    """A ROOT file that cannot be read: a directory or device, not ROOT, or damaged."""
 
 
 def _prefix(context: str) -> str:
@@ -62,7 +62,7 @@ def describe(err: BaseException) -> str:
     """uproot's message on one line, without its own file-path lines (the caller
     names the file) and with what the user can do about it."""
     if isinstance(err, zlib.error):
-        reason = f"damaged compressed data (zlib: {err})"
+        reason = f"corrupt compressed data (zlib: {err})"
     elif isinstance(err, MemoryError):
         reason = "an object larger than the memory (damaged lengths?)"
     else:
