@@ -140,6 +140,25 @@ void bind_infer(nb::module_& m) {
         nb::arg("model"), nb::arg("data"), HIFIT_FIT_ARGS,
         nb::arg("convention") = "auto", nb::arg("expected") = "auto");
 
+    m.def(
+        "asimov_data",
+        [](const Model& model, std::vector<double> data, double mu,
+           const std::string& kind, std::vector<double> init,
+           std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
+            const FitOptions o =
+                options(std::move(init), std::move(bounds), std::move(fixed));
+            const ExpectedAsimov e = parse_expected(kind);
+            FitResult generating;
+            std::vector<double> out;
+            {
+                nb::gil_scoped_release release;
+                out = asimov_data(model, data, mu, e, o, &generating);
+            }
+            return std::make_pair(std::move(out), std::move(generating));
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("mu"), nb::arg("kind"),
+        HIFIT_FIT_ARGS);
+
     nb::class_<ScanResult>(m, "ScanResult")
         .def_ro("pars", &ScanResult::pars)
         .def_ro("values_x", &ScanResult::values_x)

@@ -229,9 +229,11 @@ def _method_of(argv: list[str]) -> str:
 def parse(argv: list[str], methods: list[str] | None = None) -> CombineOptions:
     """Combine's argv (without the program name) as :class:`CombineOptions`.
 
-    ``methods``: the methods hifit implements (others are refused by name)."""
+    ``methods``: the methods hifit implements (others are refused by name);
+    default: every method Combine has."""
     method = _method_of(argv)
-    if methods is not None and method not in methods:
+    methods = list(METHOD) if methods is None else methods
+    if method not in methods:
         near = difflib.get_close_matches(method, methods, n=1, cutoff=0.5)
         hint = f"; did you mean {near[0]}?" if near else ""
         msg = f"unsupported method '{method}' (hifit has {', '.join(methods)}){hint}"

@@ -15,10 +15,11 @@ _POI = re.compile(r"^(\w+)(?:\[([^\]]*)\])?$")
 
 def poi_map_from_options(
     options: CombineOptions,
-) -> tuple[list[tuple[str, str]], dict[str, tuple[float, float]]]:
-    """(process -> POI pairs for hifit.datacard.load_model, POI -> declared range)."""
+) -> tuple[list[tuple[str, str]], dict[str, tuple[float, float, float]]]:
+    """(process -> POI pairs for hifit.datacard.load_model, POI -> its declared
+    (init, lo, hi))."""
     maps: list[tuple[str, list[str]]] = []
-    ranges: dict[str, tuple[float, float]] = {}
+    ranges: dict[str, tuple[float, float, float]] = {}
     for po in options.get("PO", []):
         if po.startswith("turnoff="):
             msg = "--PO turnoff=...: processes scaled by 0 are not supported"
@@ -38,7 +39,7 @@ def poi_map_from_options(
                 values = []
             if len(values) != 3 or not values[1] < values[2]:
                 raise OptionError(f"--PO {po!r}: the range must be [init,lo,hi]")
-            ranges[name] = (values[1], values[2])
+            ranges[name] = (values[0], values[1], values[2])
         maps.append((name, patterns.split(",")))
     if not maps:
         return [], ranges

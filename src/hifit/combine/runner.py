@@ -11,7 +11,7 @@ from ..io import check_outputs
 from . import limit_tree
 from .methods import METHODS, MethodResult
 from .options import CombineOptions, parse
-from .setup import build
+from .setup import FitFailed, build
 
 BANNER = " <<< Combine >>> \n <<< hifit >>> \n"
 
@@ -39,8 +39,12 @@ def run_options(options: CombineOptions, *, echo=None) -> int:
     echo(BANNER)
     echo(f">>> Random number generator seed is {options.seed}\n")
     echo(f">>> Method used is {options.method}\n")
-    setup = build(options)
-    result: MethodResult = method.run(setup)
+    try:
+        setup = build(options)
+        result: MethodResult = method.run(setup)
+    except FitFailed as err:
+        print(f"hifit combine: {err}", file=sys.stderr)
+        return 1
     echo(result.text)
     limit_tree.write(
         output,
@@ -52,6 +56,8 @@ def run_options(options: CombineOptions, *, echo=None) -> int:
     )
     if result.write_extra is not None:
         result.write_extra()
+    for note in result.notes:
+        print(f"hifit combine: {note}", file=sys.stderr)
     if result.failure:
         print(f"hifit combine: {result.failure}", file=sys.stderr)
         return 1

@@ -13,6 +13,7 @@ import numpy as np
 from .. import _core
 from ..datacard import CardModel, load_model
 from ..infer import toys as toy_sampling
+from ..infer.mle import fit_args
 from ..model import Model
 from .options import CombineOptions, OptionError
 from .physics_model import poi_map_from_options
@@ -69,10 +70,9 @@ class Setup:
         return pars
 
     def toys(self) -> Iterator[tuple[int, np.ndarray]]:
-        """``-t N``: (iToy, dataset) for iToy = 1..N, seeded by (seed, iToy)."""
-        pars = self.generation_point()
-        if self.options.toys_frequentist:
-            pars = _frequentist_point(self, pars)
+        """``-t N``: (iToy, dataset) for iToy = 1..N, seeded by (seed, iToy), around
+        the generation point (a-priori, or fitted with --toysFrequentist)."""
+        _, pars = _asimov(self, self.generation_point(), self.options.toys_frequentist)
         for i in range(1, self.options.toys + 1):
             yield (
                 i,
@@ -99,9 +99,10 @@ def build(options: CombineOptions) -> Setup:
     init = [float(x) for x in config.suggested_init()]
     bounds = [tuple(map(float, b)) for b in config.suggested_bounds()]
     fixed = [bool(f) for f in config.suggested_fixed()]
-    for poi, (lo, hi) in poi_ranges.items():
+    for poi, (start, lo, hi) in poi_ranges.items():
         i = names.index(poi)
         bounds[i] = (lo, hi)
+        init[i] = start
     # --rMin/--rMax: the first POI's range, its start at the middle (Combine.cc)
     first = names.index(pois[0])
     lo, hi = bounds[first]
@@ -119,6 +120,9 @@ def build(options: CombineOptions) -> Setup:
         init[i] = value
     for i in _frozen(options, built, model):
         fixed[i] = True
+    if not options.get("systematics", True):  # -S 0: every constrained nuisance frozen
+        for i in _constrained(model):
+            fixed[i] = True
     for poi in pois:  # POIs float unless frozen explicitly (Combine.cc)
         i = names.index(poi)
         fixed[i] = fixed[i] and _explicitly_frozen(options, poi)
@@ -137,39 +141,36 @@ def build(options: CombineOptions) -> Setup:
 def asimov(setup: Setup) -> np.ndarray:
     """``-t -1``: the Asimov data set at the generation point (POI at
     --expectSignal), a-priori or with --toysFrequentist post-fit."""
-    pars = setup.generation_point()
-    return _asimov(setup, pars, setup.options.toys_frequentist)
+    return _asimov(setup, setup.generation_point(), setup.options.toys_frequentist)[0]
 
 
 def asimov_at(setup: Setup, mu: float, *, frequentist: bool) -> np.ndarray:
     """The Asimov data set with the POI at ``mu`` (other parameters as set)."""
     pars = list(setup.init)
     pars[setup.model.config.poi_index] = mu
-    return _asimov(setup, pars, frequentist)
+    return _asimov(setup, pars, frequentist)[0]
 
 
-def _asimov(setup: Setup, pars: list[float], frequentist: bool) -> np.ndarray:
-    """A-priori: nuisances at their values, the observed global observables;
-    frequentist: nuisances fitted to data with the POIs fixed, the global
-    observables at the fitted values (Combine's asimovDatasetWithFit)."""
-    if frequentist:
-        pars = _frequentist_point(setup, pars)
-        return setup.model.expected_data(pars)
-    expected = setup.model.expected_data(pars, include_auxdata=False)
-    return np.concatenate([expected, setup.built.data[len(expected) :]])
-
-
-def _frequentist_point(setup: Setup, pars: list[float]) -> list[float]:
-    from ..infer import fit
-
+def _asimov(
+    setup: Setup, pars: list[float], frequentist: bool
+) -> tuple[np.ndarray, list[float]]:
+    """(Asimov data, the parameters it was generated at). A-priori: nuisances at
+    their values (a gmN at N + 1, as text2workspace starts it), the observed global
+    observables; frequentist: nuisances fitted to the data with the POIs fixed,
+    global observables at the fitted values (Combine's asimovDatasetWithFit)."""
     fixed = list(setup.fixed)
-    for poi in setup.pois:
+    for poi in setup.pois:  # Combine fixes every POI for the generating fit
         fixed[setup.index(poi)] = True
-    best = fit(setup.built.data, setup.model, pars, setup.bounds, fixed)
-    if not best.valid:
-        msg = f"the fit to data generating the frequentist toys failed: {best.status}"
-        raise RuntimeError(msg)
-    return [float(x) for x in best.bestfit]
+    poi = setup.model.config.poi_index
+    args = fit_args(setup.model, pars, setup.bounds, fixed)
+    data, generating = _core.asimov_data(
+        setup.model._model, setup.built.data, float(pars[poi]),
+        "postfit" if frequentist else "prefit", *args,
+    )  # fmt: skip
+    if frequentist and not generating.valid:
+        msg = "the fit to data generating the frequentist Asimov data set failed"
+        raise FitFailed(msg)
+    return np.asarray(data), [float(x) for x in generating.bestfit]
 
 
 def _signal_pois(options: CombineOptions, built: CardModel) -> list[str]:
@@ -228,7 +229,7 @@ def _constrained(model: Model) -> list[int]:
     return [
         p.offset + k
         for p in model.config.paramsets
-        if str(p.constraint).split(".")[-1] != "none"
+        if "unconstrained" not in str(p.constraint)
         for k in range(p.size)
     ]
 
@@ -262,6 +263,8 @@ def _frozen(options: CombineOptions, built: CardModel, model: Model) -> set[int]
             continue
         out.update(names.index(n) for n in _expand(item, names, "--freezeParameters"))
     groups = {g.name: list(g.members) for g in built.card.groups}
+    if len(built.card.auto_mc_stats):  # text2workspace's implicit group
+        groups.setdefault("autoMCStats", [n for n in names if n.startswith("prop_bin")])
     for item in filter(None, options.get("freezeNuisanceGroups", "").split(",")):
         complement = item.startswith("^")
         group = item.removeprefix("^")
@@ -280,4 +283,5 @@ def _frozen(options: CombineOptions, built: CardModel, model: Model) -> set[int]
     return out
 
 
-_ = _core  # the C++ Model.with_poi lives there
+class FitFailed(RuntimeError):
+    """A fit the data set relies on failed (exit 1, named)."""

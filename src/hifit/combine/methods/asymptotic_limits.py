@@ -1,53 +1,85 @@
 """-M AsymptoticLimits: CLs upper limits from the asymptotic formulae (Combine's
-qtilde, its expected quantiles 2.5/16/50/84/97.5 %); six rows, the expected ones
-first (quantileExpected = the quantile), the observed last (-1). ``--run``: both,
-observed, expected, or blind (expected from the a-priori background-only Asimov
-data set, the data never looked at)."""
+qtilde and its expected quantiles 2.5/16/50/84/97.5 %). Rows as Combine commits
+them: the expected limits first (quantileExpected = the quantile), the observed
+last (-1). ``--run``: both, observed, expected, or blind (the expected limits from
+the a-priori background-only Asimov data set: the data are never fitted);
+``--noFitAsimov``: the expected limits from that a-priori data set, the observed
+from the data."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ...infer import upper_limit
-from ..options import CombineOptions
+from ..options import CombineOptions, OptionError
 from ..setup import Setup, asimov_at
 from .result import MethodResult
 
 QUANTILES = (0.025, 0.16, 0.5, 0.84, 0.975)
+UNSUPPORTED = ("singlePoint", "getLimitFromGrid", "signalStrengthForExpected")
 
 
 def extra_outputs(options: CombineOptions) -> list[str]:
     return []
 
 
+def _check(options: CombineOptions) -> None:
+    for name in UNSUPPORTED:
+        if name in options.extra:
+            raise OptionError(f"--{name} is not supported by hifit's AsymptoticLimits")
+    if options.get("rule", "CLs") != "CLs":
+        raise OptionError("--rule: hifit's AsymptoticLimits computes CLs only")
+    if not options.get("qtilde", True):
+        raise OptionError("--qtilde 0: hifit's AsymptoticLimits uses qtilde only")
+
+
 def run(setup: Setup) -> MethodResult:
     opts = setup.options
-    data = setup.data
-    if opts.run == "blind":
-        # Combine: --run blind is expected limits with --noFitAsimov
-        data = asimov_at(setup, 0.0, frequentist=False)
-    want_observed = opts.run in ("both", "observed")
-    want_expected = opts.run != "observed"
-    limits = upper_limit(
-        data,
-        setup.model,
-        level=1.0 - opts.cl,
-        convention="combine",
-        **setup.fit_kwargs(),
-    )
-    if not limits.valid:
-        return MethodResult(
-            [], "", f"the asymptotic limit fits failed: {limits.message}"
-        )
+    _check(opts)
+    datasets = list(setup.toys()) if opts.toys > 0 else [(opts.toys, setup.data)]
+    rows: list[dict] = []
+    text = ""
+    for i_toy, data in datasets:
+        found, printed, failure = _limits(setup, data)
+        for row in found:
+            if opts.toys > 0:
+                row["iToy"] = np.int32(i_toy)
+        rows += found
+        text += printed
+        if failure:
+            return MethodResult(rows, text, failure)
+    return MethodResult(rows, text)
+
+
+def _limits(setup: Setup, data: np.ndarray) -> tuple[list[dict], str, str | None]:
+    opts = setup.options
+    observed = opts.run in ("both", "observed")
+    expected = opts.run != "observed"
+    a_priori = opts.run == "blind" or bool(opts.get("noFitAsimov"))
+    level = 1.0 - opts.cl
+    kwargs = {"level": level, "convention": "combine", **setup.fit_kwargs()}
+    obs = exp = None
+    if observed:
+        obs = upper_limit(data, setup.model, **kwargs)
+        if not obs.valid:
+            return [], "", f"the asymptotic limit fits failed: {obs.message}"
+    if expected:
+        if a_priori or obs is None:
+            source = asimov_at(setup, 0.0, frequentist=False) if a_priori else data
+            exp = upper_limit(source, setup.model, **kwargs)
+            if not exp.valid:
+                return [], "", f"the expected-limit fits failed: {exp.message}"
+        else:
+            exp = obs
     poi = setup.poi
-    rows: list[dict[str, float]] = []
+    rows: list[dict] = []
     text = "\n -- AsymptoticLimits ( CLs ) --\n"
-    if want_observed:
-        text += f"Observed Limit: {poi} < {limits.observed:6.4f}\n"
-    if want_expected:
-        for q, value in zip(QUANTILES, limits.expected, strict=True):
-            rows.append({"limit": value, "quantileExpected": np.float32(q)})
+    if obs is not None:
+        text += f"Observed Limit: {poi} < {obs.observed:6.4f}\n"
+    if exp is not None:
+        for q, value in zip(QUANTILES, exp.expected, strict=True):
+            rows.append({"limit": value, "quantileExpected": q})
             text += f"Expected {q * 100:4.1f}%: {poi} < {value:6.4f}\n"
-    if want_observed:
-        rows.append({"limit": limits.observed, "quantileExpected": np.float32(-1.0)})
-    return MethodResult(rows=rows, text=text + "\n")
+    if obs is not None:
+        rows.append({"limit": obs.observed, "quantileExpected": -1.0})
+    return rows, text + "\n", None

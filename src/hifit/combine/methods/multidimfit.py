@@ -1,93 +1,350 @@
 """-M MultiDimFit: the best fit of the POIs and, per --algo, their profile-likelihood
-intervals (singles), a likelihood scan (grid, 1 or 2 POIs) or the likelihood at a
-fixed point (fixed). Rows as Combine commits them: first the best fit
-(quantileExpected -1, deltaNLL 0), then the algorithm's points."""
+intervals (singles), a likelihood scan over 1 or 2 POIs (grid) or the likelihood at
+a fixed point (fixed). Rows as Combine commits them (src/MultiDimFit.cc,
+src/RandStartPt.cc): first the best fit (quantileExpected -1, deltaNLL 0), then
+
+* singles: per POI its interval ends (quantileExpected -0.32 and +0.32, the other
+  POIs at the best fit);
+* grid / fixed: each point with deltaNLL = NLL - NLL(best fit) and quantileExpected
+  the chi2 survival probability of 2 deltaNLL (degrees of freedom: the POIs scanned
+  plus the other floating POIs); points whose fit failed are left out, as Combine
+  leaves them out.
+
+Branches after the common ones: the POIs (float), the inactive POIs with
+--saveInactivePOI 1, deltaNLL, and with --saveNLL nll and nll0 (double; hifit's
+-ln L, whose constant differs from RooFit's: only differences compare)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+
+import numpy as np
 from scipy import stats
 
-from ...infer import fit
+from ...infer import fit, scan
 from ...infer.scans import minos
-from ..options import CombineOptions
+from ..options import CombineOptions, OptionError
 from ..setup import Setup
 from .result import MethodResult
+
+UNSUPPORTED = (
+    "saveSpecifiedNuis", "saveSpecifiedFunc", "saveSpecifiedIndex", "robustHesseLoad",
+    "robustHesseSave", "pointsRandProf", "setParameterRandomInitialValueRanges",
+    "autoRange", "centeredRange", "squareDistPoiStep", "setParametersForGrid",
+    "saveFitResult", "out",
+)  # fmt: skip
+ALGOS = ("none", "singles", "grid", "fixed")
 
 
 def extra_outputs(options: CombineOptions) -> list[str]:
     return []
 
 
-def _pois(setup: Setup) -> list[str]:
-    return list(setup.options.get("parameters", [])) or list(setup.pois)
+class _Scan:
+    """What every data set shares: the POIs, who floats, the fit arguments."""
+
+    def __init__(self, setup: Setup) -> None:
+        opts = setup.options
+        for name in UNSUPPORTED:
+            if name in opts.extra:
+                raise OptionError(f"--{name} is not supported by hifit's MultiDimFit")
+        if opts.algo not in ALGOS:
+            msg = f"--algo {opts.algo} is not supported (hifit has {', '.join(ALGOS)})"
+            raise OptionError(msg)
+        names = setup.model.config.par_names
+        given = [p for item in opts.get("parameters", []) for p in item.split(",") if p]
+        for p in given:
+            if p not in names:
+                import difflib
+
+                near = difflib.get_close_matches(p, names, n=3, cutoff=0.6)
+                hint = f"; did you mean {', '.join(near)}?" if near else ""
+                raise OptionError(f"-P: no parameter named {p!r} in the model{hint}")
+        self.setup = setup
+        self.pois = given or list(setup.pois)
+        self.others = [p for p in setup.pois if p not in self.pois]
+        self.index = {p: names.index(p) for p in self.pois + self.others}
+        self.fixed = list(setup.fixed)
+        floating_others = bool(opts.get("floatOtherPOIs", False))
+        for p in self.others:
+            if not floating_others:
+                self.fixed[self.index[p]] = True
+        self.n_other_floating = sum(not self.fixed[self.index[p]] for p in self.others)
+        self.inactive = self.others if opts.get("saveInactivePOI", False) else []
+        self.save_nll = bool(opts.get("saveNLL"))
+        self.notes: list[str] = []
+        if opts.algo == "grid" and len(self.pois) > 2:
+            raise OptionError("--algo grid scans 1 or 2 POIs; choose them with -P")
+
+    def kwargs(self, fixed: list[bool] | None = None, init=None) -> dict:
+        return {
+            "init_pars": list(self.setup.init if init is None else init),
+            "par_bounds": self.setup.bounds,
+            "fixed_params": self.fixed if fixed is None else fixed,
+        }
+
+    def row(self, pars, delta: float, quantile: float | None = None) -> dict:
+        row = {p: float(pars[self.index[p]]) for p in self.pois}
+        row.update({p: float(pars[self.index[p]]) for p in self.inactive})
+        row["deltaNLL"] = float(delta)
+        if quantile is not None:
+            row["quantileExpected"] = float(quantile)
+        return row
+
+    def probability(self, delta: float) -> float:
+        # RandStartPt: chisquared_cdf_c(2 deltaNLL, nPOI + other floating POIs)
+        return float(stats.chi2.sf(2.0 * delta, len(self.pois) + self.n_other_floating))
+
+
+def _datasets(setup: Setup) -> Iterator[tuple[int, np.ndarray]]:
+    if setup.options.toys > 0:
+        yield from setup.toys()
+    else:
+        yield setup.options.toys, setup.data
 
 
 def run(setup: Setup) -> MethodResult:
-    opts = setup.options
-    pois = _pois(setup)
-    best = fit(setup.data, setup.model, **setup.fit_kwargs())
-    names = setup.model.config.par_names
-    if not best.valid and not _at_bound(setup, best, pois):
-        return MethodResult(
-            [], "Doing initial fit: \n", f"the initial fit failed: {best.status}"
-        )
-    values = {p: float(best.bestfit[names.index(p)]) for p in pois}
-    rows = [{**values, "deltaNLL": 0.0}]
+    job = _Scan(setup)
+    rows: list[dict] = []
+    text = ""
+    notes = job.notes
+    for i_toy, data in _datasets(setup):
+        more, printed, failure = _one(job, data)
+        if setup.options.toys > 0:
+            for row in more:
+                row["iToy"] = np.int32(i_toy)
+        rows += more
+        text += printed
+        if failure:
+            return MethodResult(rows, text, failure, notes=notes)
+    return MethodResult(rows, text, notes=notes)
+
+
+def _one(job: _Scan, data: np.ndarray) -> tuple[list[dict], str, str | None]:
+    setup, opts = job.setup, job.setup.options
+    model = setup.model
     text = "Doing initial fit: \n"
+    best = fit(data, model, **job.kwargs())
+    if not best.valid and not _at_bound(job, best):
+        text += "\n WARNING: MultiDimFit failed\n"
+        return [], text, f"the initial fit failed: {best.status}"
+    nll_best = 0.5 * best.twice_nll
+    first = job.row(best.bestfit, 0.0)
+    if job.save_nll:
+        # FitterAlgoBase: nll0 the NLL at the starting point, nll the change to the
+        # minimum
+        nll0 = 0.5 * model.twice_nll(job.kwargs()["init_pars"], data)
+        first["nll"] = np.float64(nll_best - nll0)
+        first["nll0"] = np.float64(nll0)
+    rows = [first]
     if opts.algo == "singles":
-        level = _minos_level(setup)
-        text += "\n --- MultiDimFit ---\n"
-        text += "best fit parameter values and profile-likelihood uncertainties: \n"
-        width = max(len(p) for p in pois)
-        for poi in pois:
-            one = setup.with_poi(poi)
-            found = minos(
-                setup.data,
-                one.model,
-                poi,
-                fit_result=best,
-                delta_twice_nll=level,
-                **one.fit_kwargs(),
-            )
-            interval = found[poi]
-            if not interval.valid:
-                return MethodResult(
-                    rows,
-                    text,
-                    f"the interval of {poi} failed: {interval.message}",
-                )
-            lo, hi = -interval.lower, interval.upper
-            rows.append(
-                {
-                    **values,
-                    poi: values[poi] - lo,
-                    "quantileExpected": -0.32,
-                    "deltaNLL": 0.0,
-                }
-            )
-            rows.append(
-                {
-                    **values,
-                    poi: values[poi] + hi,
-                    "quantileExpected": 0.32,
-                    "deltaNLL": 0.0,
-                }
-            )
-            text += f"   {poi:>{width}s} :  {values[poi]:+8.3f}   "
-            text += f"{-lo:+6.3f}/{hi:+6.3f} (68%)\n"
-    return MethodResult(rows=rows, text=text)
+        more, printed, failure = _singles(job, data, best)
+    elif opts.algo == "grid":
+        more, printed, failure = _grid(job, data, best)
+    elif opts.algo == "fixed":
+        more, printed, failure = _fixed(job, data, best)
+    else:
+        more, printed, failure = [], "", None
+    if job.save_nll:
+        for row in more:
+            row.setdefault("nll", first["nll"])
+            row.setdefault("nll0", first["nll0"])
+    return rows + more, text + printed, failure
 
 
-def _at_bound(setup: Setup, best, pois) -> bool:
-    names = setup.model.config.par_names
-    for p in pois:
-        i = names.index(p)
-        if best.bestfit[i] in setup.bounds[i]:
-            return True
-    return False
+def _at_bound(job: _Scan, best) -> bool:
+    """A minimum on a POI's bound: valid, though its covariance is not."""
+    return any(
+        best.bestfit[i] in job.setup.bounds[i] for i in map(job.index.get, job.pois)
+    )
 
 
 def _minos_level(setup: Setup) -> float:
-    # Combine's MINOS errorlevel: 0.5 * chi2_1^-1(0.68) on counting cards; cards
-    # with shapes fall back to 0.5 (CascadeMinimizer::minos rebuilds the minimizer)
+    # Combine's MINOS errorlevel is 0.5 * chi2_1^-1(0.68); on cards with shapes
+    # CascadeMinimizer::minos rebuilds the minimizer and it falls back to 0.5
     return 1.0 if setup.built.card.shapes else float(stats.chi2.ppf(0.68, 1))
+
+
+def _singles(job: _Scan, data, best) -> tuple[list[dict], str, str | None]:
+    setup = job.setup
+    text = "\n --- MultiDimFit ---\n"
+    text += "best fit parameter values and profile-likelihood uncertainties: \n"
+    width = max(len(p) for p in job.pois)
+    found = minos(
+        data, setup.model, job.pois, fit_result=best,
+        delta_twice_nll=_minos_level(setup), **job.kwargs(),
+    )  # fmt: skip
+    rows = []
+    for poi in job.pois:
+        interval = found[poi]
+        if not interval.valid:
+            return rows, text, f"the interval of {poi} failed: {interval.message}"
+        centre = (
+            interval.improved_fit.bestfit if interval.improved_fit else best.bestfit
+        )
+        value = float(centre[job.index[poi]])
+        lo, hi = -interval.lower, interval.upper
+        for end, q in ((value - lo, -0.32), (value + hi, 0.32)):
+            row = job.row(centre, 0.0, q)
+            row[poi] = end
+            rows.append(row)
+        text += f"   {poi:>{width}s} :  {value:+8.3f}   {-lo:+6.3f}/{hi:+6.3f} (68%)\n"
+    return rows, text, None
+
+
+def _axis(points: int, lo: float, hi: float, align: bool) -> tuple[float, float]:
+    """(spacing, offset) of Combine's grid: bin centres, or edges with --alignEdges."""
+    if points == 1 and align:
+        return 0.0, 0.0
+    if align:
+        return (hi - lo) / (points - 1), 0.0
+    return (hi - lo) / points, 0.5
+
+
+def _grid_points(job: _Scan, best) -> list[tuple[int, tuple[float, ...]]]:
+    """(point index, POI values) in Combine's order, within --firstPoint/--lastPoint."""
+    opts, bounds = job.setup.options, job.setup.bounds
+    align = bool(opts.get("alignEdges", False))
+    per_poi = [int(x) for x in opts.get("gridPoints", "").split(",") if x]
+    if per_poi and len(per_poi) != len(job.pois):
+        msg = f"--gridPoints gives {len(per_poi)} numbers for {len(job.pois)} POIs"
+        raise OptionError(msg)
+    ranges = [bounds[job.index[p]] for p in job.pois]
+    first = int(opts.get("firstPoint", 0))
+    if len(job.pois) == 1:
+        points = per_poi[0] if per_poi else opts.points
+        (lo, hi), last = ranges[0], int(opts.get("lastPoint", points - 1))
+        step, offset = _axis(points, lo, hi, align)
+        x_best = (best.bestfit[job.index[job.pois[0]]] - lo) / step if step else 0.0
+        out = []
+        for i in range(first, min(last, points - 1) + 1):
+            k = last - i + first if x_best > last else i  # Combine's reversed order
+            x = hi if align and k == points - 1 else lo + (k + offset) * step
+            out.append((i, (x,)))
+        return out
+    nx, ny = _grid_shape(job)
+    last = int(opts.get("lastPoint", nx * ny - 1))
+    (xlo, xhi), (ylo, yhi) = ranges
+    dx, ox = (0.0, 0.0) if nx == 1 else _axis(nx, xlo, xhi, align)
+    dy, oy = (0.0, 0.0) if ny == 1 else _axis(ny, ylo, yhi, align)
+    out = []
+    for i in range(nx):
+        for j in range(ny):
+            ipoint = i * ny + j
+            if first <= ipoint <= last:
+                out.append((ipoint, (xlo + (i + ox) * dx, ylo + (j + oy) * dy)))
+    return out
+
+
+def _grid_shape(job: _Scan) -> tuple[int, int]:
+    """Points per axis of a 2D grid: --gridPoints, or ceil(sqrt(--points)) each."""
+    opts = job.setup.options
+    per_poi = [int(x) for x in opts.get("gridPoints", "").split(",") if x]
+    if per_poi:
+        return per_poi[0], per_poi[1]
+    side = math.ceil(math.sqrt(opts.points))
+    return side, side
+
+
+def _grid_size(job: _Scan) -> int:
+    nx, ny = _grid_shape(job)
+    return nx * ny
+
+
+def _grid(job: _Scan, data, best) -> tuple[list[dict], str, str | None]:
+    setup, opts = job.setup, job.setup.options
+    points = _grid_points(job, best)
+    text = "".join(
+        f" POI: {p}= {best.bestfit[job.index[p]]:g} -> "
+        f"[{setup.bounds[job.index[p]][0]:g},{setup.bounds[job.index[p]][1]:g}]\n"
+        for p in job.pois
+    )
+    total = opts.points if len(job.pois) == 1 else _grid_size(job)
+    for i, values in points:
+        label = " ".join(f"{p} = {v:g}" for p, v in zip(job.pois, values, strict=True))
+        text += f"Point {i}/{total} {label}\n"
+    nll_best = 0.5 * best.twice_nll
+    rows, failed = [], []
+    for _, values, pars, twice_nll in _profile(job, data, best, [v for _, v in points]):
+        if pars is None:  # Combine commits nothing for a failed fit
+            failed.append(",".join(f"{v:g}" for v in values))
+            continue
+        delta = 0.5 * twice_nll - nll_best
+        row = job.row(pars, delta, job.probability(delta))
+        rows.append(row)
+    if failed:
+        job.notes.append(
+            f"{len(failed)} grid point(s) left out, their fit failed "
+            f"({'/'.join(job.pois)} = {'; '.join(failed)})"
+        )
+    return rows, text, None
+
+
+def _profile(job: _Scan, data, best, values: list[tuple[float, ...]]):
+    """(i, values, parameters or None, -2 ln L) at each point: the C++ scan, or one
+    fit per point when the rows need the other parameters (--saveInactivePOI with
+    floating POIs) or --fastScan (no profiling, the best fit's nuisances)."""
+    setup, opts = job.setup, job.setup.options
+    idx = [job.index[p] for p in job.pois]
+    if opts.get("fastScan"):
+        for i, v in enumerate(values):
+            pars = np.array(best.bestfit, dtype=float)
+            pars[idx] = v
+            yield i, v, pars, setup.model.twice_nll(pars, data)
+        return
+    per_point = any(not job.fixed[job.index[p]] for p in job.inactive)
+    if not per_point and values:
+        if len(idx) == 1:
+            res = scan(
+                data, setup.model, idx[0], [v[0] for v in values], **job.kwargs()
+            )
+            flat_nll, flat_ok = res.twice_nll, res.valid
+        else:
+            xs = sorted({v[0] for v in values})
+            ys = sorted({v[1] for v in values})
+            res = scan(data, setup.model, idx, xs, ys, **job.kwargs())
+            where = [(xs.index(v[0]), ys.index(v[1])) for v in values]
+            flat_nll = [res.twice_nll[a, b] for a, b in where]
+            flat_ok = [res.valid[a, b] for a, b in where]
+        for i, v in enumerate(values):
+            pars = np.array(best.bestfit, dtype=float)
+            pars[idx] = v
+            yield i, v, (pars if flat_ok[i] else None), float(flat_nll[i])
+        return
+    fixed = list(job.fixed)
+    for k in idx:
+        fixed[k] = True
+    for i, v in enumerate(values):
+        init = np.array(best.bestfit, dtype=float)
+        init[idx] = v
+        r = fit(data, setup.model, **job.kwargs(fixed, init))
+        yield i, v, (r.bestfit if r.valid else None), r.twice_nll
+
+
+def _fixed(job: _Scan, data, best) -> tuple[list[dict], str, str | None]:
+    setup, opts = job.setup, job.setup.options
+    spec = opts.get("fixedPointPOIs", "") or opts.get("setParameters", "")
+    names = setup.model.config.par_names
+    point = np.array(best.bestfit, dtype=float)
+    for item in filter(None, spec.split(",")):
+        name, sep, value = item.partition("=")
+        if not sep or name not in names:
+            raise OptionError(
+                f"--fixedPointPOIs: expected POI=VALUE[,...], found {item!r}"
+            )
+        point[names.index(name)] = float(value)
+    text = "".join(
+        f" Evaluating fixed point with {p}= {point[job.index[p]]:g}\n" for p in job.pois
+    )
+    _, _, pars, twice_nll = next(
+        _profile(job, data, best, [tuple(point[job.index[p]] for p in job.pois)])
+    )
+    if pars is None:
+        return [], text, "the fit at the fixed point failed"
+    delta = 0.5 * twice_nll - 0.5 * best.twice_nll
+    row = job.row(pars, delta, job.probability(delta))
+    if job.save_nll:
+        row["nll"] = np.float64(0.5 * twice_nll)
+        row["nll0"] = np.float64(0.5 * best.twice_nll)
+    return [row], text, None

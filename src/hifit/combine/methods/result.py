@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -17,3 +17,4 @@ class MethodResult:
     text: str
     failure: str | None = None
     write_extra: Callable[[], None] | None = None
+    notes: list[str] = field(default_factory=list)  # one stderr line each

@@ -7,13 +7,25 @@ from __future__ import annotations
 from scipy import stats
 
 from ...infer import significance
-from ..options import CombineOptions
+from ..options import CombineOptions, OptionError
 from ..setup import Setup
 from .result import MethodResult
+
+UNSUPPORTED = ("plot", "setBruteForceAlgo", "setBruteForceTypeAndAlgo")
 
 
 def extra_outputs(options: CombineOptions) -> list[str]:
     return []
+
+
+def _check(options: CombineOptions) -> None:
+    for name in UNSUPPORTED:
+        if name in options.extra:
+            raise OptionError(f"--{name} is not supported by hifit's Significance")
+    if options.get("signalForSignificance", 0.0) != 0.0:
+        raise OptionError("--signalForSignificance: hifit tests the POI at 0 only")
+    if options.get("uncapped", False):
+        raise OptionError("--uncapped 1 is not supported by hifit's Significance")
 
 
 def _z(setup: Setup, data) -> tuple[float, str | None]:
@@ -25,6 +37,7 @@ def _z(setup: Setup, data) -> tuple[float, str | None]:
 
 def run(setup: Setup) -> MethodResult:
     opts = setup.options
+    _check(opts)
     pvalue = bool(opts.get("pvalue"))
     datasets = list(setup.toys()) if opts.toys > 0 else [(opts.toys, setup.data)]
     rows, text, failure = [], "", None
