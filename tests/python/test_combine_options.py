@@ -413,3 +413,38 @@ def test_exit_codes(tmp_path):
     assert "Significance: " in good.stdout
     assert "no effect" in good.stderr  # the ignored tuning option is named
     assert (tmp_path / "higgsCombineTest.Significance.mH120.root").is_file()
+
+
+def test_physics_models(tmp_path, monkeypatch):
+    xs = ["--physics-model", "HiggsAnalysis.CombinedLimit.PhysicsModel:floatingXSHiggs",
+          "--PO", "modes=ggH,qqH", "--PO", "ggHRange=0:5"]  # fmt: skip
+    setup = build(parse([TWO_POIS, "-m", "125", "-M", "MultiDimFit", *xs]))
+    assert setup.pois == ["r_ggH", "r_qqH"]
+    assert [setup.bounds[setup.index(p)] for p in setup.pois] == [(0, 5), (0, 10)]
+    # the same model as the explicit map
+    built = load_model(TWO_POIS, mass=125, poi_map=[("ggH", "r_ggH"), ("qqH", "r_qqH")])
+    pars = np.array(built.model.config.suggested_init())
+    np.testing.assert_array_equal(
+        setup.model.expected_data(pars), built.model.expected_data(pars)
+    )
+    # map ...:1 leaves ggH unscaled; the order of the maps is the order of the POIs
+    one = build(parse([TWO_POIS, "-m", "125", "--PO", "map=.*/ggH:1",
+                       "--PO", "map=.*/qqH:r_qqH[1,0,20]"]))  # fmt: skip
+    assert one.pois == ["r_qqH"]
+    at_zero = list(one.init)
+    at_zero[one.index("r_qqH")] = 0.0
+    card = load_model(TWO_POIS, mass=125)  # one r on both signals, at 1
+    both_at_one = card.model.expected_data(
+        card.model.config.suggested_init(), include_auxdata=False
+    )
+    with_qqh = one.model.expected_data(one.init, include_auxdata=False)
+    np.testing.assert_allclose(with_qqh, both_at_one)
+    without = one.model.expected_data(at_zero, include_auxdata=False)
+    assert np.all(without < with_qqh)  # only qqH removed: ggH stays
+    order = build(parse([TWO_POIS, "-m", "125", "--PO", "map=.*/qqH:r_qqH[1,0,20]",
+                         "--PO", "map=.*/ggH:r_ggH[1,0,10]"]))  # fmt: skip
+    assert order.pois == ["r_qqH", "r_ggH"]
+    with pytest.raises(OptionError, match="background"):
+        build(parse([TWO_POIS, "-m", "125", "--PO", "map=.*/bkg:r_b[1,0,2]"]))
+    with pytest.raises(OptionError, match="hifit has defaultModel"):
+        build(parse([TWO_POIS, "--physics-model", "x:twoHypothesisHiggs"]))

@@ -82,7 +82,7 @@ class Setup:
 
 def build(options: CombineOptions) -> Setup:
     """The card's model and data with every parameter option of ``options``."""
-    poi_map, poi_ranges = poi_map_from_options(options)
+    poi_map, poi_ranges, poi_order = poi_map_from_options(options)
     built = load_model(
         options.card,
         mass=options.mass,
@@ -91,7 +91,7 @@ def build(options: CombineOptions) -> Setup:
         keywords=options.keywords,
     )
     model = built.model
-    pois = _signal_pois(options, built)
+    pois = _signal_pois(options, built, poi_order)
     if pois[0] != model.config.poi_name:
         model = Model(model._model.with_poi(pois[0]))
     config = model.config
@@ -173,8 +173,10 @@ def _asimov(
     return np.asarray(data), [float(x) for x in generating.bestfit]
 
 
-def _signal_pois(options: CombineOptions, built: CardModel) -> list[str]:
-    pois = list(built.pois)
+def _signal_pois(
+    options: CombineOptions, built: CardModel, order: list[str]
+) -> list[str]:
+    pois = order or list(built.pois)
     given = options.get("redefineSignalPOIs", "")
     if given:
         names = built.model.config.par_names
