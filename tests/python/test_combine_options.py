@@ -448,3 +448,21 @@ def test_physics_models(tmp_path, monkeypatch):
         build(parse([TWO_POIS, "-m", "125", "--PO", "map=.*/bkg:r_b[1,0,2]"]))
     with pytest.raises(OptionError, match="hifit has defaultModel"):
         build(parse([TWO_POIS, "--physics-model", "x:twoHypothesisHiggs"]))
+
+
+@pytest.mark.parametrize(
+    ("extra", "r"),
+    [([], 0.0), (["--expectSignal", "1"], 1.0), (["--setParameters", "r=2"], 2.0),
+     (["--setParameters", "r=2", "--expectSignal", "1"], 1.0)],
+)  # fmt: skip
+def test_asimov_generation_point(extra, r):
+    # Combine.cc: r at --expectSignal (default 0) unless only --setParameters sets it;
+    # on a card of lnN nuisances the a-priori Asimov data set is the expected rates
+    # at the nominal nuisances with the observed global observables
+    setup = build(parse([LNN_ONLY, "-M", "Significance", "-t", "-1", *extra]))
+    built = load_model(LNN_ONLY, mass=120)
+    pars = built.model.config.suggested_init()
+    pars[built.model.config.poi_index] = r
+    main = built.model.expected_data(pars, include_auxdata=False)
+    np.testing.assert_allclose(setup.data[: len(main)], main, rtol=1e-12)
+    np.testing.assert_array_equal(setup.data[len(main) :], built.data[len(main) :])

@@ -31,8 +31,11 @@ def combine_command(argv: tuple[str, ...]) -> None:
     """
     from ..combine import OptionError, run
 
-    if not argv or argv[0] in ("-h", "--help"):
+    if not argv or "-h" in argv or "--help" in argv:
+        from ..combine.options import describe
+
         click.echo(click.get_current_context().get_help())
+        click.echo(describe(list(argv)))
         return
     try:
         code = run(list(argv))

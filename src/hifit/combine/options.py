@@ -136,6 +136,7 @@ class CombineOptions:
     algo: str = "none"  # MultiDimFit --algo
     points: int = 50  # MultiDimFit --points
     extra: dict[str, Any] = field(default_factory=dict)
+    explicit: frozenset[str] = frozenset()  # the options given (long names)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.extra.get(key, default)
@@ -292,15 +293,31 @@ def parse(argv: list[str], methods: list[str] | None = None) -> CombineOptions:
     return _options(cards[0], method, given)
 
 
+def describe(argv: list[str]) -> str:
+    """The options of the method ``argv`` names (Combine's --help, in short)."""
+    method = _method_of(argv)
+    kinds, _ = _table(method)
+    lines = [f"\nOptions of -M {method} (Combine's names; * no effect in hifit, "
+             "- refused):"]  # fmt: skip
+    for name, kind in sorted(kinds.items(), key=lambda item: item[0].lower()):
+        mark = "*" if name in IGNORED else "-" if name in UNSUPPORTED else " "
+        value = "" if kind == "flag" else f" {kind.upper()}"
+        lines.append(f" {mark} --{name}{value}")
+    return "\n".join(lines)
+
+
 def _options(card: str, method: str, given: dict[str, Any]) -> CombineOptions:
     fields = {
         "mass": "mass", "name": "name", "seed": "seed", "toys": "toys",
         "toysFrequentist": "toys_frequentist", "expectSignal": "expect_signal",
         "cl": "cl", "run": "run", "algo": "algo", "points": "points",
     }  # fmt: skip
+    explicit = frozenset(given)
     values = {fields[k]: given.pop(k) for k in list(given) if k in fields}
     given.pop("method", None)
-    opts = CombineOptions(card=card, method=method, **values, extra=given)
+    opts = CombineOptions(
+        card=card, method=method, **values, extra=given, explicit=explicit
+    )
     if opts.seed == -1:  # Combine: a truly random seed
         opts.seed = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
     if opts.toys < -1:

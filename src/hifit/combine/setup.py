@@ -62,11 +62,20 @@ class Setup:
         )  # fmt: skip
 
     def generation_point(self) -> list[float]:
-        """Parameters toys and the Asimov data set are generated at: the POI at
-        --expectSignal (Combine sets ``r`` to it), the rest as set."""
+        """Parameters toys and the Asimov data set are generated at (Combine.cc):
+        with a POI ``r``, r at --expectSignal unless only --setParameters sets it;
+        without, the POIs as set if --expectSignal or --setParameters is given, else
+        the background-only model (every POI at 0); the rest as set."""
         pars = list(self.init)
-        if "r" in self.pois or not self.options.get("setParameters"):
-            pars[self.model.config.poi_index] = self.options.expect_signal
+        opts = self.options
+        set_by_hand = _values(opts.get("setParameters", ""))
+        signal_given = "expectSignal" in opts.explicit
+        if "r" in self.pois:
+            if signal_given or "r" not in set_by_hand:
+                pars[self.index("r")] = opts.expect_signal
+        elif not signal_given and not set_by_hand:
+            for poi in self.pois:
+                pars[self.index(poi)] = 0.0
         return pars
 
     def toys(self) -> Iterator[tuple[int, np.ndarray]]:
@@ -82,6 +91,8 @@ class Setup:
 
 def build(options: CombineOptions) -> Setup:
     """The card's model and data with every parameter option of ``options``."""
+    if options.get("floatAllNuisances", False):
+        raise OptionError("--floatAllNuisances 1 is not supported by hifit combine")
     poi_map, poi_ranges, poi_order = poi_map_from_options(options)
     built = load_model(
         options.card,

@@ -32,7 +32,7 @@ UNSUPPORTED = (
     "saveSpecifiedNuis", "saveSpecifiedFunc", "saveSpecifiedIndex", "robustHesseLoad",
     "robustHesseSave", "pointsRandProf", "setParameterRandomInitialValueRanges",
     "autoRange", "centeredRange", "squareDistPoiStep", "setParametersForGrid",
-    "saveFitResult", "out",
+    "saveFitResult", "out", "autoBoundsPOIs", "autoMaxPOIs",
 )  # fmt: skip
 ALGOS = ("none", "singles", "grid", "fixed")
 
@@ -49,6 +49,10 @@ class _Scan:
         for name in UNSUPPORTED:
             if name in opts.extra:
                 raise OptionError(f"--{name} is not supported by hifit's MultiDimFit")
+        if opts.get("do95", False):
+            raise OptionError("--do95 1 is not supported by hifit's MultiDimFit")
+        if opts.get("profilingMode", "all") != "all":
+            raise OptionError("--profilingMode: hifit profiles all parameters")
         if opts.algo not in ALGOS:
             msg = f"--algo {opts.algo} is not supported (hifit has {', '.join(ALGOS)})"
             raise OptionError(msg)

@@ -11,7 +11,7 @@ from ..options import CombineOptions, OptionError
 from ..setup import Setup
 from .result import MethodResult
 
-UNSUPPORTED = ("plot", "setBruteForceAlgo", "setBruteForceTypeAndAlgo")
+UNSUPPORTED = ("plot",)
 
 
 def extra_outputs(options: CombineOptions) -> list[str]:
