@@ -466,3 +466,22 @@ def test_asimov_generation_point(extra, r):
     main = built.model.expected_data(pars, include_auxdata=False)
     np.testing.assert_allclose(setup.data[: len(main)], main, rtol=1e-12)
     np.testing.assert_array_equal(setup.data[len(main) :], built.data[len(main) :])
+
+
+def test_a_failed_fit_exits_1_and_names_it(tmp_path, monkeypatch, capsys):
+    # the significance fits reported as failed: exit 1, the fit named on stderr,
+    # no row committed (as Combine commits none)
+    from hifit.combine.methods import significance as method
+
+    real = method.significance
+
+    def failing(*args, **kwargs):
+        got = real(*args, **kwargs)
+        return type(got)(**{**got.__dict__, "valid": False, "message": "no minimum"})
+
+    monkeypatch.setattr(method, "significance", failing)
+    monkeypatch.chdir(tmp_path)
+    assert run([COUNTING, "-M", "Significance"]) == 1
+    assert "the significance fits failed: no minimum" in capsys.readouterr().err
+    tree = uproot.open(tmp_path / "higgsCombineTest.Significance.mH120.root")["limit"]
+    assert tree.num_entries == 0

@@ -264,10 +264,17 @@ def _grid(job: _Scan, data, best) -> tuple[list[dict], str, str | None]:
         f"[{setup.bounds[job.index[p]][0]:g},{setup.bounds[job.index[p]][1]:g}]\n"
         for p in job.pois
     )
-    total = opts.points if len(job.pois) == 1 else _grid_size(job)
-    for i, values in points:
-        label = " ".join(f"{p} = {v:g}" for p, v in zip(job.pois, values, strict=True))
-        text += f"Point {i}/{total} {label}\n"
+    if len(job.pois) == 1:
+        for i, (x,) in points:
+            text += f"Point {i}/{opts.points} {job.pois[0]} = {x:g}\n"
+    else:
+        _, ny = _grid_shape(job)
+        total = _grid_size(job)
+        for i, (x, y) in points:
+            text += (
+                f"Point {i}/{total} (i,j)= ({i // ny},{i % ny}) "
+                f"{job.pois[0]} = {x:g} {job.pois[1]} = {y:g}\n"
+            )
     nll_best = 0.5 * best.twice_nll
     rows, failed = [], []
     for _, values, pars, twice_nll in _profile(job, data, best, [v for _, v in points]):
