@@ -485,3 +485,13 @@ def test_a_failed_fit_exits_1_and_names_it(tmp_path, monkeypatch, capsys):
     assert "the significance fits failed: no minimum" in capsys.readouterr().err
     tree = uproot.open(tmp_path / "higgsCombineTest.Significance.mH120.root")["limit"]
     assert tree.num_entries == 0
+
+
+@pytest.mark.parametrize(
+    "method", [["-M", "MultiDimFit", "--algo", "singles"], ["-M", "Significance"],
+               ["-M", "AsymptoticLimits"]],
+)  # fmt: skip
+def test_a_frozen_poi_is_refused(method, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(OptionError, match="measures r, which --freezeParameters"):
+        run([COUNTING, *method, "--freezeParameters", "r"])

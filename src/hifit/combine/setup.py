@@ -61,6 +61,16 @@ class Setup:
             self.init, self.bounds, self.fixed, self.notes,
         )  # fmt: skip
 
+    def require_floating(self, pois: list[str]) -> None:
+        """Refuse (exit 2) a method on a POI --freezeParameters froze."""
+        frozen = [p for p in pois if self.fixed[self.index(p)]]
+        if frozen:
+            msg = (
+                f"-M {self.options.method} measures {', '.join(frozen)}, which "
+                "--freezeParameters freezes"
+            )
+            raise OptionError(msg)
+
     def generation_point(self) -> list[float]:
         """Parameters toys and the Asimov data set are generated at (Combine.cc):
         with a POI ``r``, r at --expectSignal unless only --setParameters sets it;

@@ -36,6 +36,7 @@ def _check(options: CombineOptions) -> None:
 def run(setup: Setup) -> MethodResult:
     opts = setup.options
     _check(opts)
+    setup.require_floating([setup.poi])
     datasets = list(setup.toys()) if opts.toys > 0 else [(opts.toys, setup.data)]
     rows: list[dict] = []
     text = ""

@@ -74,6 +74,8 @@ class _Scan:
         for p in self.others:
             if not floating_others:
                 self.fixed[self.index[p]] = True
+        if opts.algo == "singles":
+            setup.require_floating(self.pois)
         self.n_other_floating = sum(not self.fixed[self.index[p]] for p in self.others)
         self.inactive = self.others if opts.get("saveInactivePOI", False) else []
         self.save_nll = bool(opts.get("saveNLL"))

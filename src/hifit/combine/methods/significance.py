@@ -38,6 +38,7 @@ def _z(setup: Setup, data) -> tuple[float, str | None]:
 def run(setup: Setup) -> MethodResult:
     opts = setup.options
     _check(opts)
+    setup.require_floating([setup.poi])
     pvalue = bool(opts.get("pvalue"))
     datasets = list(setup.toys()) if opts.toys > 0 else [(opts.toys, setup.data)]
     rows, text, failure = [], "", None
