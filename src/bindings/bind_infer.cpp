@@ -304,6 +304,16 @@ void bind_infer(nb::module_& m) {
         },
         nb::arg("model"), nb::arg("pars"), nb::arg("seed"), nb::arg("index"));
     m.def(
+        "sample_toy_prior",
+        [](const Model& model, std::vector<double> pars, std::vector<double> data,
+           std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
+           unsigned long long seed, unsigned long long index) {
+            return to_numpy(
+                sample_toy_prior(model, pars, data, bounds, fixed, seed, index));
+        },
+        nb::arg("model"), nb::arg("pars"), nb::arg("data"), nb::arg("bounds"),
+        nb::arg("fixed"), nb::arg("seed"), nb::arg("index"));
+    m.def(
         "test_statistic",
         [](const Model& model, std::vector<double> data, double mu,
            const std::string& stat, std::vector<double> init,

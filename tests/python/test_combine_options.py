@@ -20,7 +20,7 @@ from hifit.combine.setup import build
 from hifit.datacard import load_model
 from hifit.infer import fit, fixed_poi_fit, scan, significance, upper_limit
 from hifit.infer.scans import minos
-from hifit.infer.toys import sample
+from hifit.infer.toys import sample, sample_prior
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "combine"
 COUNTING = str(DATA / "tutorials" / "counting" / "realistic-counting-experiment.txt")
@@ -358,7 +358,8 @@ def test_limits_cl_and_run_modes(tmp_path, monkeypatch):
     np.testing.assert_allclose(blind["limit"], ref.expected, rtol=1e-9)
 
 
-def test_significance_toys(tmp_path, monkeypatch):
+@pytest.mark.parametrize("frequentist", [False, True])
+def test_significance_toys(frequentist, tmp_path, monkeypatch):
     args = [
         COUNTING,
         "-M",
@@ -370,16 +371,31 @@ def test_significance_toys(tmp_path, monkeypatch):
         "--expectSignal",
         "1",
     ]
+    args += ["--toysFrequentist"] if frequentist else []
     tree = run_here(tmp_path, monkeypatch, args)
     assert (tmp_path / "higgsCombineTest.Significance.mH120.42.root").is_file()
     np.testing.assert_array_equal(tree["iToy"], [1, 2, 3])
     setup = build(parse(args))
-    pars = list(setup.init)
-    pars[setup.model.config.poi_index] = 1.0
+    i = setup.model.config.poi_index
+    if frequentist:  # around the fit to data with r fixed at 1
+        fixed = list(setup.fixed)
+        fixed[i] = True
+        init = list(setup.init)
+        init[i] = 1.0
+        pars = fit(setup.data, setup.model, init, setup.bounds, fixed).bestfit
+    else:  # Combine's default: nuisances drawn, global observables as observed
+        pars = list(setup.init)
+        pars[i] = 1.0
     for k in range(3):
-        toy = sample(setup.model, pars, seed=42, index=k + 1)
+        if frequentist:
+            toy = sample(setup.model, pars, seed=42, index=k + 1)
+        else:
+            toy = sample_prior(setup.model, pars, setup.data, setup.bounds,
+                               setup.fixed, seed=42, index=k + 1)  # fmt: skip
+            n = setup.model.config.nmaindata
+            np.testing.assert_array_equal(toy[n:], setup.data[n:])
         z = significance(toy, setup.model, **setup.fit_kwargs(), convention="combine")
-        assert tree["limit"][k] == pytest.approx(z.observed_significance, rel=1e-9)
+        assert tree["limit"][k] == pytest.approx(z.observed_significance, rel=1e-6)
 
 
 # --- exit codes ----------------------------------------------------------------------

@@ -89,14 +89,23 @@ class Setup:
         return pars
 
     def toys(self) -> Iterator[tuple[int, np.ndarray]]:
-        """``-t N``: (iToy, dataset) for iToy = 1..N, seeded by (seed, iToy), around
-        the generation point (a-priori, or fitted with --toysFrequentist)."""
-        _, pars = _asimov(self, self.generation_point(), self.options.toys_frequentist)
+        """``-t N``: (iToy, dataset) for iToy = 1..N, seeded by (seed, iToy). As
+        Combine throws them: by default the constrained nuisances drawn from their
+        constraints around the observed global observables, which stay as observed
+        (frozen ones, and all with -S 0, stay put); with --toysFrequentist around
+        the fit to data with the POIs fixed, the global observables drawn too."""
+        frequentist = self.options.toys_frequentist
+        _, pars = _asimov(self, self.generation_point(), frequentist)
         for i in range(1, self.options.toys + 1):
-            yield (
-                i,
-                toy_sampling.sample(self.model, pars, seed=self.options.seed, index=i),
-            )
+            seed = self.options.seed
+            if frequentist:
+                toy = toy_sampling.sample(self.model, pars, seed=seed, index=i)
+            else:
+                toy = toy_sampling.sample_prior(
+                    self.model, pars, self.built.data, self.bounds, self.fixed,
+                    seed=seed, index=i,
+                )  # fmt: skip
+            yield i, toy
 
 
 def build(options: CombineOptions) -> Setup:
