@@ -74,16 +74,17 @@ void bind_infer(nb::module_& m) {
             [](AsymptoticCalculator* self, const Model& model, std::vector<double> data,
                const std::string& stat, std::vector<double> init,
                std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
-               const std::string& convention) {
+               const std::string& convention, const std::string& asimov) {
                 FitOptions o =
                     options(std::move(init), std::move(bounds), std::move(fixed));
                 const TestStat s = parse_stat(stat);
                 const Convention c = parse_convention(convention);
+                const ExpectedAsimov a = parse_expected(asimov);
                 nb::gil_scoped_release release;
-                new (self) AsymptoticCalculator(model, data, s, std::move(o), c);
+                new (self) AsymptoticCalculator(model, data, s, std::move(o), c, a);
             },
             nb::arg("model"), nb::arg("data"), nb::arg("test_stat"), HIFIT_FIT_ARGS,
-            nb::arg("convention") = "auto")
+            nb::arg("convention") = "auto", nb::arg("asimov") = "postfit")
         .def("hypotest", &AsymptoticCalculator::hypotest, nb::arg("mu"), Release())
         .def_prop_ro("asimov_data", &AsymptoticCalculator::asimov_data)
         .def_prop_ro("free_fit", &AsymptoticCalculator::free_fit)

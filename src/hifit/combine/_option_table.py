@@ -4,7 +4,9 @@ src/FitterAlgoBase.cc and each method's source: ``"long,short": kind`` where kin
 ``flag`` (no value), ``bool``/``int``/``float``/``str`` (one value) or ``multi``
 (repeatable, a list of strings).
 
-Options a method does not declare are refused as Combine refuses them."""
+Options a method does not declare are refused as Combine refuses them; options
+commented out in Combine's source (-S/--systematics, --minimizerAlgo ...) are not
+declared."""
 
 from __future__ import annotations
 
@@ -32,7 +34,6 @@ COMMON = {
     "massName": "str",
     "toyName": "str",
     # src/Combine.cc
-    "systematics,S": "bool",
     "cl,C": "float",
     "rMin": "float",
     "rMax": "float",
@@ -97,15 +98,6 @@ COMMON = {
     "cminRunAllDiscreteCombinations": "flag",
     "cminDiscreteMinTol": "float",
     "cminM2StorageLevel": "int",
-    "cminNuisancePruning": "float",
-    "cminDefaultIntegratorEpsAbs": "float",
-    "cminDefaultIntegratorEpsRel": "float",
-    "cminDefaultIntegrator1D": "str",
-    "cminDefaultIntegrator1DOpen": "str",
-    "cminDefaultIntegrator2D": "str",
-    "cminDefaultIntegrator2DOpen": "str",
-    "cminDefaultIntegratorND": "str",
-    "cminDefaultIntegratorNDOpen": "str",
     # text2workspace.py's physics-model options (hifit reads cards directly)
     "PO": "multi",
     "physics-model": "str",
@@ -113,9 +105,6 @@ COMMON = {
 
 # src/FitterAlgoBase.cc: MultiDimFit, FitDiagnostics and ChannelCompatibilityCheck
 FITTER = {
-    "minimizerAlgo": "str",
-    "minimizerTolerance": "float",
-    "minimizerStrategy": "int",
     "preFitValue": "float",
     "do95": "bool",
     "robustFit": "bool",
@@ -175,9 +164,6 @@ METHOD = {
         "signalStrengthForExpected": "float",
         "run": "str",
         "singlePoint": "float",
-        "minimizerAlgo": "str",
-        "minimizerTolerance": "float",
-        "minimizerStrategy": "int",
         "qtilde": "bool",
         "rule": "str",
         "picky": "flag",
@@ -188,8 +174,6 @@ METHOD = {
         "strictBounds": "flag",
     },
     "Significance": {
-        "minimizerAlgo": "str",
-        "minimizerTolerance": "float",
         "tries": "int",
         "maxTries": "int",
         "maxRelDeviation": "float",
@@ -237,9 +221,6 @@ METHOD = {
         "algorithm": "str",
         "setParametersForFit": "str",
         "setParametersForEval": "str",
-        "minimizerAlgo": "str",
-        "minimizerTolerance": "float",
-        "minimizerStrategy": "int",
         "fixedSignalStrength": "float",
         "plots": "flag",
     },
@@ -265,12 +246,8 @@ METHOD = {
         "expectedFromGrid": "float",
         "signalForSignificance": "str",
         "clsQuantiles": "bool",
-        "importanceSamplingNull": "bool",
-        "importanceSamplingAlt": "bool",
         "optimizeTestStatistics": "bool",
         "optimizeProductPdf": "bool",
-        "minimizerAlgo": "str",
-        "minimizerTolerance": "float",
         "plot": "str",
         "frequentist": "flag",
         "newToyMCSampler": "bool",

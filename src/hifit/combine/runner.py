@@ -52,7 +52,6 @@ def run_options(options: CombineOptions, *, echo=None) -> int:
         mass=options.mass,
         seed=options.seed,
         toy=options.toys if options.toys <= 0 else 0,
-        syst=bool(options.get("systematics", True)),
     )
     if result.write_extra is not None:
         result.write_extra()

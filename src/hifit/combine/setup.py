@@ -92,7 +92,7 @@ class Setup:
         """``-t N``: (iToy, dataset) for iToy = 1..N, seeded by (seed, iToy). As
         Combine throws them: by default the constrained nuisances drawn from their
         constraints around the observed global observables, which stay as observed
-        (frozen ones, and all with -S 0, stay put); with --toysFrequentist around
+        (frozen ones stay put); with --toysFrequentist around
         the fit to data with the POIs fixed, the global observables drawn too."""
         frequentist = self.options.toys_frequentist
         _, pars = _asimov(self, self.generation_point(), frequentist)
@@ -150,9 +150,6 @@ def build(options: CombineOptions) -> Setup:
         init[i] = value
     for i in _frozen(options, built, model):
         fixed[i] = True
-    if not options.get("systematics", True):  # -S 0: every constrained nuisance frozen
-        for i in _constrained(model):
-            fixed[i] = True
     for poi in pois:  # POIs float unless frozen explicitly (Combine.cc)
         i = names.index(poi)
         fixed[i] = fixed[i] and _explicitly_frozen(options, poi)

@@ -58,20 +58,19 @@ def _limits(setup: Setup, data: np.ndarray) -> tuple[list[dict], str, str | None
     expected = opts.run != "observed"
     a_priori = opts.run == "blind" or bool(opts.get("noFitAsimov"))
     level = 1.0 - opts.cl
-    kwargs = {"level": level, "convention": "combine", **setup.fit_kwargs()}
-    obs = exp = None
-    if observed:
-        obs = upper_limit(data, setup.model, **kwargs)
-        if not obs.valid:
-            return [], "", f"the asymptotic limit fits failed: {obs.message}"
-    if expected:
-        if a_priori or obs is None:
-            source = asimov_at(setup, 0.0, frequentist=False) if a_priori else data
-            exp = upper_limit(source, setup.model, **kwargs)
-            if not exp.valid:
-                return [], "", f"the expected-limit fits failed: {exp.message}"
-        else:
-            exp = obs
+    kwargs = {
+        "level": level,
+        "convention": "combine",
+        "asimov": "prefit" if a_priori else "postfit",
+        **setup.fit_kwargs(),
+    }
+    if opts.run == "blind":  # the data are never looked at
+        data = asimov_at(setup, 0.0, frequentist=False)
+    limits = upper_limit(data, setup.model, **kwargs)
+    if not limits.valid:
+        return [], "", f"the asymptotic limit fits failed: {limits.message}"
+    obs = limits if observed else None
+    exp = limits if expected else None
     poi = setup.poi
     rows: list[dict] = []
     text = "\n -- AsymptoticLimits ( CLs ) --\n"
