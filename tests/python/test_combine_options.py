@@ -237,7 +237,14 @@ def test_fixed_point(tmp_path, monkeypatch):
     assert tree["deltaNLL"][1] == pytest.approx(
         (at.twice_nll - best.twice_nll) / 2, rel=1e-5
     )
-    assert list(tree)[-3:] == ["deltaNLL", "nll", "nll0"]
+    # Combine's order and meaning: nll, nll0 before the POIs, relative to the NLL
+    # at the starting point; the fixed point's nll0 is the best fit
+    assert list(tree)[10:] == ["nll", "nll0", "r", "deltaNLL"]
+    start = setup.model.twice_nll(setup.init, setup.data) / 2
+    assert tree["nll"][0] == pytest.approx(best.twice_nll / 2 - start, rel=1e-9)
+    assert tree["nll0"][0] == 0.0
+    assert tree["nll"][1] == pytest.approx(at.twice_nll / 2 - start, rel=1e-9)
+    assert tree["nll0"][1] == pytest.approx(best.twice_nll / 2 - start, rel=1e-9)
 
 
 def test_two_pois_from_physics_model_options(tmp_path, monkeypatch):

@@ -10,9 +10,9 @@ src/RandStartPt.cc): first the best fit (quantileExpected -1, deltaNLL 0), then
   plus the other floating POIs); points whose fit failed are left out, as Combine
   leaves them out.
 
-Branches after the common ones: the POIs (float), the inactive POIs with
---saveInactivePOI 1, deltaNLL, and with --saveNLL nll and nll0 (double; hifit's
--ln L, whose constant differs from RooFit's: only differences compare)."""
+Branches after the common ones: with --saveNLL nll and nll0 (doubles; relative to
+the NLL at the starting point, as Combine offsets its NLL there), the POIs (float),
+the inactive POIs with --saveInactivePOI 1, deltaNLL."""
 
 from __future__ import annotations
 
@@ -79,6 +79,7 @@ class _Scan:
         self.n_other_floating = sum(not self.fixed[self.index[p]] for p in self.others)
         self.inactive = self.others if opts.get("saveInactivePOI", False) else []
         self.save_nll = bool(opts.get("saveNLL"))
+        self.nll_start = 0.0
         self.notes: list[str] = []
         if opts.algo == "grid" and len(self.pois) > 2:
             raise OptionError("--algo grid scans 1 or 2 POIs; choose them with -P")
@@ -91,7 +92,11 @@ class _Scan:
         }
 
     def row(self, pars, delta: float, quantile: float | None = None) -> dict:
-        row = {p: float(pars[self.index[p]]) for p in self.pois}
+        # FitterAlgoBase adds nll and nll0 (doubles) before MultiDimFit's branches
+        row: dict = (
+            {"nll": np.float64(0), "nll0": np.float64(0)} if self.save_nll else {}
+        )
+        row.update({p: float(pars[self.index[p]]) for p in self.pois})
         row.update({p: float(pars[self.index[p]]) for p in self.inactive})
         row["deltaNLL"] = float(delta)
         if quantile is not None:
@@ -135,14 +140,12 @@ def _one(job: _Scan, data: np.ndarray) -> tuple[list[dict], str, str | None]:
     if not best.valid and not _at_bound(job, best):
         text += "\n WARNING: MultiDimFit failed\n"
         return [], text, f"the initial fit failed: {best.status}"
-    nll_best = 0.5 * best.twice_nll
     first = job.row(best.bestfit, 0.0)
     if job.save_nll:
-        # FitterAlgoBase: nll0 the NLL at the starting point, nll the change to the
-        # minimum
-        nll0 = 0.5 * model.twice_nll(job.kwargs()["init_pars"], data)
-        first["nll"] = np.float64(nll_best - nll0)
-        first["nll0"] = np.float64(nll0)
+        # Combine's NLL is offset to 0 at the starting point: nll is the minimum
+        # relative to it, nll0 the starting point (0); grid rows keep these
+        job.nll_start = 0.5 * model.twice_nll(job.kwargs()["init_pars"], data)
+        first["nll"] = np.float64(0.5 * best.twice_nll - job.nll_start)
     rows = [first]
     if opts.algo == "singles":
         more, printed, failure = _singles(job, data, best)
@@ -154,8 +157,8 @@ def _one(job: _Scan, data: np.ndarray) -> tuple[list[dict], str, str | None]:
         more, printed, failure = [], "", None
     if job.save_nll:
         for row in more:
-            row.setdefault("nll", first["nll"])
-            row.setdefault("nll0", first["nll0"])
+            if opts.algo != "fixed":
+                row["nll"], row["nll0"] = first["nll"], first["nll0"]
     return rows + more, text + printed, failure
 
 
@@ -357,7 +360,7 @@ def _fixed(job: _Scan, data, best) -> tuple[list[dict], str, str | None]:
         return [], text, "the fit at the fixed point failed"
     delta = 0.5 * twice_nll - 0.5 * best.twice_nll
     row = job.row(pars, delta, job.probability(delta))
-    if job.save_nll:
-        row["nll"] = np.float64(0.5 * twice_nll)
-        row["nll0"] = np.float64(0.5 * best.twice_nll)
+    if job.save_nll:  # MultiDimFit::doFixedPoint: both relative to the start
+        row["nll"] = np.float64(0.5 * twice_nll - job.nll_start)
+        row["nll0"] = np.float64(0.5 * best.twice_nll - job.nll_start)
     return [row], text, None
