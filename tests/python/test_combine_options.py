@@ -519,3 +519,31 @@ def test_a_frozen_poi_is_refused(method, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(OptionError, match="measures r, which --freezeParameters"):
         run([COUNTING, *method, "--freezeParameters", "r"])
+
+
+def test_impact_algo(tmp_path, monkeypatch):
+    # combineTool.py -M Impacts' per-parameter command
+    args = [COUNTING, "-M", "MultiDimFit", "--algo", "impact",
+            "--redefineSignalPOIs", "r", "-P", "lumi",
+            "--floatOtherPOIs", "1", "--saveInactivePOI", "1"]  # fmt: skip
+    tree = run_here(tmp_path, monkeypatch, args)
+    assert list(tree)[10:] == ["lumi", "r", "deltaNLL"]
+    np.testing.assert_array_equal(
+        tree["quantileExpected"], np.float32([-1, 0.32, 0.32])
+    )
+    setup = build(parse(args))
+    best = fit(setup.data, setup.model, **setup.fit_kwargs())
+    level = stats.chi2.ppf(0.68, 1)
+    found = minos(setup.data, setup.model, "lumi", fit_result=best,
+                  delta_twice_nll=level, **setup.fit_kwargs())["lumi"]  # fmt: skip
+    k = setup.index("lumi")
+    for row, offset in ((1, found.lower), (2, found.upper)):
+        end = best.bestfit[k] + offset
+        assert tree["lumi"][row] == pytest.approx(end, rel=1e-6)
+        fixed = list(setup.fixed)
+        fixed[k] = True
+        init = list(best.bestfit)
+        init[k] = end
+        at = fit(setup.data, setup.model, init, setup.bounds, fixed)
+        r = at.bestfit[setup.index("r")]
+        assert tree["r"][row] == pytest.approx(r, rel=1e-5, abs=1e-7)

@@ -1,10 +1,13 @@
 """-M MultiDimFit: the best fit of the POIs and, per --algo, their profile-likelihood
-intervals (singles), a likelihood scan over 1 or 2 POIs (grid) or the likelihood at
-a fixed point (fixed). Rows as Combine commits them (src/MultiDimFit.cc,
-src/RandStartPt.cc): first the best fit (quantileExpected -1, deltaNLL 0), then
+intervals (singles), a likelihood scan over 1 or 2 POIs (grid), the likelihood at a
+fixed point (fixed) or combineTool's impact fits (impact). Rows as Combine commits
+them (src/MultiDimFit.cc, src/RandStartPt.cc): first the best fit (quantileExpected
+-1, deltaNLL 0), then
 
 * singles: per POI its interval ends (quantileExpected -0.32 and +0.32, the other
   POIs at the best fit);
+* impact: per -P parameter a fit with it fixed at each end of its interval
+  (quantileExpected 0.32 both, the POIs saved with --saveInactivePOI 1);
 * grid / fixed: each point with deltaNLL = NLL - NLL(best fit) and quantileExpected
   the chi2 survival probability of 2 deltaNLL (degrees of freedom: the POIs scanned
   plus the other floating POIs); points whose fit failed are left out, as Combine
@@ -34,7 +37,7 @@ UNSUPPORTED = (
     "autoRange", "centeredRange", "squareDistPoiStep", "setParametersForGrid",
     "saveFitResult", "out", "autoBoundsPOIs", "autoMaxPOIs",
 )  # fmt: skip
-ALGOS = ("none", "singles", "grid", "fixed")
+ALGOS = ("none", "singles", "grid", "fixed", "impact")
 
 
 def extra_outputs(options: CombineOptions) -> list[str]:
@@ -74,7 +77,7 @@ class _Scan:
         for p in self.others:
             if not floating_others:
                 self.fixed[self.index[p]] = True
-        if opts.algo == "singles":
+        if opts.algo in ("singles", "impact"):
             setup.require_floating(self.pois)
         self.n_other_floating = sum(not self.fixed[self.index[p]] for p in self.others)
         self.inactive = self.others if opts.get("saveInactivePOI", False) else []
@@ -153,6 +156,8 @@ def _one(job: _Scan, data: np.ndarray) -> tuple[list[dict], str, str | None]:
         more, printed, failure = _grid(job, data, best)
     elif opts.algo == "fixed":
         more, printed, failure = _fixed(job, data, best)
+    elif opts.algo == "impact":
+        more, printed, failure = _impact(job, data, best)
     else:
         more, printed, failure = [], "", None
     if job.save_nll:
@@ -199,6 +204,43 @@ def _singles(job: _Scan, data, best) -> tuple[list[dict], str, str | None]:
             row[poi] = end
             rows.append(row)
         text += f"   {poi:>{width}s} :  {value:+8.3f}   {-lo:+6.3f}/{hi:+6.3f} (68%)\n"
+    return rows, text, None
+
+
+def _impact(job: _Scan, data, best) -> tuple[list[dict], str, str | None]:
+    """--algo impact (combineTool.py -M Impacts' per-parameter fits): each -P
+    parameter's interval, then a fit with it fixed at each end; rows with
+    quantileExpected 0.32 hold every parameter saved there (the POIs with
+    --saveInactivePOI 1)."""
+    setup = job.setup
+    width = max(9, *(len(p) for p in job.pois))
+    text = "\n --- MultiDimFit ---\nParameter impacts: \n"
+    text += f"  {'Parameter':<{width}s} :   {'Best-fit':<21s}\n"
+    found = minos(
+        data, setup.model, job.pois, fit_result=best,
+        delta_twice_nll=_minos_level(setup), **job.kwargs(),
+    )  # fmt: skip
+    rows = []
+    for poi in job.pois:
+        interval = found[poi]
+        if not interval.valid:
+            return rows, text, f"the interval of {poi} failed: {interval.message}"
+        centre = (
+            interval.improved_fit.bestfit if interval.improved_fit else best.bestfit
+        )
+        value = float(centre[job.index[poi]])
+        lo, hi = -interval.lower, interval.upper
+        text += f"  {poi:<{width}s} : {value:+8.3f}  {-lo:+6.3f}/{hi:+6.3f}\n"
+        fixed = list(job.fixed)
+        fixed[job.index[poi]] = True
+        for end in (value - lo, value + hi):
+            init = np.array(centre, dtype=float)
+            init[job.index[poi]] = end
+            r = fit(data, setup.model, **job.kwargs(fixed, init))
+            if r.valid:  # Combine commits the point only when the fit succeeded
+                rows.append(job.row(r.bestfit, 0.0, 0.32))
+            else:
+                job.notes.append(f"the fit with {poi} = {end:g} failed: {r.status}")
     return rows, text, None
 
 
