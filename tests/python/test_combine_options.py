@@ -147,8 +147,28 @@ def test_freeze_names_and_regex():
     assert frozen == {nuisances[0]} | {
         n for n in names if n.startswith(nuisances[1][:3])
     }
-    with pytest.raises(OptionError, match="no parameter named"):
-        build(parse([COUNTING, "--freezeParameters", "nope"]))
+    # unknown names are skipped with a warning, as Combine skips them; MH (in every
+    # Combine workspace) silently
+    lenient = build(parse([COUNTING, "--freezeParameters", f"MH,{nuisances[0]}x"]))
+    assert lenient.fixed == build(parse([COUNTING])).fixed
+    assert lenient.warnings == [
+        f"--freezeParameters: no parameter named '{nuisances[0]}x', ignored "
+        f"(did you mean {nuisances[0]}?)"
+    ]
+
+
+def test_set_parameters():
+    names = load_model(COUNTING, mass=120).model.config.par_names
+    nuisances = [n for n in names if n != "r"]
+    setup = build(
+        parse([COUNTING, "--setParameters", f"r=2,rgx{{{nuisances[0]}}}=0.5"])
+    )
+    assert setup.init[setup.index("r")] == 2.0
+    assert setup.init[setup.index(nuisances[0])] == 0.5
+    # Combine refuses a value outside the range
+    with pytest.raises(OptionError, match=r"value 30 is outside its range \[0, 20\]"):
+        build(parse([COUNTING, "--setParameters", "r=30"]))
+    assert build(parse([COUNTING, "--setParameters", "MH=125"])).warnings == []
 
 
 def test_freeze_nuisance_groups():

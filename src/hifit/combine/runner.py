@@ -41,6 +41,8 @@ def run_options(options: CombineOptions, *, echo=None) -> int:
     echo(f">>> Method used is {options.method}\n")
     try:
         setup = build(options)
+        for warning in setup.warnings:
+            print(f"hifit combine: warning: {warning}", file=sys.stderr)
         result: MethodResult = method.run(setup)
     except FitFailed as err:
         print(f"hifit combine: {err}", file=sys.stderr)

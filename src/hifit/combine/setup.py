@@ -34,6 +34,7 @@ class Setup:
     bounds: list[tuple[float, float]]
     fixed: list[bool]
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # printed on stderr
 
     @property
     def poi(self) -> str:
@@ -143,12 +144,22 @@ def build(options: CombineOptions) -> Setup:
     if "rMin" in options.extra or "rMax" in options.extra:
         bounds[first] = (lo, hi)
         init[first] = 0.5 * (lo + hi)
+    warnings: list[str] = []
     for name, (lo, hi) in _ranges(options.get("setParameterRanges", "")).items():
-        bounds[_par(names, name, "--setParameterRanges")] = (lo, hi)
+        for i in _lookup(names, name, "--setParameterRanges", warnings):
+            bounds[i] = (lo, hi)
     for name, value in _values(options.get("setParameters", "")).items():
-        i = _par(names, name, "--setParameters")
-        init[i] = value
-    for i in _frozen(options, built, model):
+        for i in _lookup(names, name, "--setParameters", warnings):
+            lo, hi = bounds[i]
+            if not lo <= value <= hi:  # Combine refuses it (utils::setModelParameters)
+                msg = (
+                    f"--setParameters: parameter {names[i]} value {value:g} is outside "
+                    f"its range [{lo:g}, {hi:g}]; use --rMin/--rMax or "
+                    "--setParameterRanges to adjust the range"
+                )
+                raise OptionError(msg)
+            init[i] = value
+    for i in _frozen(options, built, model, warnings):
         fixed[i] = True
     for poi in pois:  # POIs float unless frozen explicitly (Combine.cc)
         i = names.index(poi)
@@ -158,7 +169,7 @@ def build(options: CombineOptions) -> Setup:
             init[i] = min(max(init[i], lo), hi)
     setup = Setup(
         options, built, model, pois, np.asarray(built.data, dtype=float),
-        init, bounds, fixed, list(built.notes),
+        init, bounds, fixed, list(built.notes), warnings,
     )  # fmt: skip
     if options.toys == -1:
         setup.data = asimov(setup)
@@ -263,34 +274,49 @@ def _constrained(model: Model) -> list[int]:
     ]
 
 
-def _expand(item: str, names: list[str], option: str) -> list[str]:
-    """A name, or rgx{...}/var{...} matched against every parameter name."""
+# Combine's workspaces have MH (constant); binned cards need no such parameter
+NO_OP_PARAMETERS = ("MH",)
+
+
+def _lookup(names: list[str], item: str, option: str, warnings: list[str]) -> list[int]:
+    """Indices of a name or rgx{...}/var{...} pattern. An unknown name is skipped
+    with a warning, as Combine skips it."""
     m = re.fullmatch(r"(?:rgx|var)\{(.*)\}", item)
-    if not m:
-        _par(names, item, option)
-        return [item]
-    try:
-        pattern = re.compile(m.group(1))
-    except re.error as err:
-        raise OptionError(f"{option}: bad regular expression {item!r}: {err}") from None
-    return [n for n in names if pattern.fullmatch(n)]
+    if m:
+        try:
+            pattern = re.compile(m.group(1))
+        except re.error as err:
+            msg = f"{option}: bad regular expression {item!r}: {err}"
+            raise OptionError(msg) from None
+        return [i for i, n in enumerate(names) if pattern.fullmatch(n)]
+    if item in names:
+        return [names.index(item)]
+    if item not in NO_OP_PARAMETERS:
+        import difflib
+
+        near = difflib.get_close_matches(item, names, n=3, cutoff=0.6)
+        hint = f" (did you mean {', '.join(near)}?)" if near else ""
+        warnings.append(f"{option}: no parameter named {item!r}, ignored{hint}")
+    return []
 
 
 def _explicitly_frozen(options: CombineOptions, poi: str) -> bool:
     """POIs float unless --freezeParameters names them (or a pattern matches)."""
     items = [x for x in options.get("freezeParameters", "").split(",") if x]
     items = [x for x in items if x == poi or x.startswith(("rgx{", "var{"))]
-    return any(poi in _expand(x, [poi], "--freezeParameters") for x in items)
+    return any(_lookup([poi], x, "--freezeParameters", []) for x in items)
 
 
-def _frozen(options: CombineOptions, built: CardModel, model: Model) -> set[int]:
+def _frozen(
+    options: CombineOptions, built: CardModel, model: Model, warnings: list[str]
+) -> set[int]:
     names = model.config.par_names
     out: set[int] = set()
     for item in filter(None, options.get("freezeParameters", "").split(",")):
         if item == "allConstrainedNuisances":
             out.update(_constrained(model))
             continue
-        out.update(names.index(n) for n in _expand(item, names, "--freezeParameters"))
+        out.update(_lookup(names, item, "--freezeParameters", warnings))
     groups = {g.name: list(g.members) for g in built.card.groups}
     if len(built.card.auto_mc_stats):  # text2workspace's implicit group
         groups.setdefault("autoMCStats", [n for n in names if n.startswith("prop_bin")])
