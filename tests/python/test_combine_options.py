@@ -532,8 +532,8 @@ def test_a_failed_fit_exits_1_and_names_it(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize(
-    "method", [["-M", "MultiDimFit", "--algo", "singles"], ["-M", "Significance"],
-               ["-M", "AsymptoticLimits"]],
+    "method", [["-M", "MultiDimFit", "--algo", "impact", "-P", "r"],
+               ["-M", "Significance"], ["-M", "AsymptoticLimits"]],
 )  # fmt: skip
 def test_a_frozen_poi_is_refused(method, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -567,3 +567,11 @@ def test_impact_algo(tmp_path, monkeypatch):
         at = fit(setup.data, setup.model, init, setup.bounds, fixed)
         r = at.bestfit[setup.index("r")]
         assert tree["r"][row] == pytest.approx(r, rel=1e-5, abs=1e-7)
+
+
+def test_singles_on_a_frozen_poi_reports_its_range(tmp_path, monkeypatch):
+    # Combine: "No valid low-error found, will report difference to minimum of range"
+    args = [COUNTING, "-M", "MultiDimFit", "--algo", "singles",
+            "--freezeParameters", "r", "--setParameters", "r=1"]  # fmt: skip
+    tree = run_here(tmp_path, monkeypatch, args)
+    np.testing.assert_array_equal(tree["r"], [1.0, 0.0, 20.0])

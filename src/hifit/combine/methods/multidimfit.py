@@ -77,7 +77,7 @@ class _Scan:
         for p in self.others:
             if not floating_others:
                 self.fixed[self.index[p]] = True
-        if opts.algo in ("singles", "impact"):
+        if opts.algo == "impact":
             setup.require_floating(self.pois)
         self.n_other_floating = sum(not self.fixed[self.index[p]] for p in self.others)
         self.inactive = self.others if opts.get("saveInactivePOI", False) else []
@@ -185,12 +185,31 @@ def _singles(job: _Scan, data, best) -> tuple[list[dict], str, str | None]:
     text = "\n --- MultiDimFit ---\n"
     text += "best fit parameter values and profile-likelihood uncertainties: \n"
     width = max(len(p) for p in job.pois)
+    floating = [p for p in job.pois if not job.fixed[job.index[p]]]
     found = minos(
-        data, setup.model, job.pois, fit_result=best,
+        data, setup.model, floating, fit_result=best,
         delta_twice_nll=_minos_level(setup), **job.kwargs(),
-    )  # fmt: skip
+    ) if floating else {}  # fmt: skip
     rows = []
     for poi in job.pois:
+        if poi not in found:
+            # a frozen POI has no interval: Combine reports the ends of its range
+            # ("No valid low-error found, will report difference to minimum of range")
+            value = float(best.bestfit[job.index[poi]])
+            lo_end, hi_end = setup.bounds[job.index[poi]]
+            for end, q in ((lo_end, -0.32), (hi_end, 0.32)):
+                row = job.row(best.bestfit, 0.0, q)
+                row[poi] = end
+                rows.append(row)
+            text += (
+                f" Warning - No valid high-error found, will report difference to "
+                f"maximum of range for : {poi}\n"
+                f" Warning - No valid low-error found, will report difference to "
+                f"minimum of range for : {poi}\n"
+                f"   {poi:>{width}s} :  {value:+8.3f}   {lo_end - value:+6.3f}/"
+                f"{hi_end - value:+6.3f} (68%)\n"
+            )
+            continue
         interval = found[poi]
         if not interval.valid:
             return rows, text, f"the interval of {poi} failed: {interval.message}"
