@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import uproot
-from scipy import stats
 
 from hifit.combine import run
 
@@ -81,27 +80,34 @@ def half_width(rows: list[dict], poi: str) -> float:
     return 0.5 * (max(ends) - min(ends)) if len(ends) >= 2 else 1.0
 
 
+def by_point(rows, pois: list[str], key: str) -> dict[tuple, float]:
+    """key of each point after the best fit, by its POI values (4 decimals)."""
+    return {tuple(round(float(r[p]), 4) for p in pois): float(r[key]) for r in rows[1:]}
+
+
+def tree_rows(tree: dict) -> list[dict]:
+    return [{k: v[i] for k, v in tree.items()} for i in range(len(tree["limit"]))]
+
+
 def compare_grid(ours: dict, theirs: list[dict], pois: list[str]) -> None:
-    # the best fit first, then the points; match the points by their POI values
+    """The best fit first, then the points, matched by their POI values."""
     assert ours["quantileExpected"][0] == -1.0 and ours["deltaNLL"][0] == 0.0
-    mine = {
-        tuple(round(float(ours[p][i]), 4) for p in pois): float(ours["deltaNLL"][i])
-        for i in range(1, len(ours["deltaNLL"]))
-    }
-    real = {tuple(round(r[p], 4) for p in pois): r["deltaNLL"] for r in theirs[1:]}
-    common = set(mine) & set(real)
-    assert len(common) >= 0.8 * len(real), (len(common), len(real))
-    for point in sorted(common):
-        assert mine[point] == pytest.approx(real[point], abs=DNLL_ABS, rel=DNLL_REL), (
-            point
-        )
-    for r in theirs[
-        1:
-    ]:  # Combine's convention, which hifit follows (asserted elsewhere)
-        dof = len(pois)
-        assert r["quantileExpected"] == pytest.approx(
-            stats.chi2.sf(2 * r["deltaNLL"], dof), rel=1e-3, abs=1e-12
-        )
+    mine = tree_rows(ours)
+    real_dnll = by_point(theirs, pois, "deltaNLL")
+    mine_dnll = by_point(mine, pois, "deltaNLL")
+    common = sorted(set(mine_dnll) & set(real_dnll))
+    assert len(common) >= 0.8 * len(real_dnll), (len(common), len(real_dnll))
+    real_q = by_point(theirs, pois, "quantileExpected")
+    mine_q = by_point(mine, pois, "quantileExpected")
+    for point in common:
+        expected = real_dnll[point]
+        assert mine_dnll[point] == pytest.approx(
+            expected, abs=DNLL_ABS, rel=DNLL_REL
+        ), point
+        # the chi2 probability of 2 deltaNLL (degrees of freedom: the scanned and the
+        # other floating POIs): the deltaNLL tolerance moves it by less than this
+        tolerance = 2 * (DNLL_ABS + DNLL_REL * expected)
+        assert mine_q[point] == pytest.approx(real_q[point], abs=tolerance), point
 
 
 @pytest.mark.parametrize(("card", "rec"), cases("grid"), ids=lambda x: str(x)[:60])
@@ -143,9 +149,30 @@ def test_singles_with_options(card, name, rec, tmp_path):
         assert ours["r"][i] == pytest.approx(row["r"], abs=tolerance), (name, i)
 
 
+# Combine's best fit stops short of the minimum here: r_qqH = 4.516 has NLL 2.7e-5
+# above hifit's 4.4954 (EDM 2e-12), 0.75 % of sigma away; the interval ends agree
+# to 1e-3
+STOPS_SHORT = {
+    ("tutorials/multiDim/toy-hgg-125.txt", "multiSignalModel_qqH_only", "none"),
+    ("tutorials/multiDim/toy-hgg-125.txt", "multiSignalModel_qqH_only", "singles"),
+}
+
+
 def two_poi_cases() -> list:
     return [
-        pytest.param(card, model, name, rec, run_rec, id=f"{card}-{model}-{name}")
+        pytest.param(
+            card,
+            model,
+            name,
+            rec,
+            run_rec,
+            id=f"{card}-{model}-{name}",
+            marks=pytest.mark.xfail(
+                strict=True, reason="Combine's best fit stops short"
+            )
+            if (card, model, name) in STOPS_SHORT
+            else (),
+        )  # fmt: skip
         for card, models in cases("two_poi")
         for model, rec in models.items()
         for name, run_rec in rec["runs"].items()
@@ -165,18 +192,24 @@ def test_two_poi_models(card, model, name, rec, run_rec, tmp_path):
         scanned = [p for p in pois if len({r[p] for r in theirs[1:]}) > 1]
         compare_grid(ours, theirs, scanned)
         return
-    assert list(ours["quantileExpected"]) == pytest.approx(
-        [r["quantileExpected"] for r in theirs], abs=1e-6
-    )
+    assert len(ours["deltaNLL"]) == len(theirs)
     singles = rec["runs"].get("singles", run_rec)["rows"]
     for p in pois:
         tolerance = R_REL * half_width(singles, p)
         for i, row in enumerate(theirs):
-            if "fixed" in name and i == 1:
+            if name == "fixed" and i == 1:
                 assert ours[p][i] == row[p]  # the fixed point itself
                 continue
             assert ours[p][i] == pytest.approx(row[p], abs=tolerance), (p, i)
     if name == "fixed":
         assert ours["deltaNLL"][1] == pytest.approx(
             theirs[1]["deltaNLL"], abs=DNLL_ABS, rel=DNLL_REL
+        )
+        tolerance = 2 * (DNLL_ABS + DNLL_REL * theirs[1]["deltaNLL"])
+        assert ours["quantileExpected"][1] == pytest.approx(
+            theirs[1]["quantileExpected"], abs=tolerance
+        )
+    else:
+        assert list(ours["quantileExpected"]) == pytest.approx(
+            [r["quantileExpected"] for r in theirs], abs=1e-6
         )

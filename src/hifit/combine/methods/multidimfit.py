@@ -193,21 +193,12 @@ def _singles(job: _Scan, data, best) -> tuple[list[dict], str, str | None]:
     rows = []
     for poi in job.pois:
         if poi not in found:
-            # a frozen POI has no interval: Combine reports the ends of its range
-            # ("No valid low-error found, will report difference to minimum of range")
+            # a frozen POI: no MINOS errors, so Combine writes both ends at its value
             value = float(best.bestfit[job.index[poi]])
-            lo_end, hi_end = setup.bounds[job.index[poi]]
-            for end, q in ((lo_end, -0.32), (hi_end, 0.32)):
-                row = job.row(best.bestfit, 0.0, q)
-                row[poi] = end
-                rows.append(row)
+            for q in (-0.32, 0.32):
+                rows.append(job.row(best.bestfit, 0.0, q))
             text += (
-                f" Warning - No valid high-error found, will report difference to "
-                f"maximum of range for : {poi}\n"
-                f" Warning - No valid low-error found, will report difference to "
-                f"minimum of range for : {poi}\n"
-                f"   {poi:>{width}s} :  {value:+8.3f}   {lo_end - value:+6.3f}/"
-                f"{hi_end - value:+6.3f} (68%)\n"
+                f"   {poi:>{width}s} :  {value:+8.3f}   {0.0:+6.3f}/{0.0:+6.3f} (68%)\n"
             )
             continue
         interval = found[poi]
