@@ -436,26 +436,34 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-def test_exit_codes(tmp_path):
-    bad = cli(COUNTING, "-M", "Significance", "--rMn", "3", cwd=tmp_path)
-    assert bad.returncode == 2
-    assert bad.stderr.count("\n") == 1 and "did you mean --rMin" in bad.stderr
-    missing = cli(str(tmp_path / "nope.txt"), "-M", "Significance", cwd=tmp_path)
-    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
-    wrong = cli(COUNTING, "--setParameters", "r", cwd=tmp_path)
-    assert wrong.returncode == 2 and "NAME=VALUE" in wrong.stderr
-    assert not list(tmp_path.glob("*.root"))  # nothing written before the checks
-    good = cli(
-        COUNTING,
-        "-M",
-        "Significance",
-        "--cminDefaultMinimizerStrategy",
-        "0",
-        cwd=tmp_path,
+def main_in_process(args: list[str], capsys) -> tuple[int, str, str]:
+    from hifit.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["combine", *args])
+    out = capsys.readouterr()
+    return done.value.code, out.out, out.err
+
+
+def test_exit_codes(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = main_in_process(
+        [COUNTING, "-M", "Significance", "--rMn", "3"], capsys
     )
+    assert code == 2 and err.count("\n") == 1 and "did you mean --rMin" in err
+    code, _, err = main_in_process(
+        [str(tmp_path / "nope.txt"), "-M", "Significance"], capsys
+    )
+    assert code == 2 and err.count("\n") == 1
+    code, _, err = main_in_process([COUNTING, "--setParameters", "r"], capsys)
+    assert code == 2 and "NAME=VALUE" in err
+    assert not list(tmp_path.glob("*.root"))  # nothing written before the checks
+    # one real command line: the installed entry point, exit 0, the ignored option named
+    good = cli(COUNTING, "-M", "Significance", "--cminDefaultMinimizerStrategy", "0",
+               cwd=tmp_path)  # fmt: skip
     assert good.returncode == 0, good.stderr
     assert "Significance: " in good.stdout
-    assert "no effect" in good.stderr  # the ignored tuning option is named
+    assert "no effect" in good.stderr
     assert (tmp_path / "higgsCombineTest.Significance.mH120.root").is_file()
 
 
