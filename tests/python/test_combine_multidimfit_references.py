@@ -11,9 +11,10 @@ with the card in place of the workspace (text2workspace's -P MODEL becomes
 Tolerances: POI values and interval ends 0.5 % of the interval's half-width (as
 test_combine_real_runs.py); deltaNLL on a grid 2e-3 + 2e-3 relative (Combine's best
 fit is good to 0.5 % of sigma, which moves deltaNLL by up to 1e-3 near the minimum;
-far out the two models' profiles agree to 1e-3 relative, see
-test_combine_output_format.py). Points only one of the two wrote (a failed fit is
-left out by both) are not compared. Skipped while the section is not recorded.
+beyond deltaNLL = 10 (4.5 sigma) the two models' profiles are compared to 2 %:
+they agree to 1 % on every card but one, see GRID_TAILS). Points only one of the two
+wrote (a failed fit is left out by both) are not compared. Skipped while the
+section is not recorded.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ pytestmark = pytest.mark.skipif(
 )
 R_REL = 0.005
 DNLL_ABS = DNLL_REL = 2e-3
+FAR, FAR_REL = 10.0, 0.02  # deltaNLL beyond which only the tails are compared
 
 
 def cases(part: str) -> list:
@@ -101,6 +103,9 @@ def compare_grid(ours: dict, theirs: list[dict], pois: list[str]) -> None:
     mine_q = by_point(mine, pois, "quantileExpected")
     for point in common:
         expected = real_dnll[point]
+        if expected > FAR:  # beyond 2 deltaNLL = 20: the models' tails
+            assert mine_dnll[point] == pytest.approx(expected, rel=FAR_REL), point
+            continue
         assert mine_dnll[point] == pytest.approx(
             expected, abs=DNLL_ABS, rel=DNLL_REL
         ), point
@@ -110,7 +115,27 @@ def compare_grid(ours: dict, theirs: list[dict], pois: list[str]) -> None:
         assert mine_q[point] == pytest.approx(real_q[point], abs=tolerance), point
 
 
-@pytest.mark.parametrize(("card", "rec"), cases("grid"), ids=lambda x: str(x)[:60])
+# hifit's deltaNLL exceeds Combine's beyond r = 4.3 (deltaNLL > 28; 114 vs 87 at
+# r = 19.5), where hifit's `sigma` shape nuisance (effect 0.5) sits at its bound 4 in
+# both models: the two disagree on the template extrapolated to 0.5 * 4 = 2 sigma
+GRID_TAILS = {"tutorials/CAT23001/datacard-2-template-analysis.txt"}
+
+
+def grid_cases() -> list:
+    return [
+        pytest.param(
+            card,
+            rec,
+            id=card,
+            marks=pytest.mark.xfail(strict=True, reason="the models' far tails differ")
+            if card in GRID_TAILS
+            else (),
+        )  # fmt: skip
+        for card, rec in cases("grid")
+    ]
+
+
+@pytest.mark.parametrize(("card", "rec"), grid_cases())
 def test_grid(card, rec, tmp_path):
     if "error" in rec:
         pytest.skip(f"Combine failed: {rec['error'][-200:]}")
@@ -118,7 +143,9 @@ def test_grid(card, rec, tmp_path):
     compare_grid(ours, rec["rows"], ["r"])
 
 
-@pytest.mark.parametrize(("card", "rec"), cases("fixed"), ids=lambda x: str(x)[:60])
+@pytest.mark.parametrize(
+    ("card", "rec"), cases("fixed"), ids=[c for c, _ in cases("fixed")]
+)
 def test_fixed_point(card, rec, tmp_path):
     if "error" in rec or len(rec["rows"]) < 2:
         pytest.skip("Combine wrote no fixed point")
@@ -129,9 +156,41 @@ def test_fixed_point(card, rec, tmp_path):
     )
 
 
+# hifit's ends are the exact crossings; Combine's (2 deltaNLL in hifit's likelihood):
+VARIANTS_OFF = {
+    # MINOS stops short at r's lower bound, as MINOS_SHORT in test_combine_real_runs
+    (
+        "tutorials/counting/realistic-counting-experiment.txt",
+        "freeze_rgx",
+    ): "Combine's MINOS stops short: 2 deltaNLL 0.9849 at its end, target 0.98895",
+    (
+        "tutorials/counting/realistic-counting-experiment.txt",
+        "freeze_all_constrained",
+    ): "Combine's MINOS stops short: 2 deltaNLL 0.9862 at its end, target 0.98895",
+    (
+        "ci/template-analysis_shape_autoMCStats.txt",
+        "freeze_rgx_mcstats",
+    ): "Combine's MINOS overshoots: 2 deltaNLL 1.0028 at its end, target 1",
+    # negative signal yields: the likelihood is flat for r < -0.657 (the rates at
+    # their floor), any r there is a best fit; Combine reports -0.657, hifit -1
+    (
+        "tutorials/counting/realistic-counting-experiment.txt",
+        "r_range",
+    ): "a flat likelihood below r = -0.657 (negative yields)",
+}
+
+
 def variant_cases() -> list:
     return [
-        pytest.param(card, name, run_rec, id=f"{card}-{name}")
+        pytest.param(
+            card,
+            name,
+            run_rec,
+            id=f"{card}-{name}",
+            marks=pytest.mark.xfail(strict=True, reason=VARIANTS_OFF[card, name])
+            if (card, name) in VARIANTS_OFF
+            else (),
+        )  # fmt: skip
         for card, rec in cases("variants")
         for name, run_rec in rec["runs"].items()
     ]
