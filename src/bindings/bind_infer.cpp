@@ -74,16 +74,17 @@ void bind_infer(nb::module_& m) {
             [](AsymptoticCalculator* self, const Model& model, std::vector<double> data,
                const std::string& stat, std::vector<double> init,
                std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
-               const std::string& convention) {
+               const std::string& convention, const std::string& asimov) {
                 FitOptions o =
                     options(std::move(init), std::move(bounds), std::move(fixed));
                 const TestStat s = parse_stat(stat);
                 const Convention c = parse_convention(convention);
+                const ExpectedAsimov a = parse_expected(asimov);
                 nb::gil_scoped_release release;
-                new (self) AsymptoticCalculator(model, data, s, std::move(o), c);
+                new (self) AsymptoticCalculator(model, data, s, std::move(o), c, a);
             },
             nb::arg("model"), nb::arg("data"), nb::arg("test_stat"), HIFIT_FIT_ARGS,
-            nb::arg("convention") = "auto")
+            nb::arg("convention") = "auto", nb::arg("asimov") = "postfit")
         .def("hypotest", &AsymptoticCalculator::hypotest, nb::arg("mu"), Release())
         .def_prop_ro("asimov_data", &AsymptoticCalculator::asimov_data)
         .def_prop_ro("free_fit", &AsymptoticCalculator::free_fit)
@@ -139,6 +140,25 @@ void bind_infer(nb::module_& m) {
         },
         nb::arg("model"), nb::arg("data"), HIFIT_FIT_ARGS,
         nb::arg("convention") = "auto", nb::arg("expected") = "auto");
+
+    m.def(
+        "asimov_data",
+        [](const Model& model, std::vector<double> data, double mu,
+           const std::string& kind, std::vector<double> init,
+           std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
+            const FitOptions o =
+                options(std::move(init), std::move(bounds), std::move(fixed));
+            const ExpectedAsimov e = parse_expected(kind);
+            FitResult generating;
+            std::vector<double> out;
+            {
+                nb::gil_scoped_release release;
+                out = asimov_data(model, data, mu, e, o, &generating);
+            }
+            return std::make_pair(std::move(out), std::move(generating));
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("mu"), nb::arg("kind"),
+        HIFIT_FIT_ARGS);
 
     nb::class_<ScanResult>(m, "ScanResult")
         .def_ro("pars", &ScanResult::pars)
@@ -284,6 +304,16 @@ void bind_infer(nb::module_& m) {
             return to_numpy(sample_toy(model, pars, seed, index));
         },
         nb::arg("model"), nb::arg("pars"), nb::arg("seed"), nb::arg("index"));
+    m.def(
+        "sample_toy_prior",
+        [](const Model& model, std::vector<double> pars, std::vector<double> data,
+           std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
+           unsigned long long seed, unsigned long long index) {
+            return to_numpy(
+                sample_toy_prior(model, pars, data, bounds, fixed, seed, index));
+        },
+        nb::arg("model"), nb::arg("pars"), nb::arg("data"), nb::arg("bounds"),
+        nb::arg("fixed"), nb::arg("seed"), nb::arg("index"));
     m.def(
         "test_statistic",
         [](const Model& model, std::vector<double> data, double mu,

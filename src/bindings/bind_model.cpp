@@ -40,7 +40,8 @@ void bind_model(nb::module_& m) {
         .def_prop_ro("channels", &Model::channels)
         .def_prop_ro("channel_nbins", &Model::channel_nbins)
         .def_prop_ro("samples", &Model::samples)
-        .def_prop_ro("measurement_name", &Model::measurement_name);
+        .def_prop_ro("measurement_name", &Model::measurement_name)
+        .def("with_poi", &Model::with_poi, nb::arg("name"));
 
     m.def(
         "expected_by_sample",

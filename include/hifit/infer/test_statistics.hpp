@@ -61,6 +61,15 @@ struct HypoTestResult {
     std::string message; // which fit failed, if any
 };
 
+// The Asimov data set at POI = 1 of the expected significance. `postfit`: nuisances
+// fitted to data with the POI fixed at 1, auxiliary data at the fitted values (pyhf;
+// Combine's `-t -1 --expectSignal 1 --toysFrequentist`). `prefit`: nuisances at their
+// initial values, the observed auxiliary data (Combine's default `-t -1
+// --expectSignal 1`). `automatic`: pre-fit under Combine's convention, else post-fit.
+enum class ExpectedAsimov { automatic, prefit, postfit };
+
+const char* to_string(ExpectedAsimov kind);
+
 // pyhf's AsymptoticCalculator (arXiv:1007.1727), which Combine's AsymptoticLimits
 // shares: the Asimov data set is generated at the fit to data with mu fixed (0; 1 for
 // q0), auxiliary data at the fitted nuisance values. The unconditional fits and the
@@ -69,9 +78,12 @@ struct HypoTestResult {
 // thread.
 class AsymptoticCalculator {
   public:
+    // `asimov`: the Asimov data set of q_A and the expected limits; prefit is
+    // Combine's AsymptoticLimits --noFitAsimov (and --run blind).
     AsymptoticCalculator(const Model& model, std::span<const double> data,
                          TestStat stat = TestStat::qmu_tilde, FitOptions base = {},
-                         Convention convention = Convention::automatic);
+                         Convention convention = Convention::automatic,
+                         ExpectedAsimov asimov = ExpectedAsimov::postfit);
 
     HypoTestResult hypotest(double mu);
     // q_mu on the Asimov data alone (one fit): the expected limits solve
@@ -101,15 +113,6 @@ class AsymptoticCalculator {
     // solutions of the fits with the POI fixed, by POI value: starts for the next ones
     std::map<double, std::vector<double>> solved_data_, solved_asimov_;
 };
-
-// The Asimov data set at POI = 1 of the expected significance. `postfit`: nuisances
-// fitted to data with the POI fixed at 1, auxiliary data at the fitted values (pyhf;
-// Combine's `-t -1 --expectSignal 1 --toysFrequentist`). `prefit`: nuisances at their
-// initial values, the observed auxiliary data (Combine's default `-t -1
-// --expectSignal 1`). `automatic`: pre-fit under Combine's convention, else post-fit.
-enum class ExpectedAsimov { automatic, prefit, postfit };
-
-const char* to_string(ExpectedAsimov kind);
 
 // Main and auxiliary Asimov data at POI = `mu` (see ExpectedAsimov; `automatic` is
 // post-fit). `generating_fit` receives the fit to data of a post-fit Asimov set.

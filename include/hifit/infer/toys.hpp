@@ -6,6 +6,7 @@
 #include <array>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hifit {
@@ -26,6 +27,17 @@ struct ToyResult {
 // number of threads.
 std::vector<double> sample_toy(const Model& model, std::span<const double> pars,
                                unsigned long long seed, unsigned long long index);
+
+// Combine's default toys (without --toysFrequentist): every constrained parameter
+// drawn from its constraint given the observed auxiliary data `data` (a Gaussian
+// around it, a gmN's Gamma(N + 1) / tau), redrawn while outside `bounds`; `fixed` ones
+// (frozen, or -S 0) stay at `pars`. Poisson main data at those values (the others from
+// `pars`); the auxiliary data kept as observed.
+std::vector<double> sample_toy_prior(const Model& model, std::span<const double> pars,
+                                     std::span<const double> data,
+                                     std::span<const std::pair<double, double>> bounds,
+                                     const std::vector<bool>& fixed,
+                                     unsigned long long seed, unsigned long long index);
 
 // Toy-based CLs (pyhf's ToyCalculator semantics).
 ToyResult hypotest_toys(const Model& model, std::span<const double> data, double mu,

@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -68,6 +69,9 @@ class Model {
     const std::vector<std::string>& samples() const; // sorted union over channels
     const std::string& measurement_name() const;
     ModelKind kind() const;
+    // The same model with another scalar parameter as its POI (Combine's
+    // --redefineSignalPOIs, MultiDimFit -P); shares the compiled arrays.
+    Model with_poi(std::string_view name) const;
 
     // Main data ++ auxdata from per-channel observations given in spec order.
     std::vector<double> data(const std::vector<Observation>& observations,

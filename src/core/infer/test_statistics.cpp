@@ -153,7 +153,8 @@ TestStatResult test_statistic(const Model& model, std::span<const double> data,
 
 AsymptoticCalculator::AsymptoticCalculator(const Model& model,
                                            std::span<const double> data, TestStat stat,
-                                           FitOptions base, Convention convention)
+                                           FitOptions base, Convention convention,
+                                           ExpectedAsimov asimov)
     : model_(model), data_(data.begin(), data.end()), stat_(stat),
       convention_(resolve(convention, model)), base_(resolved(model, std::move(base))),
       poi_(require_poi(model)), lh_data_(model, data), lh_asimov_(model, data) {
@@ -164,12 +165,14 @@ AsymptoticCalculator::AsymptoticCalculator(const Model& model,
     base_.compute_covariance = false;
     free_data_ = robust_fit(lh_data_, base_);
     // Asimov data: expected data (main and auxiliary) at the conditional fit to data
-    // with mu = 0 (mu = 1 for discovery).
+    // with mu = 0 (mu = 1 for discovery), or a priori at the initial values.
     const double asimov_mu = stat == TestStat::q0 ? 1.0 : 0.0;
     solved_data_[free_data_.bestfit[poi_]] = free_data_.bestfit;
-    asimov_data_ =
-        make_asimov(lh_data_, data_, poi_, asimov_mu, ExpectedAsimov::postfit, base_,
-                    free_data_.bestfit, asimov_fit_, solved_data_);
+    const ExpectedAsimov kind = asimov == ExpectedAsimov::prefit
+                                    ? ExpectedAsimov::prefit
+                                    : ExpectedAsimov::postfit;
+    asimov_data_ = make_asimov(lh_data_, data_, poi_, asimov_mu, kind, base_,
+                               free_data_.bestfit, asimov_fit_, solved_data_);
     lh_asimov_.set_data(asimov_data_);
     // At the generating point every expected count equals its Asimov count and every
     // constraint sits at its auxiliary value: the likelihood equals the saturated one,

@@ -67,6 +67,44 @@ std::vector<double> sample_toy(const Model& model, std::span<const double> pars,
     return out;
 }
 
+std::vector<double> sample_toy_prior(const Model& model, std::span<const double> pars,
+                                     std::span<const double> data,
+                                     std::span<const std::pair<double, double>> bounds,
+                                     const std::vector<bool>& fixed,
+                                     unsigned long long seed,
+                                     unsigned long long index) {
+    const ModelData& md = model.compiled();
+    if (data.size() != model.nmain() + model.naux() || pars.size() != model.npars() ||
+        bounds.size() != model.npars() || fixed.size() != model.npars())
+        throw InvalidArgument(
+            "sample_toy_prior: data, pars, bounds or fixed of the wrong size");
+    std::mt19937_64 rng(mix(mix(seed) ^ index));
+    const double* aux = data.data() + model.nmain();
+    std::vector<double> drawn(pars.begin(), pars.end());
+    // RooFit draws within the parameter's range: redraw outside it (a truncated pdf)
+    auto within = [&](std::uint32_t par, auto&& draw) {
+        if (fixed[par]) return;
+        const auto [lo, hi] = bounds[par];
+        double x = draw();
+        for (int tries = 0; (x < lo || x > hi) && tries < 1000; ++tries) x = draw();
+        drawn[par] = std::clamp(x, lo, hi);
+    };
+    for (const GaussianTerm& t : md.gaussian) {
+        std::normal_distribution<double> prior(aux[t.aux], t.sigma);
+        within(t.par, [&] { return prior(rng); });
+    }
+    for (const PoissonTerm& t : md.poisson) {
+        std::gamma_distribution<double> prior(aux[t.aux] + 1.0, 1.0 / t.factor);
+        within(t.par, [&] { return prior(rng); });
+    }
+    std::vector<double> out(data.begin(), data.end());
+    Likelihood lh(model, out);
+    std::vector<double> expected(model.nmain());
+    lh.expected_data(drawn, expected, false);
+    for (std::size_t b = 0; b < model.nmain(); ++b) out[b] = poisson(rng, expected[b]);
+    return out;
+}
+
 ToyResult hypotest_toys(const Model& model, std::span<const double> data, double mu,
                         TestStat stat, int ntoys, unsigned long long seed, int jobs,
                         const FitOptions& base) {

@@ -75,6 +75,19 @@ ModelKind Model::kind() const {
     return data_->main->kind();
 }
 
+Model Model::with_poi(std::string_view name) const {
+    const ParamSetInfo& set = paramset(name);
+    if (set.size != 1) {
+        throw InvalidArgument("the POI must be a scalar parameter, \"" +
+                              std::string(name) + "\" has " + std::to_string(set.size) +
+                              " entries");
+    }
+    auto copy = std::make_shared<ModelData>(*data_);
+    copy->poi_index = set.offset;
+    copy->poi_name = set.name;
+    return Model(std::move(copy));
+}
+
 const ParamSetInfo& Model::paramset(std::string_view name) const {
     for (const auto& p : data_->paramsets) {
         if (p.name == name) return p;

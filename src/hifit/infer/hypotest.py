@@ -87,11 +87,17 @@ class AsymptoticCalculator:
         par_bounds: Sequence[tuple[float, float]] | None = None,
         fixed_params: Sequence[bool] | None = None,
         convention: Convention = "auto",
+        asimov: str = "postfit",
     ) -> None:
         args = fit_args(model, init_pars, par_bounds, fixed_params)
         self.model = model
         self._calc = _core.AsymptoticCalculator(
-            model._model, np.asarray(data, dtype=float), test_stat, *args, convention
+            model._model,
+            np.asarray(data, dtype=float),
+            test_stat,
+            *args,
+            convention,
+            asimov,
         )
 
     @property
@@ -172,12 +178,14 @@ def upper_limit(
     par_bounds: Sequence[tuple[float, float]] | None = None,
     fixed_params: Sequence[bool] | None = None,
     convention: Convention = "auto",
+    asimov: str = "postfit",
 ) -> UpperLimitResult:
     """Upper limits at CLs = ``level``: root finding, or interpolation on ``scan``.
 
     Expected limits solve the profile crossing of the Asimov likelihood exactly (the
     equation Combine's AsymptoticLimits solves to 0.5 %); their quantiles follow
-    ``convention``.
+    ``convention``. ``asimov="prefit"``: the Asimov data set at the initial values
+    (Combine's --noFitAsimov) instead of the fit to data.
     """
     calc = AsymptoticCalculator(
         data,
@@ -187,6 +195,7 @@ def upper_limit(
         par_bounds=par_bounds,
         fixed_params=fixed_params,
         convention=convention,
+        asimov=asimov,
     )
     if scan is None:
         r = _core.upper_limit(calc._calc, level, rtol)

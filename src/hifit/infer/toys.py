@@ -93,3 +93,28 @@ def sample(
     return _core.sample_toy(
         model._model, [float(p) for p in pars], int(seed), int(index)
     )
+
+
+def sample_prior(
+    model: Model,
+    pars: Sequence[float],
+    data: Sequence[float],
+    bounds: Sequence[tuple[float, float]],
+    fixed: Sequence[bool],
+    *,
+    seed: int = 0,
+    index: int = 0,
+) -> np.ndarray:
+    """One pseudo-experiment as Combine throws it without --toysFrequentist: the
+    constrained parameters drawn from their constraints given the observed auxiliary
+    data of ``data`` (within ``bounds``), Poisson main data at them, the auxiliary
+    data kept as observed; ``fixed`` parameters are not drawn."""
+    return _core.sample_toy_prior(
+        model._model,
+        [float(p) for p in pars],
+        np.asarray(data, dtype=float),
+        [tuple(map(float, b)) for b in bounds],
+        [bool(f) for f in fixed],
+        int(seed),
+        int(index),
+    )

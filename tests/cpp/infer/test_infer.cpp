@@ -144,3 +144,48 @@ TEST(Infer, ToysAreReproducibleAndAgreeWithAsymptotics) {
     const double se = std::sqrt(asym.clsb_obs * (1 - asym.clsb_obs) / 400);
     EXPECT_NEAR(a.clsb_obs, asym.clsb_obs, 4 * se + 0.01);
 }
+
+// Combine's default toys on 2-bin_1-channel (shapesys: Poisson constraints, rates
+// s_b + gamma_b * bkg_b): the auxiliary data stay as observed, gamma_b is drawn from
+// Gamma(aux_b + 1) / tau_b, so the mean main count is s_b + bkg_b (aux_b + 1) / tau_b
+// exactly (mu = 1), tau_b = aux_b being (bkg / sigma)^2 at the observed data.
+TEST(Infer, PriorToysKeepTheAuxiliaryDataAndDrawTheConstraints) {
+    const auto ws =
+        hifit::Workspace::load(kData + "/pyhf/pyhf-docs-json/2-bin_1-channel.json");
+    const auto model = ws.model();
+    const auto data = ws.data(model);
+    const auto pars = model.suggested_init();
+    const auto& bounds = model.suggested_bounds();
+    const auto& fixed = model.suggested_fixed();
+    const std::vector<double> signal{5.0, 10.0}, bkg{50.0, 60.0};
+    const std::size_t n = 40000;
+    std::vector<double> mean(2, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto toy =
+            hifit::sample_toy_prior(model, pars, data, bounds, fixed, 7, i);
+        ASSERT_EQ(toy.size(), data.size());
+        for (std::size_t a = model.nmain(); a < data.size(); ++a)
+            EXPECT_EQ(toy[a], data[a]);
+        for (std::size_t b = 0; b < 2; ++b) mean[b] += toy[b] / static_cast<double>(n);
+    }
+    for (std::size_t b = 0; b < 2; ++b) {
+        const double tau =
+            data[model.nmain() + b]; // aux = tau at the nominal gamma = 1
+        const double expected =
+            signal[b] + bkg[b] * (data[model.nmain() + b] + 1.0) / tau;
+        // Monte Carlo: the count's variance is at most the rate plus bkg^2 / tau
+        const double sd = std::sqrt((expected + bkg[b] * bkg[b] / tau) / n);
+        EXPECT_NEAR(mean[b], expected, 5.0 * sd) << b;
+    }
+    // a fixed constrained parameter is not drawn: the rates are those at pars
+    std::vector<bool> all_fixed(model.npars(), true);
+    std::vector<double> at_pars(model.nmain());
+    hifit::Likelihood(model, data).expected_data(pars, at_pars, false);
+    double sum0 = 0.0;
+    for (std::size_t i = 0; i < 4000; ++i)
+        sum0 += hifit::sample_toy_prior(model, pars, data, bounds, all_fixed, 9, i)[0];
+    EXPECT_NEAR(sum0 / 4000.0, at_pars[0], 5.0 * std::sqrt(at_pars[0] / 4000.0));
+    // reproducible by (seed, index)
+    EXPECT_EQ(hifit::sample_toy_prior(model, pars, data, bounds, fixed, 7, 3),
+              hifit::sample_toy_prior(model, pars, data, bounds, fixed, 7, 3));
+}

@@ -132,3 +132,30 @@ TEST(Prediction, OneShiftedParameterGivesHalfTheSymmetricDifference) {
     EXPECT_NEAR(p.stdev_bins[ns * p.nbins + 0], 0.1 * background_bin0, 1e-12); // total
     EXPECT_NEAR(p.stdev_channels[ns * p.nchannels + 0], 0.1 * background_bin0, 1e-12);
 }
+
+// Another parameter as the POI: the same likelihood, only the POI index and name move;
+// a per-bin or unknown parameter is refused.
+TEST(Model, WithPoiMovesOnlyThePoi) {
+    const auto model =
+        load_model("/pyhf/atlas-1Lbb-ins1755298/BkgOnly.json", "C1N2_Wh_hbb_1000_0");
+    const auto& sets = model.paramsets();
+    const auto scalar = std::find_if(sets.begin(), sets.end(), [&](const auto& p) {
+        return p.name != model.poi_name() && p.size == 1;
+    });
+    const auto shaped = std::find_if(sets.begin(), sets.end(),
+                                     [&](const auto& p) { return p.size > 1; });
+    ASSERT_NE(scalar, sets.end());
+    ASSERT_NE(shaped, sets.end());
+    const std::string before = model.poi_name();
+    const auto moved = model.with_poi(scalar->name);
+    EXPECT_EQ(moved.poi_name(), scalar->name);
+    EXPECT_EQ(moved.poi_index(), scalar->offset);
+    EXPECT_EQ(model.poi_name(), before); // the original is unchanged
+    std::vector<double> data(model.nmain(), 5.0);
+    data.insert(data.end(), model.auxdata().begin(), model.auxdata().end());
+    const auto x = random_point(model, 7);
+    EXPECT_EQ(hifit::Likelihood(moved, data).twice_nll(x),
+              hifit::Likelihood(model, data).twice_nll(x));
+    EXPECT_THROW((void)model.with_poi("no_such_parameter"), hifit::InvalidArgument);
+    EXPECT_THROW((void)model.with_poi(shaped->name), hifit::InvalidArgument);
+}
