@@ -7,7 +7,15 @@ import sys
 import click
 
 from ..exceptions import HifitError
-from . import _cards, _combine, _convert, _fit, _infer, _workflow  # noqa: F401  (registers the commands)
+from . import (  # noqa: F401  (registers the commands)
+    _cards,
+    _combine,
+    _combine_plot,
+    _convert,
+    _fit,
+    _infer,
+    _workflow,
+)
 from ._common import cli
 
 __all__ = ["cli", "main"]

@@ -23,8 +23,16 @@ from .options import CombineOptions, OptionError
 from .setup import Setup
 
 # combineTool passes these to its jobs only; one command does all steps at once
-WORKFLOW_FLAGS = ("doInitialFit", "doFits", "splitInitial", "allPars", "parallel",
-                  "job-mode", "floatOtherPOIs", "saveInactivePOI")  # fmt: skip
+WORKFLOW_FLAGS = (
+    "doInitialFit",
+    "doFits",
+    "splitInitial",
+    "allPars",
+    "parallel",
+    "job-mode",
+    "floatOtherPOIs",
+    "saveInactivePOI",
+)
 
 CONSTRAINT_TYPES = {
     "constrained_by_normal": "Gaussian",
@@ -59,7 +67,9 @@ def _select(setup: Setup, pois: list[str]) -> list[str]:
             try:
                 pattern = re.compile(m.group(1))
             except re.error as err:
-                raise OptionError(f"--exclude: bad regular expression {item!r}: {err}")
+                raise OptionError(
+                    f"--exclude: bad regular expression {item!r}"
+                ) from err
             excluded.update(n for n in named if pattern.search(n))
         else:
             excluded.add(item)
@@ -119,7 +129,7 @@ def run(setup: Setup):
                     singles.rows[0][p],
                     singles.rows[2 + 2 * k][p],
                 ],
-            }  # fmt: skip
+            }
             for k, p in enumerate(pois)
         ],
         "params": [],
