@@ -55,7 +55,11 @@ def test_format_is_combinetools(impacts) -> None:
     names = built.model.config.par_names
     assert doc["method"] == "default"
     assert [p["name"] for p in doc["POIs"]] == ["r"]
-    free = [n for n, f in zip(names, built.model.config.suggested_fixed()) if not f]
+    free = [
+        n
+        for n, f in zip(names, built.model.config.suggested_fixed(), strict=True)
+        if not f
+    ]
     assert [p["name"] for p in doc["params"]] == [n for n in free if n != "r"]
     for p in doc["params"]:
         assert set(p) == {"name", "fit", "prefit", "groups", "type", "r", "impact_r"}
