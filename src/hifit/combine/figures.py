@@ -46,8 +46,18 @@ BRAZIL_QUANTILES = {
     "exp+2": 0.975,
 }
 # CMS's recommended ten-colour sequence for stacked processes
-PALETTE = ("#3f90da", "#ffa90e", "#bd1f01", "#94a4a2", "#832db6", "#a96b59",
-           "#e76300", "#b9ac70", "#717581", "#92dadd")  # fmt: skip
+PALETTE = (
+    "#3f90da",
+    "#ffa90e",
+    "#bd1f01",
+    "#94a4a2",
+    "#832db6",
+    "#a96b59",
+    "#e76300",
+    "#b9ac70",
+    "#717581",
+    "#92dadd",
+)
 
 
 class FigureInputError(HifitError):
@@ -111,10 +121,15 @@ def read_scan_1d(path: str | Path, poi: str | None = None) -> Scan1D:
     return Scan1D(poi, x, y, best, lo, hi)
 
 
-def _crossings(x: np.ndarray, y: np.ndarray, best: float, level: float):
+def _spline(x: np.ndarray, y: np.ndarray) -> Any:
+    """plot1DScan.py's interpolation of the scan points (ROOT's TSpline3)."""
     from scipy.interpolate import CubicSpline
 
-    roots = CubicSpline(x, y).solve(level, extrapolate=False)
+    return CubicSpline(x, y)
+
+
+def _crossings(x: np.ndarray, y: np.ndarray, best: float, level: float):
+    roots = _spline(x, y).solve(level, extrapolate=False)
     below = [float(r) for r in roots if r < best]
     above = [float(r) for r in roots if r > best]
     return (max(below) if below else None), (min(above) if above else None)
@@ -157,7 +172,11 @@ def read_limits(paths: Sequence[str | Path]) -> LimitBand:
     for path in paths:
         if str(path).endswith(".json"):
             for mass, values in _json(path).items():
-                points.setdefault(float(mass), {}).update(values)
+                try:
+                    points.setdefault(float(mass), {}).update(values)
+                except (ValueError, TypeError):
+                    msg = f"{path}: not combineTool's CollectLimits JSON (key {mass!r})"
+                    raise FigureInputError(msg) from None
             continue
         tree = _limit_tree(path)
         if "quantileExpected" not in tree or not len(tree["limit"]):
@@ -341,7 +360,29 @@ def _style():
 
 
 def _label(mplhep: Any, ax: Any, data: bool = True) -> None:
-    mplhep.cms.label(ax=ax, text="Internal", data=data, rlabel="")
+    """mplhep's CMS label ("CMS" bold, then the italic tag) placed relative to the
+    axes: mplhep.cms.label draws the whole figure twice to place it."""
+    cms = ax.text(
+        0.0,
+        1.01,
+        "CMS",
+        transform=ax.transAxes,
+        ha="left",
+        va="bottom",
+        fontsize="x-large",
+        fontweight="bold",
+    )
+    ax.annotate(
+        "Internal" if data else "Simulation Internal",
+        xy=(1.0, 0.0),
+        xycoords=cms,
+        xytext=(4, 0),
+        textcoords="offset points",
+        ha="left",
+        va="bottom",
+        fontsize="large",
+        fontstyle="italic",
+    )
 
 
 def _interval_text(poi: str, best: float, lo: float | None, hi: float | None) -> str:
@@ -363,10 +404,13 @@ def scan_1d_figure(scans: Sequence[Scan1D], labels: Sequence[str] = ()) -> Any:
                 if k < len(labels)
                 else ("Observed" if k == 0 else f"scan {k + 1}")
             )
+            colour = colours[k % 4]
+            ax.plot(scan.x, scan.twice_dnll, color=colour, marker="o", ls="", ms=5)
+            fine = np.linspace(scan.x[0], scan.x[-1], 400)
             ax.plot(
-                scan.x,
-                scan.twice_dnll,
-                color=colours[k % 4],
+                fine,
+                _spline(scan.x, scan.twice_dnll)(fine),
+                color=colour,
                 lw=2,
                 label=f"{name}: "
                 + _interval_text(scan.poi, scan.best, scan.lo, scan.hi),
@@ -374,9 +418,10 @@ def scan_1d_figure(scans: Sequence[Scan1D], labels: Sequence[str] = ()) -> Any:
         for text, level in LEVELS_1D.items():
             ax.axhline(level, color="tab:red", ls="--", lw=1)
             ax.text(
-                ax.get_xlim()[1],
+                1.0,
                 level,
                 f" {text}",
+                transform=ax.get_yaxis_transform(),
                 va="center",
                 fontsize=12,
                 color="tab:red",
