@@ -7,16 +7,7 @@ import sys
 import click
 
 from ..exceptions import HifitError
-from . import (  # noqa: F401  (registers the commands)
-    _cards,
-    _combine,
-    _combine_plot,
-    _convert,
-    _fit,
-    _infer,
-    _workflow,
-)
-from ._common import cli
+from ._group import cli  # commands load on first use (_group.COMMANDS)
 
 __all__ = ["cli", "main"]
 

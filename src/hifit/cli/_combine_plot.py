@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import cli
+from ._group import cli
 
 FILES = click.argument(
     "files", nargs=-1, required=True, type=click.Path(dir_okay=False)
