@@ -34,9 +34,15 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def _mass(card: str) -> float:
+    """The mass the real Combine ran the card at."""
+    return json.loads(REAL.read_text())["cards"][card].get("mass", 120)
+
+
 def _run(tmp_path: Path, card: str, *extra: str) -> dict:
     out = tmp_path / "impacts.json"
-    argv = ["combine", str(DATA / card), "-M", "Impacts", "-m", "125", "-o", str(out)]
+    mass = str(_mass(card))
+    argv = ["combine", str(DATA / card), "-M", "Impacts", "-m", mass, "-o", str(out)]
     with pytest.raises(SystemExit) as code:
         main([*argv, "--doInitialFit", "--doFits", "--robustFit", "1", *extra])
     assert code.value.code == 0
@@ -51,7 +57,7 @@ def impacts(request, tmp_path_factory) -> tuple[str, dict]:
 
 def test_format_is_combinetools(impacts) -> None:
     card, doc = impacts
-    built = load_model(str(DATA / card), mass=125)
+    built = load_model(str(DATA / card), mass=_mass(card))
     names = built.model.config.par_names
     assert doc["method"] == "default"
     assert [p["name"] for p in doc["POIs"]] == ["r"]
@@ -82,7 +88,7 @@ def test_each_impact_recomputed_by_plain_fits(impacts) -> None:
     """Per parameter: its interval from MINOS, and r from a plain fit with the
     parameter fixed at each end (no continuation, no shared starting points)."""
     card, doc = impacts
-    built = load_model(str(DATA / card), mass=125)
+    built = load_model(str(DATA / card), mass=_mass(card))
     model, data = built.model, built.data
     names = model.config.par_names
     best = fit(data, model)
@@ -110,7 +116,7 @@ def test_close_to_hesse_ranking(impacts) -> None:
     """hifit.infer.ranking's post-fit shifts (at -+ the Hesse sigma), scaled to the
     profile crossings (the response is near linear), give the same POI shifts."""
     card, doc = impacts
-    built = load_model(str(DATA / card), mass=125)
+    built = load_model(str(DATA / card), mass=_mass(card))
     ranked = ranking(built.data, built.model)
     by_name = {n: k for k, n in enumerate(ranked.labels)}
     for p in doc["params"]:
