@@ -42,7 +42,8 @@ def _cli(*argv: str) -> None:
     assert code.value.code == 0
 
 
-def test_every_figure_from_real_combine_files(tmp_path: Path) -> None:
+def test_every_figure_from_real_combine_files(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # hifit combine writes higgsCombine*.root here
     impacts = tmp_path / "impacts.json"
     with pytest.raises(SystemExit):
         main(
@@ -188,7 +189,8 @@ def test_stacks_from_fit_diagnostics() -> None:
     plt.close(fig)
 
 
-def test_impacts_figure_order_and_bars(tmp_path: Path) -> None:
+def test_impacts_figure_order_and_bars(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # hifit combine writes higgsCombine*.root here
     out = tmp_path / "impacts.json"
     with pytest.raises(SystemExit):
         main(

@@ -10,6 +10,7 @@ recorded in tests/python/references/combine_methods.json when present.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from statistics import NormalDist
 
@@ -43,9 +44,15 @@ def _run(tmp_path: Path, card: str, *extra: str) -> dict:
     out = tmp_path / "impacts.json"
     mass = str(_mass(card))
     argv = ["combine", str(DATA / card), "-M", "Impacts", "-m", mass, "-o", str(out)]
-    with pytest.raises(SystemExit) as code:
-        main([*argv, "--doInitialFit", "--doFits", "--robustFit", "1", *extra])
+    here = os.getcwd()
+    os.chdir(tmp_path)  # higgsCombineTest.Impacts.mH*.root goes to the current folder
+    try:
+        with pytest.raises(SystemExit) as code:
+            main([*argv, "--doInitialFit", "--doFits", "--robustFit", "1", *extra])
+    finally:
+        os.chdir(here)
     assert code.value.code == 0
+    assert (tmp_path / f"higgsCombineTest.Impacts.mH{mass}.root").is_file()
     return json.loads(out.read_text())
 
 
@@ -167,3 +174,22 @@ def test_matches_recorded_combine_impacts(tmp_path: Path) -> None:
             assert q["fit"] == pytest.approx(p["fit"], abs=2e-3), (card, p["name"])
             assert q["impact_r"] == pytest.approx(p["impact_r"], abs=0.05 * width)
     assert tried
+
+
+def test_approx_is_refused_before_any_work(tmp_path: Path) -> None:
+    card = str(DATA / CARDS[0])
+    with pytest.raises(SystemExit) as code:
+        main(
+            [
+                "combine",
+                card,
+                "-M",
+                "Impacts",
+                "--approx",
+                "hesse",
+                "-o",
+                str(tmp_path / "x.json"),
+            ]
+        )
+    assert code.value.code == 2
+    assert not (tmp_path / "x.json").exists()

@@ -42,6 +42,13 @@ CONSTRAINT_TYPES = {
 
 
 def extra_outputs(options: CombineOptions) -> list[str]:
+    # read before any work: the place to refuse what this workflow does not do
+    if options.get("approx"):
+        msg = (
+            f"--approx {options.get('approx')}: not supported; hifit combine -M "
+            "Impacts runs the fits (they take seconds)"
+        )
+        raise OptionError(msg)
     output = options.get("output")
     return [output] if output else []
 
