@@ -5,8 +5,6 @@ fixed point (fixed). Rows as Combine commits them: first the best fit
 
 from __future__ import annotations
 
-from statistics import NormalDist
-
 from ...infer import fit
 from ...infer.scans import minos
 from ..options import CombineOptions
@@ -90,6 +88,8 @@ def _at_bound(setup: Setup, best, pois) -> bool:
 def _minos_level(setup: Setup) -> float:
     # Combine's MINOS errorlevel: 0.5 * chi2_1^-1(0.68) on counting cards; cards
     # with shapes fall back to 0.5 (CascadeMinimizer::minos rebuilds the minimizer)
-    return (
-        1.0 if setup.built.card.shapes else NormalDist().inv_cdf(0.84) ** 2
-    )  # chi2_1 68 % quantile (no scipy.stats: 2 s to import)
+    if setup.built.card.shapes:
+        return 1.0
+    from statistics import NormalDist  # not scipy.stats: 2 s to import
+
+    return NormalDist().inv_cdf(0.84) ** 2  # chi2_1's 68 % quantile
