@@ -125,7 +125,9 @@ def test_scan_2d_contours(tmp_path: Path) -> None:
     assert fig.axes[0].get_xlabel() == "r_ggH"
     plt.close(fig)
     out = tmp_path / "scan2d.png"
-    _cli("scan", str(path), "--2d", "-o", str(out))
+    _cli("scan", str(path), "-o", str(out))  # two POIs vary: 2D without --2d
+    assert figures.scanned_pois(path) == ["r_ggH", "r_qqH"]
+    assert figures.scanned_pois(GRID) == ["r"]
     assert out.read_bytes()[:4] == b"\x89PNG"
 
 

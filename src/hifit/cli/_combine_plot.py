@@ -60,10 +60,12 @@ def _check(output: str, inputs: tuple[str, ...]) -> None:
 @click.option("--label", "labels", multiple=True, help="Legend label per file (1D).")
 def scan(files, output, pois, two_d, labels) -> None:
     """plot1DScan.py: 2ΔNLL against the POI (several files overlaid), with the
-    68 % crossings in the legend; --2d: 68/95 % contours of two POIs."""
+    68 % crossings in the legend; a grid over two POIs (or --2d): 68/95 % contours."""
     from ..combine import figures
 
     _check(output, files)
+    if not pois and len(files) == 1 and len(figures.scanned_pois(files[0])) == 2:
+        two_d = True  # a grid over two POIs
     if two_d or len(pois) == 2:
         if len(files) != 1:
             raise click.BadParameter("a 2D scan takes one file", param_hint="FILES")

@@ -135,6 +135,12 @@ def _crossings(x: np.ndarray, y: np.ndarray, best: float, level: float):
     return (max(below) if below else None), (min(above) if above else None)
 
 
+def scanned_pois(path: str | Path) -> list[str]:
+    """The POI branches a grid varies (two for a 2D scan)."""
+    tree = _limit_tree(path)
+    return [p for p in _pois_in(tree) if len(np.unique(tree[p])) > 2]
+
+
 @dataclass
 class Scan2D:
     pois: tuple[str, str]
