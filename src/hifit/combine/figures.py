@@ -555,6 +555,10 @@ def limits_figure(band: LimitBand, poi: str = "r") -> Any:
                 label="Observed",
             )
         ax.axhline(1.0, color="tab:red", lw=1)
+        top = float(np.max(e["exp+2"]))
+        if band.observed is not None:
+            top = max(top, float(np.max(band.observed)))
+        ax.set_ylim(0.0, 1.5 * top)  # room for the legend above the band
         ax.set_xlabel(r"$m_{H}$ (GeV)")
         ax.set_ylabel(f"95% CL limit on {poi}")
         if len(band.mass) > 1:
