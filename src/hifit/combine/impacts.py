@@ -13,6 +13,7 @@ The initial fit's rows go to the ``limit`` tree as MultiDimFit singles writes th
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import replace
 from typing import Any
@@ -100,12 +101,32 @@ def _prefit(setup: Setup, widths: np.ndarray) -> dict[str, dict[str, Any]]:
         value, width = setup.init[i], float(widths[i])
         kind = kinds[i] if width > 0 or kinds[i] == "Unconstrained" else "Unconstrained"
         spread = width if kind != "Unconstrained" else 0.0
-        out[name] = {
-            "prefit": [value - spread, value, value + spread],
-            "type": kind,
-            "groups": groups.get(name, []),
-        }
+        prefit = [value - spread, value, value + spread]
+        if kind == "Poisson":
+            prefit = _poisson_interval(_count_scale(width))
+        out[name] = {"prefit": prefit, "type": kind, "groups": groups.get(name, [])}
     return out
+
+
+def _count_scale(width: float) -> float:
+    """A Poisson-constrained parameter (gmN N) is a rate multiplier in hifit (1 at
+    nominal, width 1/sqrt(N)) and the count N itself in Combine: the factor N."""
+    return 1.0 / (width * width)
+
+
+def _poisson_interval(count: float) -> list[float]:
+    """combineTool's prefit of a Poisson constraint: MINOS of -ln Pois(N | x) alone,
+    where x - N ln x rises by 1/2 from its minimum at x = N (Newton on each side)."""
+    if count <= 0:
+        return [0.0, 0.0, 0.0]
+    ends = []
+    for x in (count - math.sqrt(count), count + math.sqrt(count)):
+        x = max(x, 1e-3 * count)
+        for _ in range(60):
+            f = x - count * math.log(x / count) - count - 0.5
+            x = max(x - f / (1.0 - count / x), 1e-9 * count)
+        ends.append(x)
+    return [ends[0], count, ends[1]]
 
 
 def run(setup: Setup):
@@ -157,7 +178,8 @@ def run(setup: Setup):
     )
     names = setup.model.config.par_names
     row_of = {label: k for k, label in enumerate(result.labels)}
-    prefit = _prefit(setup, prefit_uncertainties(setup.model))
+    widths = prefit_uncertainties(setup.model)
+    prefit = _prefit(setup, widths)
     failed = [p for p in params if _failed(p, result.message)]
     width = max([len(p) for p in params] + [9])
     text += f"\n --- MultiDimFit ---\nParameter impacts: \n  {'Parameter':<{width}s} :"
@@ -169,7 +191,11 @@ def run(setup: Setup):
         theta = float(result.bestfit[k])
         lo = theta + float(result.postfit_down_shift[k])
         hi = theta + float(result.postfit_up_shift[k])
-        entry = {"name": name, **prefit[name], "fit": [lo, theta, hi]}
+        scale = 1.0  # Poisson parameters in Combine's units (the count)
+        if prefit[name]["type"] == "Poisson":
+            scale = _count_scale(float(widths[names.index(name)]))
+        fitted = [lo * scale, theta * scale, hi * scale]
+        entry = {"name": name, **prefit[name], "fit": fitted}
         shown = []
         for p in pois:
             i = names.index(p)
