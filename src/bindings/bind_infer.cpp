@@ -242,6 +242,10 @@ void bind_infer(nb::module_& m) {
         .def_ro("clipped", &ImpactResult::clipped)
         .def_ro("cov_prefit", &ImpactResult::cov_prefit)
         .def_ro("cov_postfit", &ImpactResult::cov_postfit)
+        .def_ro("postfit_down_shift", &ImpactResult::postfit_down_shift)
+        .def_ro("postfit_up_shift", &ImpactResult::postfit_up_shift)
+        .def_ro("postfit_down_fit", &ImpactResult::postfit_down_fit)
+        .def_ro("postfit_up_fit", &ImpactResult::postfit_up_fit)
         .def_ro("best", &ImpactResult::best)
         .def_ro("failed_fits", &ImpactResult::failed_fits)
         .def_ro("valid", &ImpactResult::valid)
@@ -250,14 +254,17 @@ void bind_infer(nb::module_& m) {
         "impacts",
         [](const Model& model, std::vector<double> data, std::vector<double> init,
            std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
-           int jobs, std::optional<FitResult> best) {
+           int jobs, std::optional<FitResult> best, bool prefit, double profile_delta,
+           bool keep_fits) {
             const FitOptions o =
                 options(std::move(init), std::move(bounds), std::move(fixed));
+            const ImpactOptions how{prefit, profile_delta, keep_fits};
             nb::gil_scoped_release release;
-            return impacts(model, data, o, jobs, best ? &*best : nullptr);
+            return impacts(model, data, o, jobs, best ? &*best : nullptr, how);
         },
         nb::arg("model"), nb::arg("data"), HIFIT_FIT_ARGS, nb::arg("jobs") = 1,
-        nb::arg("best") = nb::none());
+        nb::arg("best") = nb::none(), nb::arg("prefit") = true,
+        nb::arg("profile_delta") = 0.0, nb::arg("keep_fits") = false);
     m.def("prefit_uncertainties", &prefit_uncertainties, nb::arg("model"));
 
     nb::class_<GoodnessOfFit>(m, "GoodnessOfFit")

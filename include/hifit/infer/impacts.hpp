@@ -19,12 +19,24 @@ struct ImpactResult {
         postfit_down_clipped;
     std::vector<double> cov_prefit,
         cov_postfit; // covariance-based estimates (+1 sigma)
+    // the post-fit offsets applied (-sigma/+sigma, or the profile crossings)
+    std::vector<double> postfit_down_shift, postfit_up_shift;
+    // ImpactOptions::keep_fits: the refits' parameter values (empty where none ran)
+    std::vector<std::vector<double>> postfit_down_fit, postfit_up_fit;
     FitResult best;
     int refits = 0; // fits run (shifts clipped onto the best fit need none)
     int failed_fits = 0;
     int clipped = 0; // shifts clipped to a bound
     bool valid = false;
     std::string message; // the refits that did not converge, by parameter and shift
+};
+
+struct ImpactOptions {
+    bool prefit = true; // cabinetry's pre-fit shifts (Combine's impacts have none)
+    // > 0: post-fit shifts at the profile-likelihood crossings where -2 ln L rises
+    // by this much (Combine's MultiDimFit --algo impact), not at -+ the Hesse sigma
+    double profile_delta = 0.0;
+    bool keep_fits = false; // keep the post-fit refits (impacts on other POIs)
 };
 
 // cabinetry's ranking: each parameter fixed at best +- pre-fit and +- post-fit sigma,
@@ -34,7 +46,7 @@ struct ImpactResult {
 // no impact.
 ImpactResult impacts(const Model& model, std::span<const double> data,
                      const FitOptions& base = {}, int jobs = 1,
-                     const FitResult* best = nullptr);
+                     const FitResult* best = nullptr, const ImpactOptions& how = {});
 
 // Pre-fit widths of the constraint terms (Gaussian sigma, Poisson 1/sqrt(tau)); 0 for
 // unconstrained and fixed parameters (cabinetry's prefit_uncertainties).

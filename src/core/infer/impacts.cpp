@@ -32,7 +32,8 @@ std::vector<double> prefit_uncertainties(const Model& model) {
 }
 
 ImpactResult impacts(const Model& model, std::span<const double> data,
-                     const FitOptions& base, int jobs, const FitResult* best) {
+                     const FitOptions& base, int jobs, const FitResult* best,
+                     const ImpactOptions& how) {
     if (!model.poi_index()) {
         throw InvalidArgument("impacts need a model with a parameter of interest");
     }
@@ -54,8 +55,13 @@ ImpactResult impacts(const Model& model, std::span<const double> data,
     }
     const std::size_t m = out.pars.size();
     for (auto* v : {&out.prefit_up, &out.prefit_down, &out.postfit_up,
-                    &out.postfit_down, &out.cov_prefit, &out.cov_postfit}) {
+                    &out.postfit_down, &out.cov_prefit, &out.cov_postfit,
+                    &out.postfit_down_shift, &out.postfit_up_shift}) {
         v->assign(m, 0.0);
+    }
+    if (how.keep_fits) {
+        out.postfit_down_fit.assign(m, {});
+        out.postfit_up_fit.assign(m, {});
     }
     const double mu_hat = out.best.bestfit[poi];
     std::vector<int> failed(m, 0), refits(m, 0);
@@ -77,6 +83,7 @@ ImpactResult impacts(const Model& model, std::span<const double> data,
             Solutions known;
             known[theta] = out.best.bestfit;
             const double step = std::max(prefit[i], post);
+            std::vector<double>* kept = nullptr; // where the refit's values go
             auto shifted = [&](double shift, int which) {
                 if (shift == 0.0) return 0.0; // cabinetry: no fit for a zero shift
                 const double value = std::clamp(theta + shift, lo, hi);
@@ -92,12 +99,32 @@ ImpactResult impacts(const Model& model, std::span<const double> data,
                                                     std::to_string(value) +
                                                     "): " + r.message);
                 }
+                if (kept) *kept = r.bestfit;
                 return r.bestfit[poi] - mu_hat;
             };
-            out.prefit_up[k] = shifted(prefit[i], 0);
-            out.prefit_down[k] = shifted(-prefit[i], 1);
-            out.postfit_up[k] = shifted(post, 2);
-            out.postfit_down[k] = shifted(-post, 3);
+            if (how.prefit) {
+                out.prefit_up[k] = shifted(prefit[i], 0);
+                out.prefit_down[k] = shifted(-prefit[i], 1);
+            }
+            double down = -post, up = post;
+            if (how.profile_delta > 0) {
+                // Combine: the parameter's own profile-likelihood interval
+                const MinosResult crossing =
+                    minos(model, data, out.best, i, how.profile_delta, options);
+                if (!crossing.valid) {
+                    ++failed[k];
+                    append_message(failures[k], model.par_names()[i] +
+                                                    " interval: " + crossing.message);
+                }
+                down = crossing.lower; // negative
+                up = crossing.upper;
+            }
+            out.postfit_down_shift[k] = down;
+            out.postfit_up_shift[k] = up;
+            if (how.keep_fits) kept = &out.postfit_up_fit[k];
+            out.postfit_up[k] = shifted(up, 2);
+            if (how.keep_fits) kept = &out.postfit_down_fit[k];
+            out.postfit_down[k] = shifted(down, 3);
             // Linear estimate from the covariance: d mu = cov(mu, theta) / var(theta) *
             // shift.
             if (!out.best.covariance.empty() && post > 0) {

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ._common import cli
+from ._group import cli
 
 
 @cli.command(

@@ -16,21 +16,7 @@ from ..exceptions import HifitError
 from ..io import write_json_atomic
 from ..model import Model
 from ..pyhf_workspace import PatchSet, Workspace
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="hifit")
-def cli() -> None:
-    """Fast statistical inference on binned likelihoods.
-
-    Inference commands read a pyhf JSON workspace (a signal hypothesis from a
-    patchset is selected with --patchset and --patch) or a CMS Combine datacard
-    (fitted with Combine's own model; --mass, --poi-map, --poi-range, --mask);
-    templates, workspace and run
-    read a cabinetry YAML config. Results print as tables and, with -o, are written
-    as JSON.
-    """
-
+from ._group import cli  # noqa: F401  (re-exported: the commands register on it)
 
 CARD_SUFFIXES = (".txt", ".dat", ".card")
 

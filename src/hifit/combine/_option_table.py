@@ -270,6 +270,23 @@ METHOD = {
         "group,g": "multi",
         "runMinos": "bool",
     },
-    # combineTool.py -M Impacts (h6): its own options are read by its module
-    "Impacts": {**FITTER},
+    # combineTool.py -M Impacts (CombineTools/python/combine/Impacts.py) in one
+    # command: the options it forwards to MultiDimFit and its own
+    "Impacts": {
+        **FITTER,
+        "parameters,P": "multi",
+        "floatOtherPOIs": "bool",
+        "saveInactivePOI": "bool",
+        "named": "str",
+        "exclude": "str",
+        "doInitialFit": "flag",
+        "doFits": "flag",
+        "splitInitial": "flag",
+        "allPars": "flag",
+        "noInitialFit": "flag",
+        "approx": "str",
+        "output,o": "str",
+        "parallel": "int",
+        "job-mode": "str",
+    },
 }

@@ -1,7 +1,8 @@
 """The ``limit`` TTree of ``higgsCombine<name>.<Method>.mH<mass>.root`` as Combine
 writes it (bin/combine.cpp): the common branches in Combine's order and types, then
 the method's own (MultiDimFit's POIs and deltaNLL, as floats), and an empty ``toys``
-directory. Written with uproot through :func:`hifit.io.root_file` (atomic)."""
+directory. Written by :mod:`._root_tree` (the layout uproot writes, without
+importing uproot), atomically through :func:`hifit.io.replacing`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..io import root_file
+from ._root_tree import write_tree
 
 # bin/combine.cpp: t->Branch("limit", &limit, "limit/D") ...
 COMMON_BRANCHES: dict[str, type] = {
@@ -69,10 +70,5 @@ def write(
         )
         for key, kind in types.items()
     }
-    with root_file(path) as out:
-        tree = out.mktree(
-            "limit", {k: np.dtype(t) for k, t in types.items()}, title="limit"
-        )
-        if rows:
-            tree.extend(columns)
-        out.mkdir("toys")
+    # the standard-library writer: importing uproot takes longer than the command
+    write_tree(path, "limit", "limit", columns, folders=["toys"])

@@ -13,6 +13,8 @@ lines name are read here with uproot and handed to C++ as arrays::
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,10 +25,14 @@ from .. import _core, root_input
 from ..exceptions import InvalidSpec
 from ..input_files import read_utf8
 from ..io import write_text_atomic
+from ._root_th1 import RootFile, Unsupported
 
 __all__ = ["combine", "read"]
 
 _dc = _core.datacard
+# What the standard-library TH1 reader gives up on (layouts it does not decode, damaged
+# data): uproot then reads the file, and reports damage as one line naming it.
+_READER_LIMITS = (Unsupported, OSError, struct.error, ValueError, IndexError, zlib.error)
 
 TemplateKey = tuple[str, str, str]
 
@@ -104,8 +110,6 @@ def _check_card_file(path: str | os.PathLike[str]) -> None:
 
 def _template(req: Any, base: Path, files: dict[Path, Any], card_path: str) -> Any:
     """One template as a Histogram; None for an absent optional (shape?) one."""
-    import uproot
-
     where = f"{card_path}:{req.line}"
     file_path = Path(req.file)
     if not file_path.is_absolute():
@@ -115,27 +119,75 @@ def _template(req: Any, base: Path, files: dict[Path, Any], card_path: str) -> A
         if not os.path.lexists(file_path):
             msg = f"{where}: the shapes file {str(file_path)!r} does not exist"
             raise InvalidSpec(msg)
-        handle = files[file_path] = root_input.open_file(file_path, where)
-    with root_input.reading(file_path, f"histogram {req.object!r}", where):
+        root_input.check_file(file_path, where)  # no device, directory or non-ROOT
         try:
-            obj = handle[req.object]
-        except uproot.KeyInFileError:
-            if not req.required:
-                return None
-            msg = f"{where}: no object {req.object!r} in {str(file_path)!r}"
-            if req.variation:
-                msg += f" (variation {req.variation} of {req.process} in {req.channel})"
-            raise InvalidSpec(msg) from None
-        if not getattr(obj, "classname", "").startswith("TH1"):
-            kind = getattr(obj, "classname", type(obj).__name__)
-            msg = (
-                f"{where}: object {req.object!r} in {str(file_path)!r} is a {kind}, "
-                "expected a TH1 (only binned templates are supported)"
-            )
-            raise InvalidSpec(msg)
-        contents = np.asarray(obj.values(flow=False), dtype=np.float64)
-        sumw2 = np.asarray(obj.variances(flow=False), dtype=np.float64)
-        edges = np.asarray(obj.axis().edges(flow=False), dtype=np.float64)
+            handle = RootFile(file_path)  # the standard-library reader first
+        except _READER_LIMITS:
+            handle = root_input.open_file(file_path, where)
+        files[file_path] = handle
+    if isinstance(handle, RootFile):
+        try:
+            return _from_reader(handle, req, where, file_path)
+        except _READER_LIMITS:
+            handle.close()  # what it cannot decode (or finds damaged), uproot reads
+            handle = files[file_path] = root_input.open_file(file_path, where)
+    with root_input.reading(file_path, f"histogram {req.object!r}", where):
+        return _from_uproot(handle, req, where, file_path)
+
+
+def _missing(req: Any, where: str, file_path: Path) -> InvalidSpec:
+    msg = f"{where}: no object {req.object!r} in {str(file_path)!r}"
+    if req.variation:
+        msg += f" (variation {req.variation} of {req.process} in {req.channel})"
+    return InvalidSpec(msg)
+
+
+def _not_th1(req: Any, where: str, file_path: Path, kind: str) -> InvalidSpec:
+    msg = (
+        f"{where}: object {req.object!r} in {str(file_path)!r} is a {kind}, "
+        "expected a TH1 (only binned templates are supported)"
+    )
+    return InvalidSpec(msg)
+
+
+def _from_reader(handle: RootFile, req: Any, where: str, file_path: Path) -> Any:
+    key = handle.find(req.object)
+    if key is None:
+        if not req.required:
+            return None
+        raise _missing(req, where, file_path)
+    if not key.classname.startswith("TH1"):
+        raise _not_th1(req, where, file_path, key.classname)
+    h = handle.th1(key)
+    return _dc.Histogram(h.contents.tolist(), h.sumw2.tolist(), h.edges.tolist())
+
+
+def _uproot_file(file_path: Path, where: str) -> Any:
+    import uproot
+
+    try:
+        return uproot.open(file_path)
+    except Exception as err:  # uproot raises several types for non-ROOT files
+        msg = f"{where}: cannot open the shapes file {str(file_path)!r} ({err})"
+        raise InvalidSpec(msg) from None
+
+
+def _from_uproot(handle: Any, req: Any, where: str, file_path: Path) -> Any:
+    import uproot
+
+    try:
+        obj = handle[req.object]
+    except (KeyError, uproot.KeyInFileError):
+        if not req.required:
+            return None
+        raise _missing(req, where, file_path) from None
+    if not getattr(obj, "classname", "").startswith("TH1"):
+        raise _not_th1(
+            req, where, file_path, getattr(obj, "classname", type(obj).__name__)
+        )
+    contents = np.asarray(obj.values(flow=False), dtype=np.float64)
+    sumw2 = np.asarray(obj.variances(flow=False), dtype=np.float64)
+    edges = np.asarray(obj.axis().edges(flow=False), dtype=np.float64)
     return _dc.Histogram(contents.tolist(), sumw2.tolist(), edges.tolist())
 
 

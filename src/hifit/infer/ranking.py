@@ -40,6 +40,12 @@ class RankingResult:
     clipped: np.ndarray  # bool, shape (n, 4)
     refits: int = 0
     message: str = ""  # the refits that did not converge
+    # the post-fit offsets applied: -/+ sigma, or the profile-likelihood crossings
+    postfit_down_shift: np.ndarray | None = None
+    postfit_up_shift: np.ndarray | None = None
+    # keep_fits: every parameter's value in the post-fit refits, shape (n, npars)
+    postfit_down_fit: np.ndarray | None = None
+    postfit_up_fit: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``hifit.ranking`` result document, parameters by decreasing impact."""
@@ -77,12 +83,28 @@ def ranking(
     init_pars: Sequence[float] | None = None,
     par_bounds: Sequence[tuple[float, float]] | None = None,
     fixed_params: Sequence[bool] | None = None,
+    prefit: bool = True,
+    profile_delta: float = 0.0,
+    keep_fits: bool = False,
 ) -> RankingResult:
-    """cabinetry's ranking (four refits per parameter), spread over ``jobs`` threads."""
+    """cabinetry's ranking (four refits per parameter), spread over ``jobs`` threads.
+
+    Combine's impacts: ``prefit=False`` (no pre-fit shifts), ``profile_delta=1``
+    (post-fit shifts at the parameter's profile-likelihood crossings instead of
+    -/+ the Hesse sigma) and ``keep_fits`` (every parameter of the refits, for the
+    impacts on other POIs).
+    """
     best = fit_result or fit(data, model, init_pars, par_bounds, fixed_params)
     args = fit_args(model, init_pars, par_bounds, fixed_params)
     r = _core.impacts(
-        model._model, np.asarray(data, dtype=float), *args, jobs, best.core
+        model._model,
+        np.asarray(data, dtype=float),
+        *args,
+        jobs,
+        best.core,
+        prefit=prefit,
+        profile_delta=profile_delta,
+        keep_fits=keep_fits,
     )
     pars = list(r.pars)
     post = np.maximum(np.abs(r.postfit_up), np.abs(r.postfit_down))
@@ -111,7 +133,20 @@ def ranking(
         ).reshape(-1, 4)[order],
         refits=int(r.refits),
         message=r.message if best.valid else f"free fit: {best.status}",
+        postfit_down_shift=col(r.postfit_down_shift),
+        postfit_up_shift=col(r.postfit_up_shift),
+        postfit_down_fit=_fits(r.postfit_down_fit, order, model) if keep_fits else None,
+        postfit_up_fit=_fits(r.postfit_up_fit, order, model) if keep_fits else None,
     )
+
+
+def _fits(rows: Any, order: np.ndarray, model: Model) -> np.ndarray:
+    """Refit parameter vectors as an (n, npars) array; NaN rows where no fit ran."""
+    out = np.full((len(order), model.config.npars), np.nan)
+    for k, i in enumerate(order):
+        if len(rows[i]):
+            out[k] = rows[i]
+    return out
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,33 @@ TEST(Infer, ImpactsCovarianceEstimateIsCloseToRefits) {
     }
 }
 
+// Combine's impacts (MultiDimFit --algo impact): the shifts are each parameter's
+// MINOS crossings, the refits are kept, no pre-fit shifts.
+TEST(Infer, ImpactsAtProfileCrossingsMatchMinosAndKeptRefits) {
+    const auto ws = hifit::Workspace::load(
+        kData + "/pyhf/pyhf-tests/test_patchset/example_bkgonly.json");
+    const auto model = ws.model();
+    const auto data = ws.data(model);
+    hifit::ImpactOptions how;
+    how.prefit = false;
+    how.profile_delta = 1.0;
+    how.keep_fits = true;
+    const auto r = hifit::impacts(model, data, {}, 2, nullptr, how);
+    ASSERT_TRUE(r.valid);
+    const std::size_t poi = *model.poi_index();
+    for (std::size_t k = 0; k < r.pars.size(); ++k) {
+        const auto m = hifit::minos(model, data, r.best, r.pars[k], 1.0);
+        EXPECT_NEAR(r.postfit_down_shift[k], m.lower, 1e-6);
+        EXPECT_NEAR(r.postfit_up_shift[k], m.upper, 1e-6);
+        EXPECT_EQ(r.prefit_up[k], 0.0);
+        ASSERT_EQ(r.postfit_up_fit[k].size(), model.npars());
+        EXPECT_NEAR(r.postfit_up_fit[k][poi] - r.best.bestfit[poi], r.postfit_up[k],
+                    1e-12);
+        EXPECT_NEAR(r.postfit_down_fit[k][r.pars[k]],
+                    r.best.bestfit[r.pars[k]] + m.lower, 1e-6);
+    }
+}
+
 TEST(Infer, GoodnessOfFitOfAPerfectFitIsOne) {
     Simple s;
     const auto best = hifit::fit(s.model, s.data);

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
+from .. import impacts
 from . import asymptotic_limits, multidimfit, significance
 from .result import MethodResult
 
@@ -13,6 +14,7 @@ METHODS: dict[str, ModuleType] = {
     "AsymptoticLimits": asymptotic_limits,
     "MultiDimFit": multidimfit,
     "Significance": significance,
+    "Impacts": impacts,
 }
 
 __all__ = ["METHODS", "MethodResult"]

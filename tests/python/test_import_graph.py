@@ -1,0 +1,83 @@
+"""Start-up cost: what `hifit --help`, `import hifit.cli` and a whole `hifit
+combine` command on a shape card import. Heavy libraries (uproot imports awkward
+and fsspec: ~0.7 s; scipy.stats ~2 s; matplotlib) load only where they are used,
+so a command costs little more than Python and numpy. The import graph is checked,
+not timings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "combine"
+HEAVY = (
+    "uproot",
+    "awkward",
+    "fsspec",
+    "matplotlib",
+    "mplhep",
+    "scipy",
+    "yaml",
+    "tqdm",
+    "hist",
+    "boost_histogram",
+    "pandas",
+    "tabulate",
+    "pyhf",
+    "hifit.cabinetry.templates",
+    "hifit.cabinetry.visualize",
+)
+
+
+def _imported(code: str, cwd: Path | None = None) -> set[str]:
+    script = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ.copy(),
+        cwd=cwd,
+    )
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _heavy(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY)
+
+
+def test_import_hifit_cli_is_light() -> None:
+    assert _heavy(_imported("import hifit.cli")) == []
+
+
+def test_help_is_light() -> None:
+    code = "from hifit.cli import main\ntry:\n    main(['--help'])\n"
+    code += "except SystemExit:\n    pass"
+    assert _heavy(_imported(code)) == []
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared Combine data missing")
+@pytest.mark.parametrize(
+    "card",
+    [
+        "ci/htt_multiple_regions.txt",
+        "tutorials/counting/simple-counting-experiment.txt",
+    ],
+)
+def test_combine_command_is_light(tmp_path: Path, card: str) -> None:
+    """Reading the card's TH1 shapes and writing higgsCombine*.root without uproot."""
+    code = (
+        "from hifit.cli import main\ntry:\n"
+        f"    main(['combine', {str(DATA / card)!r}, '-M', 'Significance',"
+        " '-m', '125'])\n"
+        "except SystemExit as e:\n    assert e.code == 0, e.code"
+    )
+    modules = _imported(code, cwd=tmp_path)
+    assert "hifit.combine.methods" in modules
+    assert _heavy(modules) == []
+    assert (tmp_path / "higgsCombineTest.Significance.mH125.root").is_file()
