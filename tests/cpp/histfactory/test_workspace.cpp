@@ -89,6 +89,46 @@ TEST(Workspace, PatchsetAppliesPatchByName) {
     EXPECT_THROW(ps.apply(ws, "no_such_patch"), hifit::InvalidPatch);
 }
 
+// pyhf's patchset schema: version 1.0.0, names and labels of [a-zA-Z0-9_]+; the full
+// comparison with pyhf is tests/python/test_input_validation.py.
+TEST(Workspace, PatchsetsOutsidePyhfsSchemaAreRefused) {
+    const std::string good = R"({"version": "1.0.0", "metadata": {"description": "d",
+      "digests": {"md5": "0123456789abcdef0123456789abcdef"},
+      "references": {"hepdata": "ins1234567"}, "labels": ["x"]},
+      "patches": [{"metadata": {"name": "p", "values": [1]},
+      "patch": [{"op": "replace", "path": "/a", "value": 1}]}]})";
+    EXPECT_EQ(hifit::PatchSet::from_json(good, "ps.json").names().size(), 1u);
+    auto error = [&](const std::string& from, const std::string& to) {
+        std::string bad = good;
+        bad.replace(bad.find(from), from.size(), to);
+        try {
+            hifit::PatchSet::from_json(bad, "ps.json");
+        } catch (const hifit::InvalidSpec& e) {
+            return std::string(e.what());
+        }
+        return std::string("<no error>");
+    };
+    EXPECT_EQ(
+        error("\"1.0.0\"", "\"1.0.1\""),
+        "ps.json: /version: expected \"1.0.0\" (the patchset version pyhf reads), "
+        "found string \"1.0.1\"");
+    EXPECT_EQ(
+        error("\"name\": \"p\"", "\"name\": \"\""),
+        "ps.json: /patches/0/metadata/name: expected a non-empty name of letters, "
+        "digits and '_', found string \"\"");
+    EXPECT_EQ(error("[\"x\"]", "[\"\"]"),
+              "ps.json: /metadata/labels/0: expected a non-empty label of letters, "
+              "digits and '_', found string \"\"");
+    EXPECT_EQ(
+        error("[\"x\"]", "[]"),
+        "ps.json: /metadata/labels: expected a non-empty array of labels, found an "
+        "array of 0 item(s)");
+    EXPECT_EQ(
+        error("\"values\": [1]", "\"values\": [1, 2]"),
+        "ps.json: /patches/0/metadata/values: expected 1 value(s), one per label, "
+        "found 2");
+}
+
 namespace {
 
 std::string read_text(const std::string& path) {
