@@ -77,6 +77,7 @@ class Model {
 
   private:
     explicit Model(std::shared_ptr<const ModelData> data) : data_(std::move(data)) {}
+    void check_defined_at_init(const std::vector<double>& data) const;
     std::shared_ptr<const ModelData> data_;
 };
 

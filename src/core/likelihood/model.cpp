@@ -7,6 +7,8 @@
 #include "likelihood/model_data.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <sstream>
 
 namespace hifit {
 
@@ -20,6 +22,16 @@ const char* to_string(ModelKind kind) {
     static constexpr const char* names[] = {"histfactory", "combine"};
     return enum_name(kind, names);
 }
+
+namespace {
+
+std::string number_text(double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+}
+
+} // namespace
 
 Model Model::from_compiled(std::shared_ptr<const ModelData> data) {
     return Model(std::move(data));
@@ -100,12 +112,41 @@ std::vector<double> Model::data(const std::vector<Observation>& observations,
                                " bins, the channel has " +
                                std::to_string(data_->channel_nbins[ci]));
         }
+        for (std::size_t b = 0; b < it->data.size(); ++b) {
+            if (!(it->data[b] >= 0.0) || !std::isfinite(it->data[b])) {
+                throw InvalidModel("observation for channel \"" + name + "\", bin " +
+                                   std::to_string(b) + ": " + number_text(it->data[b]) +
+                                   ", expected a finite count >= 0");
+            }
+        }
         out.insert(out.end(), it->data.begin(), it->data.end());
     }
-    if (include_auxdata) {
-        out.insert(out.end(), data_->auxdata.begin(), data_->auxdata.end());
-    }
+    out.insert(out.end(), data_->auxdata.begin(), data_->auxdata.end());
+    check_defined_at_init(out);
+    if (!include_auxdata) out.resize(nmain());
     return out;
+}
+
+// Samples may have negative yields (pyhf keeps them), but a bin whose expected total
+// at the initial parameters is negative while events are observed has no Poisson
+// likelihood: pyhf's is NaN there and every fit fails.
+void Model::check_defined_at_init(const std::vector<double>& data) const {
+    Likelihood likelihood(*this, data);
+    std::vector<double> expected(nmain());
+    likelihood.expected_data(suggested_init(), expected, false);
+    for (std::size_t ci = 0; ci < data_->channels.size(); ++ci) {
+        for (std::size_t b = 0; b < data_->channel_nbins[ci]; ++b) {
+            const std::size_t i = data_->channel_offset[ci] + b;
+            if (data[i] > 0.0 && !(expected[i] >= 0.0)) {
+                throw InvalidModel("channel \"" + data_->channels[ci] + "\", bin " +
+                                   std::to_string(b) + ": the expected yield is " +
+                                   number_text(expected[i]) + " with " +
+                                   number_text(data[i]) +
+                                   " observed events; expected a total >= 0 (the "
+                                   "samples' yields sum to a negative number)");
+            }
+        }
+    }
 }
 
 } // namespace hifit
