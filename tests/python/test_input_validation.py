@@ -120,3 +120,219 @@ def test_duplicate_patch_values_are_refused_as_pyhf_does():
     twin["metadata"]["values"] = [1]
     assert pyhf_accepts_patchset(spec)
     assert hifit_accepts_patchset(spec)
+
+
+# ---- workspace values ----------------------------------------------------------------
+
+
+def workspace(sig=(5.0, 4.0), bkg=(50.0, 60.0), obs=(55.0, 62.0), bmods=(), params=()):
+    signal = [{"name": "mu", "type": "normfactor", "data": None}]
+    samples = [
+        {"name": "sig", "data": list(sig), "modifiers": signal},
+        {"name": "bkg", "data": list(bkg), "modifiers": list(bmods)},
+    ]
+    return {
+        "channels": [{"name": "ch", "samples": samples}],
+        "observations": [{"name": "ch", "data": list(obs)}],
+        "measurements": [
+            {"name": "m", "config": {"poi": "mu", "parameters": list(params)}}
+        ],
+        "version": "1.0.0",
+    }
+
+
+def normsys(hi, lo):
+    return [{"name": "ns", "type": "normsys", "data": {"hi": hi, "lo": lo}}]
+
+
+def per_bin(kind, values):
+    return [{"name": "mod", "type": kind, "data": list(values)}]
+
+
+LUMI = [{"name": "lumi", "type": "lumi", "data": None}]
+NAN, INF = float("nan"), float("inf")
+
+
+def lumi_config(sigma):
+    return [
+        {
+            "name": "lumi",
+            "auxdata": [1.0],
+            "sigmas": [sigma],
+            "bounds": [[0.5, 1.5]],
+            "inits": [1.0],
+        }
+    ]
+
+
+# (case, workspace, fragment of hifit's message)
+REFUSED = [
+    ("observation -3", workspace(obs=(-3.0, 62.0)), 'channel "ch", bin 0: -3'),
+    ("observation nan", workspace(obs=(NAN, 62.0)), 'channel "ch", bin 0: nan'),
+    ("observation inf", workspace(obs=(INF, 62.0)), 'channel "ch", bin 0: inf'),
+    ("negative total", workspace(bkg=(-10.0, 60.0)), "the expected yield is -5"),
+    ("nominal nan", workspace(bkg=(NAN, 60.0)), 'sample "bkg": data[0] is nan'),
+    ("staterror nan", workspace(bmods=per_bin("staterror", (NAN, 4.0))), "is nan"),
+    (
+        "histosys nan",
+        workspace(
+            bmods=[
+                {
+                    "name": "hs",
+                    "type": "histosys",
+                    "data": {"hi_data": [NAN, 1.0], "lo_data": [1.0, 1.0]},
+                }
+            ]
+        ),
+        "hi_data[0]",
+    ),
+    ("normsys hi 0", workspace(bmods=normsys(0.0, 0.9)), "hi is 0"),
+    ("normsys hi < 0", workspace(bmods=normsys(-1.1, 0.9)), "hi is -1.1"),
+    ("normsys lo 0", workspace(bmods=normsys(1.1, 0.0)), "lo is 0"),
+    ("normsys lo < 0", workspace(bmods=normsys(1.1, -0.9)), "lo is -0.9"),
+    ("normsys nan", workspace(bmods=normsys(NAN, 0.9)), "hi is nan"),
+    ("lumi sigma 0", workspace(bmods=LUMI, params=lumi_config(0.0)), "sigmas[0] is 0"),
+    ("lumi sigma < 0", workspace(bmods=LUMI, params=lumi_config(-0.1)), "sigmas[0]"),
+    (
+        "shapesys factor 0",
+        workspace(
+            bmods=per_bin("shapesys", (3.0, 4.0)),
+            params=[{"name": "mod", "factors": [0.0, 10.0]}],
+        ),
+        "factors[0] is 0",
+    ),
+]
+ACCEPTED = [
+    (
+        "negative sample bin, positive total",
+        workspace(sig=(60.0, 4.0), bkg=(-5.0, 60.0)),
+    ),
+    (
+        "negative total where nothing is observed",
+        workspace(bkg=(-10.0, 60.0), obs=(0.0, 62.0)),
+    ),
+    ("staterror < 0", workspace(bmods=per_bin("staterror", (-3.0, 4.0)))),
+    ("staterror 0", workspace(bmods=per_bin("staterror", (0.0, 4.0)))),
+    ("shapesys < 0", workspace(bmods=per_bin("shapesys", (-3.0, 4.0)))),
+    ("shapesys 0", workspace(bmods=per_bin("shapesys", (0.0, 4.0)))),
+    ("shapesys nan", workspace(bmods=per_bin("shapesys", (NAN, 4.0)))),
+    ("shapesys inf", workspace(bmods=per_bin("shapesys", (INF, 4.0)))),
+]
+
+
+def pyhf_logpdfs(spec):
+    """pyhf's log-likelihood at the initial point and with each modifier parameter at
+    +-0.5 (where the normsys/histosys interpolation is evaluated)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ws = pyhf.Workspace(spec)
+        model = ws.model()
+        data = ws.data(model)
+        init = list(model.config.suggested_init())
+        points = [init]
+        for name in model.config.par_order:
+            if name in ("mu", "lumi"):
+                continue
+            for shift in (-0.5, 0.5):
+                point = list(init)
+                point[model.config.par_slice(name)] = [
+                    v + shift for v in init[model.config.par_slice(name)]
+                ]
+                points.append(point)
+        return [float(model.logpdf(p, data)[0]) for p in points]
+
+
+@pytest.mark.parametrize(
+    ("case", "spec", "fragment"), REFUSED, ids=[c[0] for c in REFUSED]
+)
+def test_workspace_values_with_an_undefined_pyhf_likelihood_are_refused(
+    case, spec, fragment
+):
+    import math
+
+    assert not all(math.isfinite(v) for v in pyhf_logpdfs(spec)), case
+    with pytest.raises(HifitError) as err:
+        ws = hifit.Workspace(spec, source="ws.json")
+        ws.data(ws.model())
+    assert str(err.value).startswith("ws.json: ")
+    assert fragment in str(err.value)
+
+
+def test_a_negative_fractional_observation_is_refused_though_pyhf_evaluates_it():
+    # pyhf's Poisson term uses lgamma(n + 1), finite for n = -0.5: a number, not a
+    # likelihood. A count cannot be negative.
+    import math
+
+    spec = workspace(obs=(-0.5, 62.0))
+    assert math.isfinite(pyhf_logpdfs(spec)[0])
+    with pytest.raises(HifitError, match=r'^ws\.json: observation for channel "ch"'):
+        ws = hifit.Workspace(spec, source="ws.json")
+        ws.data(ws.model())
+
+
+@pytest.mark.parametrize(("case", "spec"), ACCEPTED, ids=[c[0] for c in ACCEPTED])
+def test_workspace_values_pyhf_evaluates_are_accepted_with_its_likelihood(case, spec):
+    reference = pyhf_logpdfs(spec)[0]
+    ws = hifit.Workspace(spec, source="ws.json")
+    model = ws.model()
+    data = ws.data(model)
+    got = model.twice_nll(model.config.suggested_init(), data)
+    assert got == pytest.approx(-2.0 * reference, rel=1e-9), case
+
+
+# ---- the same causes through the CLI: one line naming the file, exit 2 ---------------
+
+COUNTING_CARD = """imax 1
+jmax 1
+kmax *
+bin a
+observation 10
+bin a a
+process sig bkg
+process 0 1
+rate 2 8
+"""
+
+
+def cli_files(tmp_path):
+    """Each bad input as a file; returns {name: path}."""
+    patchset = json.loads(PATCHSET.read_text())
+    patchset["version"] = "2.0.0"
+    out = {
+        "name_only.txt": COUNTING_CARD + "lumi\n",
+        "extra_value.txt": COUNTING_CARD + "lumi lnN 1.1 1.1 1.1\n",
+        "truncated.txt": COUNTING_CARD + "lumi lnN 1.1",
+        "param_sigma0.txt": COUNTING_CARD + "x param 0 0\n",
+        "patchset.json": json.dumps(patchset),
+        "normsys.json": json.dumps(workspace(bmods=normsys(0.0, 0.9))),
+        "observation.json": json.dumps(workspace(obs=(-3.0, 62.0))),
+        "total.json": json.dumps(workspace(bkg=(-10.0, 60.0))),
+        "sigma.json": json.dumps(workspace(bmods=LUMI, params=lumi_config(0.0))),
+    }
+    for name, text in out.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+CLI_CASES = [
+    (["fit", "name_only.txt"], "name_only.txt:10: expected a directive type"),
+    (["fit", "extra_value.txt"], "extra_value.txt:10: expected 2 values after 'lnN'"),
+    (["fit", "truncated.txt"], "truncated.txt:10: expected 2 values after 'lnN'"),
+    (["fit", "param_sigma0.txt"], "param_sigma0.txt:10: expected a positive sigma"),
+    (
+        ["fit", "normsys.json", "--patchset", "patchset.json", "--patch", "x"],
+        'patchset.json: /version: expected "1.0.0"',
+    ),
+    (["fit", "normsys.json"], 'normsys.json: channel "ch", sample "bkg", modifier'),
+    (["fit", "observation.json"], 'observation.json: observation for channel "ch"'),
+    (["fit", "total.json"], 'total.json: channel "ch", bin 0: the expected yield'),
+    (["fit", "sigma.json"], 'sigma.json: measurement "m": parameter "lumi"'),
+]
+
+
+@pytest.mark.parametrize(("args", "fragment"), CLI_CASES, ids=[c[1] for c in CLI_CASES])
+def test_cli_refuses_with_one_line_and_exit_2(tmp_path, args, fragment):
+    folder = cli_files(tmp_path)
+    args = [str(folder / a) if (folder / a).exists() else a for a in args]
+    line = one_error_line(run_cli(*args), 2)
+    assert fragment in line
