@@ -336,3 +336,55 @@ def test_cli_refuses_with_one_line_and_exit_2(tmp_path, args, fragment):
     args = [str(folder / a) if (folder / a).exists() else a for a in args]
     line = one_error_line(run_cli(*args), 2)
     assert fragment in line
+
+
+# ---- models too large for dense matrices -----------------------------------------
+
+
+def staterror_workspace(bins: int) -> dict:
+    spec = workspace(sig=[1.0] * bins, bkg=[10.0] * bins, obs=[11.0] * bins)
+    spec["channels"][0]["samples"][1]["modifiers"] = per_bin("staterror", [1.0] * bins)
+    return spec
+
+
+def test_the_100k_staterror_model_of_the_issue_is_refused_before_allocation(tmp_path):
+    # 100 001 parameters: one dense Hessian is 80 GB. Refused from the sizes alone, so
+    # the test allocates nothing large (about a second, most of it JSON).
+    bins = 100_000
+    import os
+
+    memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    hessian = (bins + 1) ** 2 * 8
+    if memory > 9 * hessian:
+        pytest.skip("this machine could hold the dense fit")
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(staterror_workspace(bins)))
+    line = one_error_line(run_cli("fit", path), 2)
+    assert line.startswith(f"hifit: error: {path}: the model has 100001 parameters")
+    assert "dense 100001x100001 Hessian (80 GB" in line
+    assert "more than this machine's memory" in line
+
+
+def test_a_lowered_memory_limit_refuses_a_small_model(tmp_path, monkeypatch):
+    # HIFIT_MEMORY_LIMIT (bytes) stands in for the machine's memory.
+    bins = 200
+    spec = staterror_workspace(bins)
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(spec))
+    jacobian, hessian = bins * (bins + 1) * 8, (bins + 1) ** 2 * 8
+    monkeypatch.setenv("HIFIT_MEMORY_LIMIT", str(jacobian + hessian))
+    line = one_error_line(run_cli("fit", path), 2)
+    assert f"{path}: the model has 201 parameters and 200 bins" in line
+    assert "more than the limit HIFIT_MEMORY_LIMIT" in line
+    ws = hifit.Workspace(spec, source="model.json")
+    model = ws.model()
+    data = ws.data(model)
+    with pytest.raises(HifitError, match="a fit needs a dense 201x201 Hessian"):
+        hifit.infer.fit(data, model)
+    monkeypatch.setenv("HIFIT_MEMORY_LIMIT", str(jacobian / 2))
+    with pytest.raises(
+        HifitError, match="its likelihood needs a dense 200x201 Jacobian"
+    ):
+        model.twice_nll(model.config.suggested_init(), data)
+    monkeypatch.delenv("HIFIT_MEMORY_LIMIT")
+    assert hifit.infer.fit(data, model).valid

@@ -121,32 +121,10 @@ std::vector<double> Model::data(const std::vector<Observation>& observations,
         }
         out.insert(out.end(), it->data.begin(), it->data.end());
     }
-    out.insert(out.end(), data_->auxdata.begin(), data_->auxdata.end());
-    check_defined_at_init(out);
-    if (!include_auxdata) out.resize(nmain());
-    return out;
-}
-
-// Samples may have negative yields (pyhf keeps them), but a bin whose expected total
-// at the initial parameters is negative while events are observed has no Poisson
-// likelihood: pyhf's is NaN there and every fit fails.
-void Model::check_defined_at_init(const std::vector<double>& data) const {
-    Likelihood likelihood(*this, data);
-    std::vector<double> expected(nmain());
-    likelihood.expected_data(suggested_init(), expected, false);
-    for (std::size_t ci = 0; ci < data_->channels.size(); ++ci) {
-        for (std::size_t b = 0; b < data_->channel_nbins[ci]; ++b) {
-            const std::size_t i = data_->channel_offset[ci] + b;
-            if (data[i] > 0.0 && !(expected[i] >= 0.0)) {
-                throw InvalidModel("channel \"" + data_->channels[ci] + "\", bin " +
-                                   std::to_string(b) + ": the expected yield is " +
-                                   number_text(expected[i]) + " with " +
-                                   number_text(data[i]) +
-                                   " observed events; expected a total >= 0 (the "
-                                   "samples' yields sum to a negative number)");
-            }
-        }
+    if (include_auxdata) {
+        out.insert(out.end(), data_->auxdata.begin(), data_->auxdata.end());
     }
+    return out;
 }
 
 } // namespace hifit
