@@ -170,7 +170,7 @@ REFUSED = [
     ("observation -3", workspace(obs=(-3.0, 62.0)), 'channel "ch", bin 0: -3'),
     ("observation nan", workspace(obs=(NAN, 62.0)), 'channel "ch", bin 0: nan'),
     ("observation inf", workspace(obs=(INF, 62.0)), 'channel "ch", bin 0: inf'),
-    ("negative total", workspace(bkg=(-10.0, 60.0)), "the expected yield is -5"),
+    ("negative total", workspace(bkg=(-10.0, 60.0)), "nominal yields sum to -5"),
     ("nominal nan", workspace(bkg=(NAN, 60.0)), 'sample "bkg": data[0] is nan'),
     ("staterror nan", workspace(bmods=per_bin("staterror", (NAN, 4.0))), "is nan"),
     (
@@ -325,7 +325,7 @@ CLI_CASES = [
     ),
     (["fit", "normsys.json"], 'normsys.json: channel "ch", sample "bkg", modifier'),
     (["fit", "observation.json"], 'observation.json: observation for channel "ch"'),
-    (["fit", "total.json"], 'total.json: channel "ch", bin 0: the expected yield'),
+    (["fit", "total.json"], 'total.json: channel "ch", bin 0: the samples\' nominal'),
     (["fit", "sigma.json"], 'sigma.json: measurement "m": parameter "lumi"'),
 ]
 

@@ -119,10 +119,10 @@ TEST(Workspace, UndefinedLikelihoodValuesAreInputErrors) {
                       "\"observations\":[{\"name\":\"c\",\"data\":[-1.0]"),
               "ws.json: observation for channel \"c\", bin 0: -1, expected a finite "
               "count >= 0");
-    EXPECT_EQ(message("\"data\":[1.0],\n", "\"data\":[-1.0],\n"),
-              "ws.json: channel \"c\", bin 0: the expected yield is -1 with 1 observed "
-              "events; expected a total >= 0 (the samples' yields sum to a negative "
-              "number)");
+    EXPECT_EQ(
+        message("\"data\":[1.0],\n", "\"data\":[-1.0],\n"),
+        "ws.json: channel \"c\", bin 0: the samples' nominal yields sum to -1 with 1 "
+        "observed events; expected a total >= 0 where events are observed");
     EXPECT_EQ(message("\"parameters\":[]",
                       R"("parameters":[{"name":"mu","bounds":[[2,1]]}])"),
               "ws.json: measurement \"m\": parameter \"mu\": bounds[0] is [2, 1], "
