@@ -43,6 +43,11 @@ void bind_fit(nb::module_& m) {
         .def_ro("evaluations", &FitResult::evaluations)
         .def_ro("wall_time", &FitResult::wall_time);
 
+    m.def(
+        "check_dense_fit_memory",
+        [](const Model& model) { check_dense_memory(model, kFitSquareMatrices); },
+        nb::arg("model"));
+
     // The fit runs without the GIL: inputs are converted to C++ values first.
     m.def(
         "fit",

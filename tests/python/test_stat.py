@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import hifit.stat as hs
+from hifit.exceptions import InvalidArgument
 from hifit.stat.combine import combine_datacards
 
 uproot = pytest.importorskip("uproot")
@@ -688,3 +689,21 @@ def test_card_fits_directly(mcstat):
     assert data[: len(expected)].sum() == pytest.approx(card.observation)
     result = fit(data, model)
     assert result.valid
+
+
+def test_a_dataset_marked_as_data_is_refused_in_an_mc_process():
+    # PocketCoffea's datasets_metadata["by_dataset"][dataset]["isMC"] is the string
+    # "False" for data; such a dataset cannot be a prediction even with MC-like axes
+    histograms, metadata, cutflow = inputs(["2018"])
+    mc = hs.MCProcesses(
+        [hs.MCProcess(name="t", samples=["ttbar"], is_signal=True, years=["2018"])]
+    )
+    args = (histograms, metadata, cutflow, ["2018"], mc, hs.Systematics([]), "SR")
+    metadata["by_dataset"] = {"ttbar_2018": {"isMC": "True"}}
+    assert hs.Datacard(*args, verbose=False).rate("t_2018") > 0
+    metadata["by_dataset"] = {"ttbar_2018": {"isMC": "False"}}
+    with pytest.raises(
+        InvalidArgument,
+        match=r"^MC process 't': sample 'ttbar' \(dataset 'ttbar_2018'\) is data",
+    ):
+        hs.Datacard(*args, verbose=False)

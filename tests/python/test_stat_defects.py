@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import hifit.stat as hs
+from hifit.exceptions import InvalidArgument
 
 ps = pytest.importorskip("pocket_coffea.utils.stat")
 ps_histogram = pytest.importorskip("pocket_coffea.utils.histogram")
@@ -43,7 +44,15 @@ def data_histogram():
     return h
 
 
-def make(m, *, signal_scale=1.0, cutflow=None, data_name="data_obs", **kw):
+def make(
+    m,
+    *,
+    signal_scale=1.0,
+    cutflow=None,
+    data_name="data_obs",
+    ttbar_samples=("ttbar",),
+    **kw,
+):
     histograms = {"signal": {}, "ttbar": {}, "DATA": {}}
     by_period = {}
     for i, y in enumerate(YEARS):
@@ -61,7 +70,12 @@ def make(m, *, signal_scale=1.0, cutflow=None, data_name="data_obs", **kw):
     mc = m.MCProcesses(
         [
             m.MCProcess(name="signal", samples=["signal"], is_signal=True, years=YEARS),
-            m.MCProcess(name="ttbar", samples=["ttbar"], is_signal=False, years=YEARS),
+            m.MCProcess(
+                name="ttbar",
+                samples=list(ttbar_samples),
+                is_signal=False,
+                years=YEARS,
+            ),
         ]
     )
     systs = m.Systematics(
@@ -198,3 +212,28 @@ def test_integer_shape_value():
         name="x", typ="shape", processes=["a"], years=["y"], value=1
     )
     assert s.processes == {"a": 1.0}
+
+
+def test_a_sample_in_neither_metadata_nor_histograms_is_an_error():
+    # a typo in a process's sample list: pocket-coffea refuses it ("Missing histogram
+    # for sample"); hifit.stat refuses it too, naming the process and the sample,
+    # instead of writing the column without it
+    with pytest.raises(ValueError, match="Missing histogram for sample ttbar_semilep"):
+        make(ps, ttbar_samples=("ttbar", "ttbar_semilep"))
+    with pytest.raises(InvalidArgument) as err:
+        make(hs, ttbar_samples=("ttbar", "ttbar_semilep"))
+    assert isinstance(err.value, ValueError)
+    assert str(err.value).startswith(
+        "process 'ttbar': sample 'ttbar_semilep' is in neither datasets_metadata nor "
+        "the histograms"
+    )
+
+
+def test_data_listed_as_an_mc_process_is_refused():
+    # pocket-coffea crashes on the data histogram's missing variation axis
+    with pytest.raises(KeyError, match="variation not found in axes"):
+        make(ps, ttbar_samples=("ttbar", "DATA"))
+    with pytest.raises(
+        InvalidArgument, match=r"^MC process 'ttbar': sample 'DATA' \(dataset 'DATA_"
+    ):
+        make(hs, ttbar_samples=("ttbar", "DATA"))

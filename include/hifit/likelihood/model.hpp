@@ -84,6 +84,17 @@ class Model {
     std::shared_ptr<const ModelData> data_;
 };
 
+// Every likelihood holds a dense nmain x npars Jacobian; a fit adds `square_matrices`
+// dense npars x npars matrices (Hessian, factorizations, covariance). Throws
+// InvalidModel, before anything is allocated, when they would not fit in this
+// machine's physical memory, or in HIFIT_MEMORY_LIMIT bytes when that environment
+// variable is set (the tests lower the limit this way).
+void check_dense_memory(const Model& model, int square_matrices);
+// The fit's npars x npars matrices alive at its peak: the Hessian, its free block, the
+// Cholesky factor, the damped copy and its factor, the eigen-decomposition (two),
+// then the covariance and correlation kept in the result.
+inline constexpr int kFitSquareMatrices = 8;
+
 // Evaluation context for one data set: owns scratch buffers so evaluation allocates
 // nothing. Cheap to create; use one per thread. All results are for -2 ln L.
 class Likelihood {

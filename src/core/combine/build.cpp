@@ -147,7 +147,17 @@ class Builder {
     const Histogram* find(const std::string& ch, const std::string& proc,
                           const std::string& var) const {
         auto it = templates_.find(TemplateKey{ch, proc, var});
-        return it == templates_.end() ? nullptr : &it->second;
+        if (it == templates_.end()) return nullptr;
+        // A NaN or infinite bin leaves every likelihood undefined: an input error.
+        const auto& contents = it->second.contents;
+        for (std::size_t b = 0; b < contents.size(); ++b)
+            if (!std::isfinite(contents[b]))
+                throw InvalidModel(card_.source + ": bin " + ch + ", process " + proc +
+                                   (var.empty() ? "" : ", template " + var) +
+                                   ": histogram bin " + std::to_string(b + 1) + " is " +
+                                   (std::isnan(contents[b]) ? "nan" : "infinite") +
+                                   ", expected a finite number");
+        return &it->second;
     }
     std::size_t add_param(Param p) {
         auto it = index_.find(p.name);
@@ -695,6 +705,13 @@ CombineModel Builder::build() {
                                    std::to_string(h->contents.size()) +
                                    " bins, expected " +
                                    std::to_string(channels_[c].nbins));
+            for (std::size_t b = 0; b < h->contents.size(); ++b)
+                if (h->contents[b] < 0.0)
+                    throw InvalidModel(card_.source + ": bin " + bin +
+                                       ": data_obs histogram bin " +
+                                       std::to_string(b + 1) + " is " +
+                                       std::to_string(h->contents[b]) +
+                                       ", expected an observed count >= 0");
             data.insert(data.end(), h->contents.begin(), h->contents.end());
         } else {
             if (c >= card_.observation.size() || card_.observation[c] < 0.0)

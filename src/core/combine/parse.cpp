@@ -7,6 +7,7 @@
 #include "enum_names.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -99,6 +100,28 @@ std::vector<std::string> split_on(std::string_view s, char sep) {
     return out;
 }
 
+// A lone token without letters or digits ("=====", "***") separates blocks; Combine
+// skips every one-token line, hifit only these (a lone name is an incomplete row).
+bool is_separator(const std::vector<std::string>& tokens) {
+    return tokens.size() == 1 &&
+           std::none_of(tokens[0].begin(), tokens[0].end(),
+                        [](unsigned char c) { return std::isalnum(c) != 0; });
+}
+
+// What a per-column entry looks like: '-', a number, or 'down/up' numbers.
+bool looks_like_value(std::string_view tok) {
+    if (all_dashes(tok)) return true;
+    auto numeric = [](std::string_view s) {
+        if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+        double v = 0.0;
+        auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        return !s.empty() && ec == std::errc() && ptr == s.data() + s.size();
+    };
+    auto slash = tok.find('/');
+    if (slash == std::string_view::npos) return numeric(tok);
+    return numeric(tok.substr(0, slash)) && numeric(tok.substr(slash + 1));
+}
+
 bool is_glob(std::string_view s) {
     return s.find_first_of("*?[") != std::string_view::npos;
 }
@@ -121,6 +144,8 @@ class Parser {
             if (end == text.size()) break;
             start = end + 1;
         }
+        // A last line without its newline may be a file cut short: errors on it say so.
+        if (!text.empty() && text.back() != '\n') unterminated_line_ = number;
     }
 
     Datacard run() {
@@ -145,7 +170,11 @@ class Parser {
                            std::string_view token) const {
         std::string shown(token.substr(0, 80));
         if (token.size() > 80) shown += "...";
-        throw InvalidSpec(source_ + ":" + std::to_string(line) + ": " + what +
+        const std::string cut = line == unterminated_line_
+                                    ? " (the file ends inside this line without a "
+                                      "newline: is it truncated?)"
+                                    : "";
+        throw InvalidSpec(source_ + ":" + std::to_string(line) + ": " + what + cut +
                           ", found '" + shown + "'");
     }
 
@@ -393,7 +422,12 @@ class Parser {
             const auto& raw = lines_[li];
             if (raw.text.rfind("--", 0) == 0) continue;
             Row r{tokens_of(raw.text), raw.number};
-            if (r.tokens.size() <= 1) continue;
+            if (r.tokens.empty() || is_separator(r.tokens)) continue;
+            if (r.tokens.size() == 1)
+                fail(r.line,
+                     "expected a directive type (and its values) after '" +
+                         r.tokens[0] + "'",
+                     end_of_line);
             directive(r);
         }
     }
@@ -514,6 +548,13 @@ class Parser {
                  "expected " + std::to_string(ncol) + " values after '" + r.tokens[1] +
                      "' (one per column)",
                  end_of_line);
+        // Free text after the values is a comment (Combine's tutorials do it); one more
+        // value is not: it would be a column the card does not have.
+        if (r.tokens.size() - first > ncol && looks_like_value(r.tokens[first + ncol]))
+            fail(r.line,
+                 "expected " + std::to_string(ncol) + " values after '" + r.tokens[1] +
+                     "' (one per column; start a trailing comment with '#')",
+                 r.tokens[first + ncol]);
         bool any = false;
         for (std::size_t i = 0; i < ncol; ++i) {
             Effect e = entry(r.line, kind, r.tokens[first + i]);
@@ -971,6 +1012,7 @@ class Parser {
     std::string source_;
     std::vector<RawLine> lines_;
     Datacard card_;
+    int unterminated_line_ = 0; // the last line, when the text does not end with '\n'
     std::optional<int> imax_, jmax_, kmax_;
     int imax_line_ = 0, jmax_line_ = 0, kmax_line_ = 0;
     std::size_t counted_rows_ = 0;

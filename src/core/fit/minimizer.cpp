@@ -224,6 +224,7 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
                                   " parameters");
         }
     };
+    check_dense_memory(model, kFitSquareMatrices);
     check_size(options.init.size(), "init");
     check_size(options.bounds.size(), "bounds");
     check_size(options.fixed.size(), "fixed");

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <sstream>
 
 namespace hifit {
 
@@ -57,6 +58,43 @@ std::string where(const Channel& c, const Sample* s = nullptr,
     return out;
 }
 
+std::string number_text(double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+}
+
+// Values that leave the likelihood undefined at every point are input errors, not
+// failed fits. What pyhf evaluates to a finite likelihood stays accepted: negative
+// sample yields, negative or zero staterror widths, any shapesys width (pyhf masks
+// the bins it cannot use).
+void check_values(const Channel& c, const Sample& s) {
+    auto finite = [&](const std::vector<double>& v, const Modifier* m,
+                      const char* what) {
+        for (std::size_t b = 0; b < v.size(); ++b)
+            if (!std::isfinite(v[b]))
+                throw InvalidModel(where(c, &s, m) + ": " + what + "[" +
+                                   std::to_string(b) + "] is " + number_text(v[b]) +
+                                   ", expected a finite number");
+    };
+    finite(s.data, nullptr, "data");
+    for (const auto& m : s.modifiers) {
+        if (m.type == ModifierType::normsys) {
+            for (auto [key, v] : {std::pair{"hi", m.hi}, std::pair{"lo", m.lo}})
+                if (!(v > 0.0) || !std::isfinite(v))
+                    throw InvalidModel(where(c, &s, &m) + ": " + key + " is " +
+                                       number_text(v) +
+                                       ", expected a finite factor > 0 (the "
+                                       "interpolation takes its logarithm)");
+        } else if (m.type == ModifierType::histosys) {
+            finite(m.hi_data, &m, "hi_data");
+            finite(m.lo_data, &m, "lo_data");
+        } else if (m.type == ModifierType::staterror) {
+            finite(m.data, &m, "data");
+        }
+    }
+}
+
 SortedSpec sort_and_check(const WorkspaceSpec& spec) {
     SortedSpec out;
     std::set<std::string> channel_names, sample_names;
@@ -81,6 +119,7 @@ SortedSpec sort_and_check(const WorkspaceSpec& spec) {
                 }
             };
             check_len(s.data, nullptr, "data");
+            check_values(c, s);
             std::set<std::pair<std::string, ModifierType>> keys;
             for (const auto& m : s.modifiers) {
                 if (!keys.insert({m.name, m.type}).second) {
@@ -330,6 +369,38 @@ void override_list(std::vector<T>& target, const std::optional<std::vector<T>>& 
     target = *given;
 }
 
+// A Gaussian width or Poisson factor <= 0 and any non-finite configured number leave
+// the constraint term undefined (pyhf's likelihood is NaN or -inf there).
+void check_configured(const ParamSet& p, const Measurement& meas,
+                      const ParameterConfig& cfg) {
+    auto fail = [&](const char* key, std::size_t i, double v, const char* expected) {
+        throw InvalidModel("measurement \"" + meas.name + "\": parameter \"" + p.name +
+                           "\": " + key + "[" + std::to_string(i) + "] is " +
+                           number_text(v) + ", expected " + expected);
+    };
+    auto each = [&](const auto& given, const char* key, bool positive) {
+        if (!given) return;
+        for (std::size_t i = 0; i < given->size(); ++i) {
+            const double v = (*given)[i];
+            if (!std::isfinite(v)) fail(key, i, v, "a finite number");
+            if (positive && !(v > 0.0)) fail(key, i, v, "a number > 0");
+        }
+    };
+    each(cfg.sigmas, "sigmas", true);
+    each(cfg.factors, "factors", true);
+    each(cfg.auxdata, "auxdata", false);
+    each(cfg.inits, "inits", false);
+    if (cfg.bounds)
+        for (std::size_t i = 0; i < cfg.bounds->size(); ++i) {
+            const auto [lo, hi] = (*cfg.bounds)[i];
+            if (std::isnan(lo) || std::isnan(hi) || !(lo <= hi))
+                throw InvalidModel("measurement \"" + meas.name + "\": parameter \"" +
+                                   p.name + "\": bounds[" + std::to_string(i) +
+                                   "] is [" + number_text(lo) + ", " + number_text(hi) +
+                                   "], expected lo <= hi");
+        }
+}
+
 void apply_measurement(std::vector<ParamSet>& sets, const Measurement& meas) {
     std::set<std::string> seen;
     for (const auto& cfg : meas.parameters) {
@@ -349,6 +420,7 @@ void apply_measurement(std::vector<ParamSet>& sets, const Measurement& meas) {
                       p.constraint == Constraint::normal);
         override_list(p.factors, cfg.factors, p, "factors",
                       p.constraint == Constraint::poisson);
+        check_configured(p, meas, cfg);
         if (cfg.fixed) p.fixed.assign(p.size, *cfg.fixed);
     }
     for (const ParamSet& p : sets) {

@@ -4,6 +4,9 @@
 #include "histfactory/documents.hpp"
 #include "histfactory/patch.hpp"
 
+#include <algorithm>
+#include <sstream>
+
 namespace hifit {
 
 Workspace::Workspace(std::shared_ptr<const WorkspaceSpec> spec,
@@ -96,9 +99,40 @@ Model Workspace::model(const ModelOptions& options) const {
     }
 }
 
+namespace {
+
+// Samples may have negative yields (pyhf keeps them), but where their nominal yields
+// sum to a negative number and events are observed there is no Poisson likelihood:
+// pyhf's is NaN and every fit fails.
+void check_nominal_totals(const WorkspaceSpec& spec) {
+    for (const auto& c : spec.channels) {
+        auto obs = std::find_if(spec.observations.begin(), spec.observations.end(),
+                                [&](const Observation& o) { return o.name == c.name; });
+        if (obs == spec.observations.end()) continue; // Model::data reports it
+        for (std::size_t b = 0; b < obs->data.size(); ++b) {
+            double total = 0.0;
+            for (const auto& s : c.samples)
+                total += b < s.data.size() ? s.data[b] : 0.0;
+            if (obs->data[b] > 0.0 && total < 0.0) {
+                std::ostringstream msg;
+                msg << "channel \"" << c.name << "\", bin " << b
+                    << ": the samples' nominal yields sum to " << total << " with "
+                    << obs->data[b]
+                    << " observed events; expected a total >= 0 where events are "
+                       "observed";
+                throw InvalidModel(msg.str());
+            }
+        }
+    }
+}
+
+} // namespace
+
 std::vector<double> Workspace::data(const Model& model, bool include_auxdata) const {
     try {
-        return model.data(spec_->observations, include_auxdata);
+        auto out = model.data(spec_->observations, include_auxdata);
+        check_nominal_totals(*spec_);
+        return out;
     } catch (const InvalidModel& e) {
         throw InvalidModel(source_ + ": " + e.what());
     }

@@ -48,6 +48,7 @@ void constraint_terms(const ModelData& md, std::span<const double> pars,
 
 Likelihood::Likelihood(const Model& model, std::span<const double> data)
     : model_(model), scratch_(std::make_unique<Scratch>()) {
+    check_dense_memory(model_, 0);
     const ModelData& md = model_.compiled();
     scratch_->main = md.main->make_scratch(md.nmain, model_.npars());
     scratch_->grad.resize(model_.npars());

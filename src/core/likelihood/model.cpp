@@ -7,6 +7,8 @@
 #include "likelihood/model_data.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <sstream>
 
 namespace hifit {
 
@@ -20,6 +22,16 @@ const char* to_string(ModelKind kind) {
     static constexpr const char* names[] = {"histfactory", "combine"};
     return enum_name(kind, names);
 }
+
+namespace {
+
+std::string number_text(double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+}
+
+} // namespace
 
 Model Model::from_compiled(std::shared_ptr<const ModelData> data) {
     return Model(std::move(data));
@@ -112,6 +124,13 @@ std::vector<double> Model::data(const std::vector<Observation>& observations,
                                std::to_string(it->data.size()) +
                                " bins, the channel has " +
                                std::to_string(data_->channel_nbins[ci]));
+        }
+        for (std::size_t b = 0; b < it->data.size(); ++b) {
+            if (!(it->data[b] >= 0.0) || !std::isfinite(it->data[b])) {
+                throw InvalidModel("observation for channel \"" + name + "\", bin " +
+                                   std::to_string(b) + ": " + number_text(it->data[b]) +
+                                   ", expected a finite count >= 0");
+            }
         }
         out.insert(out.end(), it->data.begin(), it->data.end());
     }

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import click
 import numpy as np
 
+from .. import _core
 from ..exceptions import HifitError
 from ..io import write_json_atomic
 from ..model import Model
@@ -169,6 +170,7 @@ def load_model(
     Datacards give no workspace (None)."""
     if is_datacard(workspace):
         built = load_card_model(workspace, patchset, no_poi)
+        _check_fit_memory(workspace, built.model)
         return None, built.model, built.data
     ws = load_workspace(workspace, patchset, patch)
     model, data = _workspace_model(ws, workspace, measurement, no_poi, need_poi)
@@ -207,7 +209,16 @@ def _workspace_model(
         raise click.UsageError(
             "this command needs a model with a parameter of interest"
         )
+    _check_fit_memory(source, model)
     return model, ws.data(model)
+
+
+def _check_fit_memory(path: str, model: Model) -> None:
+    """A model too large for a dense fit is refused naming the user's file."""
+    try:
+        _core.check_dense_fit_memory(model._model)
+    except HifitError as err:
+        raise type(err)(f"{path}: {err}") from None
 
 
 def load_card_model(path: str, patchset: str | None, no_poi: bool) -> Any:

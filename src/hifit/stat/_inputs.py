@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["datasets_for", "presel_count"]
+__all__ = ["datasets_for", "is_data_dataset", "known_samples", "presel_count"]
 
 
 def presel_count(cutflow: Mapping[str, Any] | None, dataset: str) -> float | None:
@@ -41,3 +41,18 @@ def datasets_for(metadata: Mapping[str, Any], sample: str, year: str) -> list[st
         raise ValueError(msg)
     found = periods[year].get(sample, ())
     return sorted(found) if isinstance(found, set | frozenset) else list(found)
+
+
+def known_samples(metadata: Mapping[str, Any]) -> set[str]:
+    """Every sample of ``datasets_metadata``, over all data-taking periods."""
+    periods = metadata.get("by_datataking_period", {})
+    return {str(s) for year in periods.values() for s in year}
+
+
+def is_data_dataset(metadata: Mapping[str, Any], dataset: str) -> bool:
+    """Whether ``by_dataset`` marks ``dataset`` as data (``isMC`` False; PocketCoffea
+    stores it as the string ``"False"``)."""
+    entry = metadata.get("by_dataset", {}).get(dataset)
+    if not isinstance(entry, Mapping) or "isMC" not in entry:
+        return False
+    return str(entry["isMC"]).strip().lower() in ("false", "0")

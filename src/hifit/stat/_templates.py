@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import InvalidArgument
 from ._histograms import Binning, axis_edges, slice_flow
-from ._inputs import datasets_for, presel_count
+from ._inputs import datasets_for, is_data_dataset, known_samples, presel_count
 from ._messages import LargeVariationWarning, NegativeBinWarning, notice
 from .processes import Process
 from .systematics import SystematicUncertainty
@@ -65,6 +66,8 @@ class TemplateBuilder:
         out = []
         for sample in process.samples:
             datasets = datasets_for(self.metadata, sample, year)
+            if not datasets and sample not in self.histograms:
+                self._check_known(process, sample)
             if not datasets:
                 self._notice_once(
                     f"Sample {sample} of process {process.name} has no dataset in "
@@ -96,6 +99,29 @@ class TemplateBuilder:
                 self._check_axis(h, f"sample {sample!r}, dataset {dataset!r}")
                 out.append((sample, dataset, h))
         return out
+
+    def _check_known(self, process: Process, sample: str) -> None:
+        """A sample in no year of ``datasets_metadata`` and without histograms is a
+        typo, not a sample missing in one year: the column would silently lack it."""
+        known = known_samples(self.metadata)
+        if sample in known:
+            return
+        msg = (
+            f"process {process.name!r}: sample {sample!r} is in neither "
+            f"datasets_metadata nor the histograms (samples: "
+            f"{', '.join(sorted(known | set(self.histograms)))})"
+        )
+        raise InvalidArgument(msg)
+
+    def _check_mc(self, process: Process, sample: str, dataset: str, h: Any) -> None:
+        """Data used as a simulated process would enter the card as a prediction."""
+        if is_data_dataset(self.metadata, dataset) or h.ndim == 2:
+            msg = (
+                f"MC process {process.name!r}: sample {sample!r} (dataset {dataset!r}) "
+                "is data (isMC False in datasets_metadata, or a histogram without a "
+                "variation axis); list it in a DataProcess instead"
+            )
+            raise InvalidArgument(msg)
 
     def _check_axis(self, h: Any, where: str) -> None:
         axis = h.axes[-1]
@@ -138,6 +164,7 @@ class TemplateBuilder:
         for s in shapes:
             out[f"{s.datacard_name}Up"] = out[f"{s.datacard_name}Down"] = None
         for sample, dataset, h in self.sources(process, year):
+            self._check_mc(process, sample, dataset, h)
             where = f"sample {sample!r}, dataset {dataset!r}"
             out["nominal"] = self._add(out["nominal"], h, "nominal", where, True)
             present = _variations(h)

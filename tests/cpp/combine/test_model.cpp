@@ -197,4 +197,33 @@ TEST(CombineModel, ClearErrors) {
                  hifit::InvalidModel);
 }
 
+// Template values that leave the likelihood undefined are input errors naming the
+// card, the bin, the process and the histogram bin (negative MC bins stay accepted:
+// Combine floors the expectation).
+TEST(CombineModel, NonFiniteTemplatesAndNegativeDataAreInputErrors) {
+    auto message = [](dc::Templates t) {
+        try {
+            dc::build_model(dc::parse_datacard(kCard, "test.txt"), t);
+        } catch (const hifit::InvalidModel& e) {
+            return std::string(e.what());
+        }
+        return std::string("<no error>");
+    };
+    auto t = templates();
+    t[{"sr", "bkg", ""}].contents[2] = std::nan("");
+    EXPECT_EQ(message(t), "test.txt: bin sr, process bkg: histogram bin 3 is nan, "
+                          "expected a finite number");
+    t = templates();
+    t[{"cr", "bkg", "jesUp"}].contents[0] = INFINITY;
+    EXPECT_EQ(message(t), "test.txt: bin cr, process bkg, template jesUp: histogram "
+                          "bin 1 is infinite, expected a finite number");
+    t = templates();
+    t[{"cr", "data_obs", ""}].contents[1] = -2.0;
+    EXPECT_EQ(message(t), "test.txt: bin cr: data_obs histogram bin 2 is -2.000000, "
+                          "expected an observed count >= 0");
+    t = templates();
+    t[{"sr", "other", ""}].contents[3] = -0.05;
+    EXPECT_EQ(message(t), "<no error>");
+}
+
 } // namespace

@@ -546,8 +546,48 @@ TEST(DatacardParse, ReadErrors) {
     EXPECT_THROW(dc::parse_datacard(""), hifit::InvalidSpec);
     EXPECT_EQ(
         parse_error(std::string("bin a\0b", 7)),
-        "t.txt:1: expected a 'rate' line (the end of the process block), found '<end "
-        "of line>'");
+        "t.txt:1: expected a 'rate' line (the end of the process block) (the file ends "
+        "inside this line without a newline: is it truncated?), found '<end of line>'");
+}
+
+// Nothing of a row is dropped silently: a lone name, missing values, one value too
+// many (free text after the values stays a comment, as in Combine's tutorials) and a
+// card cut inside its last line are errors naming the line.
+TEST(DatacardParse, IncompleteRowsAreErrors) {
+    const std::string values = "expected 2 values after 'lnN' (one per column";
+    const std::string cut =
+        " (the file ends inside this line without a newline: is it truncated?)";
+    struct Case {
+        std::string text, message;
+    };
+    const std::vector<Case> cases = {
+        {small("lumi\n"),
+         "t.txt:10: expected a directive type (and its values) after 'lumi', found "
+         "'<end of line>'"},
+        {small("lumi lnN\n"), "t.txt:10: " + values + "), found '<end of line>'"},
+        {small("lumi lnN 1.1\n"), "t.txt:10: " + values + "), found '<end of line>'"},
+        {small("lumi lnN 1.1 1.2 1.3\n"),
+         "t.txt:10: " + values + "; start a trailing comment with '#'), found '1.3'"},
+        {small("lumi lnN 1.1 - -\n"),
+         "t.txt:10: " + values + "; start a trailing comment with '#'), found '-'"},
+        {small("lumi lnN 1.1 - 0.9/1.1\n"),
+         "t.txt:10: " + values +
+             "; start a trailing comment with '#'), found '0.9/1.1'"},
+        {small("a lnN 1.1 -\nlum"),
+         "t.txt:11: expected a directive type (and its values) after 'lum'" + cut +
+             ", found '<end of line>'"},
+        {small("a lnN 1.1 -\nlumi lnN 1.1"),
+         "t.txt:11: " + values + ")" + cut + ", found '<end of line>'"},
+        {small("a lnN 1.1 -\nx param 0"),
+         "t.txt:11: expected 'param <mean> <sigma> [range]'" + cut +
+             ", found '<end of line>'"},
+    };
+    for (const auto& c : cases) EXPECT_EQ(parse_error(c.text), c.message) << c.text;
+    // accepted: comments after the values, separators, and a last line without '\n'
+    auto ok = dc::parse_datacard(small("a lnN 1.1 - 10% on signal\n=====\nb lnN - 1.2"),
+                                 "t.txt");
+    ASSERT_EQ(ok.nuisances.size(), 2u);
+    EXPECT_EQ(ok.nuisances[1].effects[1].hi, 1.2);
 }
 
 // ---- shapes lookup ------------------------------------------------------------------

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <span>
+#include <string>
 
 namespace {
 const std::string kData = HIFIT_SHARED_DATA;
@@ -159,4 +162,73 @@ TEST(Fit, LeavesASaddlePointAndIgnoresParametersWithoutEffect) {
     EXPECT_TRUE(res.no_effect[k]);
     EXPECT_EQ(res.bestfit[k], model.suggested_init()[k]);
     EXPECT_EQ(res.uncertainty[k], 0.0);
+}
+
+namespace {
+
+// One channel of `bins` bins with a staterror per bin: bins + 1 parameters.
+hifit::Workspace staterror_workspace(std::size_t bins) {
+    std::string ones, tens, elevens;
+    for (std::size_t b = 0; b < bins; ++b) {
+        const char* sep = b ? "," : "";
+        ones += std::string(sep) + "1";
+        tens += std::string(sep) + "10";
+        elevens += std::string(sep) + "11";
+    }
+    return hifit::Workspace::from_json(
+        R"({"channels":[{"name":"c","samples":[{"name":"s","data":[)" + ones +
+            R"(],"modifiers":[{"name":"mu","type":"normfactor","data":null}]},
+        {"name":"b","data":[)" +
+            tens + R"(],"modifiers":[{"name":"st","type":"staterror","data":[)" + ones +
+            R"(]}]}]}],"observations":[{"name":"c","data":[)" + elevens +
+            R"(]}],"measurements":[{"name":"m","config":{"poi":"mu","parameters":[]}}],
+        "version":"1.0.0"})",
+        "big.json");
+}
+
+std::string memory_error(const hifit::Model& model, std::span<const double> data) {
+    try {
+        hifit::fit(model, data);
+    } catch (const hifit::InvalidModel& e) {
+        return e.what();
+    }
+    return "<no error>";
+}
+
+} // namespace
+
+// A model whose dense matrices exceed the memory is refused before allocation. The
+// limit is lowered through HIFIT_MEMORY_LIMIT so the model stays small; the real
+// 100 k-bin case is in tests/python/test_input_validation.py.
+TEST(Fit, ModelsTooLargeForDenseMatricesAreRefusedBeforeAllocation) {
+    const auto ws = staterror_workspace(300);
+    const auto model = ws.model();
+    const auto data = ws.data(model);
+    const double jacobian = 300.0 * 301 * 8, hessian = 301.0 * 301 * 8;
+    // enough for the likelihood's Jacobian, not for the fit's matrices
+    setenv("HIFIT_MEMORY_LIMIT", std::to_string(jacobian + hessian).c_str(), 1);
+    EXPECT_NO_THROW(hifit::Likelihood(model, data));
+    const std::string fit_error = memory_error(model, data);
+    EXPECT_EQ(
+        fit_error.rfind("the model has 301 parameters and 300 bins; a fit needs a "
+                        "dense 301x301 Hessian (",
+                        0),
+        0u)
+        << fit_error;
+    EXPECT_NE(fit_error.find("more than the limit HIFIT_MEMORY_LIMIT"),
+              std::string::npos);
+    setenv("HIFIT_MEMORY_LIMIT", std::to_string(jacobian / 2).c_str(), 1);
+    try {
+        hifit::Likelihood lh(model, data);
+        ADD_FAILURE() << "the Jacobian exceeds the limit";
+    } catch (const hifit::InvalidModel& e) {
+        EXPECT_NE(std::string(e.what()).find("its likelihood needs a dense 300x301 "
+                                             "Jacobian"),
+                  std::string::npos)
+            << e.what();
+    }
+    setenv("HIFIT_MEMORY_LIMIT", "lots", 1);
+    EXPECT_THROW(hifit::Likelihood(model, data), hifit::InvalidArgument);
+    unsetenv("HIFIT_MEMORY_LIMIT");
+    EXPECT_TRUE(hifit::fit(model, data).valid);
 }

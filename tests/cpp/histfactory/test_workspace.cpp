@@ -119,6 +119,93 @@ TEST(Workspace, PatchsetAppliesPatchByName) {
     EXPECT_THROW(ps.apply(ws, "no_such_patch"), hifit::InvalidPatch);
 }
 
+// Values that make the likelihood undefined everywhere are model errors naming the
+// file and the place; what pyhf evaluates finitely is kept (the comparison with pyhf
+// is tests/python/test_input_validation.py).
+TEST(Workspace, UndefinedLikelihoodValuesAreInputErrors) {
+    auto message = [](const std::string& from, const std::string& to,
+                      const std::string& from2 = "", const std::string& to2 = "") {
+        std::string text = kMinimal;
+        text.replace(text.find(from), from.size(), to);
+        if (!from2.empty()) text.replace(text.find(from2), from2.size(), to2);
+        try {
+            const auto ws = hifit::Workspace::from_json(text, "ws.json");
+            ws.data(ws.model());
+        } catch (const hifit::InvalidModel& e) {
+            return std::string(e.what());
+        }
+        return std::string("<no error>");
+    };
+    const std::string mu = R"({"name":"mu","type":"normfactor","data":null})";
+    EXPECT_EQ(
+        message(mu, mu + R"(,{"name":"n","type":"normsys","data":{"hi":0,"lo":0.9}})"),
+        "ws.json: channel \"c\", sample \"s\", modifier \"n\" (normsys): hi is 0, "
+        "expected a finite factor > 0 (the interpolation takes its logarithm)");
+    EXPECT_EQ(
+        message(mu, mu + R"(,{"name":"n","type":"normsys","data":{"hi":1.1,"lo":-1}})"),
+        "ws.json: channel \"c\", sample \"s\", modifier \"n\" (normsys): lo is -1, "
+        "expected a finite factor > 0 (the interpolation takes its logarithm)");
+    EXPECT_EQ(message("\"observations\":[{\"name\":\"c\",\"data\":[1.0]",
+                      "\"observations\":[{\"name\":\"c\",\"data\":[-1.0]"),
+              "ws.json: observation for channel \"c\", bin 0: -1, expected a finite "
+              "count >= 0");
+    EXPECT_EQ(
+        message("\"data\":[1.0],\n", "\"data\":[-1.0],\n"),
+        "ws.json: channel \"c\", bin 0: the samples' nominal yields sum to -1 with 1 "
+        "observed events; expected a total >= 0 where events are observed");
+    EXPECT_EQ(message("\"parameters\":[]",
+                      R"("parameters":[{"name":"mu","bounds":[[2,1]]}])"),
+              "ws.json: measurement \"m\": parameter \"mu\": bounds[0] is [2, 1], "
+              "expected lo <= hi");
+    // accepted as by pyhf: a negative sample yield where nothing is observed, and
+    // staterror widths <= 0 (the bin's parameter is then fixed)
+    EXPECT_EQ(message("\"data\":[1.0],\n", "\"data\":[-1.0],\n", "\"data\":[1.0]}]",
+                      "\"data\":[0.0]}]"),
+              "<no error>");
+    EXPECT_EQ(message(mu, mu + R"(,{"name":"st","type":"staterror","data":[-0.5]})"),
+              "<no error>");
+}
+
+// pyhf's patchset schema: version 1.0.0, names and labels of [a-zA-Z0-9_]+; the full
+// comparison with pyhf is tests/python/test_input_validation.py.
+TEST(Workspace, PatchsetsOutsidePyhfsSchemaAreRefused) {
+    const std::string good = R"({"version": "1.0.0", "metadata": {"description": "d",
+      "digests": {"md5": "0123456789abcdef0123456789abcdef"},
+      "references": {"hepdata": "ins1234567"}, "labels": ["x"]},
+      "patches": [{"metadata": {"name": "p", "values": [1]},
+      "patch": [{"op": "replace", "path": "/a", "value": 1}]}]})";
+    EXPECT_EQ(hifit::PatchSet::from_json(good, "ps.json").names().size(), 1u);
+    auto error = [&](const std::string& from, const std::string& to) {
+        std::string bad = good;
+        bad.replace(bad.find(from), from.size(), to);
+        try {
+            hifit::PatchSet::from_json(bad, "ps.json");
+        } catch (const hifit::InvalidSpec& e) {
+            return std::string(e.what());
+        }
+        return std::string("<no error>");
+    };
+    EXPECT_EQ(
+        error("\"1.0.0\"", "\"1.0.1\""),
+        "ps.json: /version: expected \"1.0.0\" (the patchset version pyhf reads), "
+        "found string \"1.0.1\"");
+    EXPECT_EQ(
+        error("\"name\": \"p\"", "\"name\": \"\""),
+        "ps.json: /patches/0/metadata/name: expected a non-empty name of letters, "
+        "digits and '_', found string \"\"");
+    EXPECT_EQ(error("[\"x\"]", "[\"\"]"),
+              "ps.json: /metadata/labels/0: expected a non-empty label of letters, "
+              "digits and '_', found string \"\"");
+    EXPECT_EQ(
+        error("[\"x\"]", "[]"),
+        "ps.json: /metadata/labels: expected a non-empty array of labels, found an "
+        "array of 0 item(s)");
+    EXPECT_EQ(
+        error("\"values\": [1]", "\"values\": [1, 2]"),
+        "ps.json: /patches/0/metadata/values: expected 1 value(s), one per label, "
+        "found 2");
+}
+
 namespace {
 
 std::string read_text(const std::string& path) {
