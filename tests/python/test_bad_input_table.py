@@ -14,13 +14,6 @@ concurrently, a few at a time. For every row:
 
 The last test prints ``bad-input table: N inputs, N clean errors, 0 tracebacks,
 0 crashes`` (a clean error: a row that meets every check above).
-
-Rows still to come from issue13-inputs (h1), added after merging:
-TODO(issue13-inputs): datacard systematic row with a name only (file:line)
-TODO(issue13-inputs): datacard cut in the middle of a row (file:line)
-TODO(issue13-inputs): patchset version other than 1.0.0; empty patch names/labels
-TODO(issue13-inputs): sigma <= 0, negative observations, normsys hi <= 0 (exit 2)
-TODO(issue13-inputs): dense Hessian too large for memory (message before allocation)
 """
 
 from __future__ import annotations
@@ -112,8 +105,9 @@ def _number_spec(number: str) -> str:
 
 def _patchset(value: str = '"x"') -> str:
     return (
-        '{"metadata": {"name": "ps", "references": {}, "description": "d", '
-        '"digests": {"sha256": "0"}, "labels": ["a"]}, "version": "1.0.0", '
+        '{"metadata": {"name": "ps", "references": {"hepdata": "ins1234567"}, '
+        f'"description": "d", "digests": {{"sha256": "{"0" * 64}"}}, '
+        '"labels": ["a"]}, "version": "1.0.0", '
         '"patches": [{"metadata": {"name": "p", "values": [1]}, "patch": [{"op": '
         f'"add", "path": "/channels/0/samples/0/x", "value": {value}}}]}}]}}'
     )
@@ -190,8 +184,10 @@ def _damaged_templates(folder: Path) -> str:
 
 
 def _failing_fit_config(folder: Path) -> str:
-    """A histogram config whose fit cannot start: in the first bin signal (-2) plus
-    background (1) predict a negative rate against 3 observed events."""
+    """A histogram config whose fit cannot start: the nominal yields are valid (signal
+    -2 plus background 3 in the first bin), but at the config's initial signal
+    normalisation (2) the first bin predicts a negative rate against 3 observed
+    events."""
     import boost_histogram as bh
     import uproot
 
@@ -204,7 +200,7 @@ def _failing_fit_config(folder: Path) -> str:
     with uproot.recreate(folder / "inputs.root") as f:
         f["SR/Data/Nominal"] = histogram([3.0, 10.0])
         f["SR/Signal/Nominal"] = histogram([-2.0, 1.0])
-        f["SR/Background/Nominal"] = histogram([1.0, 10.0])
+        f["SR/Background/Nominal"] = histogram([3.0, 10.0])
     return _write(
         folder,
         "config.yml",
@@ -228,7 +224,7 @@ Samples:
 NormFactors:
   - Name: "Signal_norm"
     Samples: "Signal"
-    Nominal: 1
+    Nominal: 2
     Bounds: [0, 10]
 """,
     )
@@ -253,6 +249,49 @@ def _latin1_card() -> bytes:
     words = lines[i].split()
     lines[i] = " ".join([words[0], "1\xe9", *words[2:]]) + "\n"
     return "".join(lines).encode("latin-1")
+
+
+def _counting_card(edit: Callable[[str], str]) -> Callable[[], str]:
+    """The realistic counting card, edited."""
+    return lambda: edit(COUNTING_CARD.read_text())
+
+
+def _truncated(text: str) -> str:
+    """Cut inside the last systematic row, after its first value, no newline."""
+    last = text.rstrip("\n").rsplit("\n", 1)[1]
+    return text[: text.rindex(last)] + " ".join(last.split()[:3])
+
+
+def _edited_one_bin(edit: Callable[[dict], object]) -> Callable[[], str]:
+    def content() -> str:
+        spec = _one_bin(nuisance=True)
+        edit(spec)
+        return json.dumps(spec)
+
+    return content
+
+
+def _lumi_sigma_zero(spec: dict) -> None:
+    spec["channels"][0]["samples"][0]["modifiers"].append(
+        {"name": "lumi", "type": "lumi", "data": None}
+    )
+    spec["measurements"][0]["config"]["parameters"].append(
+        {"name": "lumi", "auxdata": [1.0], "sigmas": [0.0], "bounds": [[0.5, 1.5]]}
+    )
+
+
+def _huge_staterror() -> str:
+    """100 000 bins with a staterror each: a dense Hessian of 80 GB."""
+    n = 100_000
+    stat = {"name": "st", "type": "staterror", "data": [1.0] * n}
+    mu = {"name": "mu", "type": "normfactor", "data": None}
+    return json.dumps({
+        "channels": [{"name": "c", "samples": [
+            {"name": "b", "data": [10.0] * n, "modifiers": [stat, mu]}]}],
+        "observations": [{"name": "c", "data": [10.0] * n}],
+        "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
+        "version": "1.0.0",
+    })  # fmt: skip
 
 
 # ---- the table ---------------------------------------------------------------------
@@ -737,6 +776,92 @@ ROWS = [
         ),
         "is not a directory",
         "notes.txt/grid.csv",
+    ),
+    # content a datacard would drop, values the likelihood cannot take
+    Row(
+        "card-row-name-only",
+        _fit_file("card.txt", _counting_card(lambda t: t + "lumi_alone\n")),
+        "expected a directive type",
+        "card.txt:",
+    ),
+    Row(
+        "card-row-too-many-values",
+        _fit_file("card.txt", _counting_card(lambda t: t + "x lnN 1 1 1 1 1.2\n")),
+        "expected 4 values",
+        "card.txt:",
+    ),
+    Row(
+        "card-truncated",
+        _fit_file("card.txt", _counting_card(_truncated)),
+        "is it truncated?",
+        "card.txt:",
+    ),
+    Row(
+        "card-param-sigma-zero",
+        _fit_file("card.txt", _counting_card(lambda t: t + "x param 0 0\n")),
+        "expected a positive sigma",
+        "card.txt:",
+    ),
+    Row(
+        "card-negative-observation",
+        _fit_file(
+            "card.txt",
+            _counting_card(lambda t: t.replace("observation 0", "observation -3")),
+        ),
+        "expected an observed count >= 0",
+        "card.txt:",
+    ),
+    Row(
+        "patchset-version",
+        _with_patchset(lambda: _patchset().replace('"1.0.0"', '"2.0.0"')),
+        'expected "1.0.0"',
+        "ps.json",
+    ),
+    Row(
+        "patchset-empty-name",
+        _with_patchset(lambda: _patchset().replace('"name": "p"', '"name": ""')),
+        "expected a non-empty name",
+        "ps.json",
+    ),
+    Row(
+        "patchset-empty-label",
+        _with_patchset(lambda: _patchset().replace('["a"]', '[""]')),
+        "expected a non-empty label",
+        "ps.json",
+    ),
+    Row(
+        "normsys-hi-zero",
+        _fit_file(
+            "ws.json",
+            _edited_one_bin(
+                lambda s: s["channels"][0]["samples"][0]["modifiers"][0]["data"].update(
+                    hi=0
+                )
+            ),
+        ),
+        "expected a finite factor > 0",
+        "ws.json",
+    ),
+    Row(
+        "negative-observation",
+        _fit_file(
+            "ws.json",
+            _edited_one_bin(lambda s: s["observations"][0].update(data=[-3.0])),
+        ),
+        "expected a finite count >= 0",
+        "ws.json",
+    ),
+    Row(
+        "lumi-sigma-zero",
+        _fit_file("ws.json", _edited_one_bin(_lumi_sigma_zero)),
+        "expected a number > 0",
+        "ws.json",
+    ),
+    Row(
+        "dense-hessian-beyond-memory",
+        _fit_file("ws.json", _huge_staterror),
+        "more than this machine's memory",
+        "ws.json",
     ),
 ]
 
