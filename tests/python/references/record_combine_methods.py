@@ -14,6 +14,7 @@ Every command runs in a scratch directory holding `ci/` and `tutorials/` links t
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -61,12 +62,18 @@ def run_dir(card: str) -> Path:
     return d
 
 
-def run(cmd: str, cwd: Path, log_name: str | None = None) -> dict:
+def run(cmd: str, cwd: Path, log_name: str | None = None, timeout: float = 900) -> dict:
     """Run one command; wall and CPU seconds, exit code, stdout (+stderr in the log file)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    proc = subprocess.run(shlex.split(cmd), cwd=cwd, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(
+            shlex.split(cmd), cwd=cwd, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        proc = subprocess.CompletedProcess(cmd, -9, out, f"timed out after {timeout} s")
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -166,6 +173,12 @@ def load() -> dict:
 
 
 def save(section: str, content: dict) -> None:
+    with open(SCRATCH / "combine_methods.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # sections may run in parallel processes
+        _save_locked(section, content)
+
+
+def _save_locked(section: str, content: dict) -> None:
     doc = load()
     doc["about"] = about()
     doc[section] = clean(content)
@@ -309,6 +322,7 @@ def keep_files(card: str, cwd: Path, names: list[str]) -> list[str]:
 
 
 # ---------------------------------------------------------------- FitDiagnostics
+FD_TIMEOUT = 180
 FD_KEEP = {
     "tutorials/CAT23001/datacard-2-template-analysis.txt",
     "tutorials/counting/realistic-multi-channel.txt",
@@ -325,8 +339,14 @@ def section_fit_diagnostics() -> dict:
             f"combine ws.root -m {fmt_mass(mass)} -n .fd -M FitDiagnostics "
             "--saveShapes --saveWithUncertainties --saveNormalizations"
         )
-        res = run(cmd, cwd, "fd.log")
+        res = run(cmd, cwd, "fd.log", timeout=FD_TIMEOUT)
         rec = {"text2workspace": t2w, **meta(res)}
+        if res["returncode"] != 0:
+            # --saveWithUncertainties samples the covariance 200 times per channel: on the big
+            # template cards that alone takes many minutes here; record without it instead.
+            cmd = cmd.replace(" --saveWithUncertainties", "")
+            res = run(cmd, cwd, "fd.log", timeout=FD_TIMEOUT)
+            rec = {"text2workspace": t2w, **meta(res), "first_attempt": rec}
         path = cwd / "fitDiagnostics.fd.root"
         if res["returncode"] == 0 and path.exists():
             f = ROOT.TFile.Open(str(path))
@@ -379,7 +399,9 @@ def section_fit_diagnostics() -> dict:
             "the covariance in parameter_order when <= 40 parameters). nuisances_prefit, norm_prefit, "
             "norm_fit_s, norm_fit_b: RooArgSets as {name: {value, error}} (norms named 'channel/process'). "
             "shapes_*: per channel every TH1 (edges, values, errors; total_covar TH2 skipped) and the "
-            "data TGraphAsymmErrors (x, y, error_lo, error_hi). kept_files: the ROOT outputs and log copied "
+            "data TGraphAsymmErrors (x, y, error_lo, error_hi). When the run with "
+            "--saveWithUncertainties exceeded 180 s it was killed (kept as first_attempt) and the "
+            "record is the same command without --saveWithUncertainties (see command). kept_files: the ROOT outputs and log copied "
             "under combine_outputs/ (paths relative to this JSON)."
         ),
         "cards": cards,
@@ -515,6 +537,23 @@ def section_hybrid_new() -> dict:
             "hypo_test_results": hypo_test_distributions(path),
             "stdout_result": [ln for ln in res["stdout"].splitlines() if "CLs" in ln],
         }
+        res = run(
+            f"combine ws.root -m {m} -n .hn_exp -M HybridNew --LHCmode LHC-limits -T 500 "
+            "--expectedFromGrid 0.5",
+            cwd,
+            "hn_exp.log",
+            timeout=600,
+        )
+        rows = limit_rows(output(cwd, ".hn_exp", "HybridNew", m))
+        rec["expected_median"] = {
+            **meta(res),
+            "limit": rows[-1]["limit"] if rows else None,
+            "limit_err": rows[-1]["limitErr"] if rows else None,
+            "quantileExpected": rows[-1]["quantileExpected"] if rows else None,
+            "stdout_result": [
+                ln for ln in res["stdout"].splitlines() if "Limit:" in ln
+            ],
+        }
         cards[card] = rec
         print(card, rec["limit"]["limit"], rec["single_point"]["CLs"], flush=True)
     # Combine's own CI test (test/CMakeLists.txt, reference test/references/LHC-limits.out:
@@ -542,7 +581,9 @@ def section_hybrid_new() -> dict:
         "about": (
             "HybridNew (toy-based CLs, --LHCmode LHC-limits, seed 123456 default). limit: the observed "
             "95% CL upper limit search with -T 500 (limit/limit_err = `limit`/`limitErr` of the last "
-            "row). single_point: --singlePoint 1 -T 2000 --saveHybridResult: CLs/CLs_err = `limit`/"
+            "row). expected_median: the same with --expectedFromGrid 0.5 (no grid file: "
+            "Combine generates the toys itself; 600 s timeout). single_point: --singlePoint 1 "
+            "-T 2000 --saveHybridResult: CLs/CLs_err = `limit`/"
             "`limitErr`; hypo_test_results: from the toys/ directory of the file, the observed test "
             "statistic and the toy test statistics of the s+b (null_sb) and b-only (alt_b) "
             "distributions, for statistical comparison. The '(Combine CI test)' entry reruns "
@@ -601,6 +642,8 @@ def section_channel_compatibility() -> dict:
         rows = limit_rows(output(cwd, ".ccc", "ChannelCompatibilityCheck", m))
         rec = {"text2workspace": t2w, **meta(res), **parse_ccc(res["stdout"])}
         rec["limit"] = rows[0]["limit"] if rows else None
+        if "chi2" not in rec:  # Combine catches its exception and still exits 0
+            rec["error"] = (res["stdout"] + res["stderr"])[-1500:]
         rec["fits"] = ccc_fit_results(
             output(cwd, ".ccc", "ChannelCompatibilityCheck", m)
         )
