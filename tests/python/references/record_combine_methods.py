@@ -42,6 +42,13 @@ CARDS = {
     if "mdf" in rec.get("commands", {})
 }
 MAX_KEPT_BYTES = 2_000_000
+# RECORD_ONLY=card1,card2 reruns a section on those cards only and merges them into the JSON.
+ONLY = [c for c in os.environ.get("RECORD_ONLY", "").split(",") if c]
+
+
+def selected(cards):
+    return [c for c in cards if not ONLY or c in ONLY]
+
 
 ROOT.gROOT.SetBatch(True)
 ROOT.RooMsgService.instance().setGlobalKillBelow(ROOT.RooFit.WARNING)
@@ -181,11 +188,29 @@ def save(section: str, content: dict) -> None:
 def _save_locked(section: str, content: dict) -> None:
     doc = load()
     doc["about"] = about()
-    doc[section] = clean(content)
+    if ONLY and section in doc:
+        merge_cards(doc[section], clean(content))
+    else:
+        doc[section] = clean(content)
     tmp = OUT_JSON.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n")
     tmp.replace(OUT_JSON)
     print(f"saved {section} into {OUT_JSON}", flush=True)
+
+
+def merge_cards(old: dict, new: dict) -> None:
+    """RECORD_ONLY reruns: replace the rerun cards' records, keep every other card's."""
+    for key, value in new.items():
+        if key == "cards" and isinstance(old.get(key), dict):
+            old[key].update(value)
+        elif (
+            isinstance(value, dict)
+            and "cards" in value
+            and isinstance(old.get(key), dict)
+        ):
+            merge_cards(old[key], value)
+        else:
+            old[key] = value
 
 
 def about() -> dict:
@@ -332,7 +357,8 @@ FD_KEEP = {
 
 def section_fit_diagnostics() -> dict:
     cards = {}
-    for card, mass in CARDS.items():
+    for card in selected(CARDS):
+        mass = CARDS[card]
         t2w = workspace(card)
         cwd = run_dir(card)
         cmd = (
@@ -418,7 +444,8 @@ GOF_TOY_CARDS = [
 
 def section_goodness_of_fit() -> dict:
     cards = {}
-    for card, mass in CARDS.items():
+    for card in selected(CARDS):
+        mass = CARDS[card]
         t2w = workspace(card)
         cwd = run_dir(card)
         m = fmt_mass(mass)
@@ -501,7 +528,7 @@ def hypo_test_distributions(path: Path) -> dict:
 
 def section_hybrid_new() -> dict:
     cards = {}
-    for card in HYBRID_CARDS:
+    for card in selected(HYBRID_CARDS):
         mass = CARDS[card]
         t2w = workspace(card)
         cwd = run_dir(card)
@@ -559,6 +586,8 @@ def section_hybrid_new() -> dict:
     # Combine's own CI test (test/CMakeLists.txt, reference test/references/LHC-limits.out:
     # "Limit: r < 0.331542 +/- 0.0141765 @ 95% CL"): checks this build reproduces it seed for seed.
     card = "tutorials/CAT23001/datacard-2-template-analysis.txt"
+    if ONLY:
+        return {"cards": cards}
     cwd = run_dir(card)
     res = run(
         f"combine {card} -M HybridNew --LHCmode LHC-limits --rMax 2.0 --clsAcc 0.01",
@@ -629,7 +658,7 @@ def parse_ccc(stdout: str) -> dict:
 
 def section_channel_compatibility() -> dict:
     cards = {}
-    for card in CCC_CARDS:
+    for card in selected(CCC_CARDS):
         mass = CARDS[card]
         m = fmt_mass(mass)
         t2w = workspace(card)
@@ -650,6 +679,8 @@ def section_channel_compatibility() -> dict:
         cards[card] = rec
         print(card, rec.get("chi2"), rec["time"], flush=True)
     card = "tutorials/CAT23001/datacard-5-multi-signal.txt"
+    if ONLY:
+        return {"cards": cards}
     cwd = run_dir(card)
     res = run(
         f"combine {card} -M ChannelCompatibilityCheck --mass 125", cwd, "ccc_ci.log"
@@ -692,6 +723,10 @@ IMPACT_CARDS = [
     "tutorials/counting/realistic-counting-experiment.txt",
     "tutorials/shapes/simple-shapes-TH1.txt",
     "ci/template-analysis_shape_autoMCStats.txt",
+    "tutorials/groups/groupnuisB.txt",
+    "tutorials/CAT23001/datacard-5-multi-signal.txt",
+    "tutorials/CAT23001/datacard-4-abcd.txt",
+    "ci/htt_multiple_regions.txt",
 ]
 
 
@@ -774,7 +809,7 @@ def singles_results(path: Path, scanned: list[str], columns: list[str]) -> dict 
 
 def section_impacts() -> dict:
     cards = {}
-    for card in IMPACT_CARDS:
+    for card in selected(IMPACT_CARDS):
         mass = CARDS[card]
         m = fmt_mass(mass)
         t2w = workspace(card)
@@ -906,7 +941,7 @@ def singles_summary(rows: list[dict], pois: list[str]) -> dict:
 
 def section_multidimfit() -> dict:
     grid, fixed, variants, two_poi = {}, {}, {}, {}
-    for card in GRID_CARDS:
+    for card in selected(GRID_CARDS):
         mass = CARDS[card]
         m = fmt_mass(mass)
         t2w = workspace(card)
@@ -932,7 +967,8 @@ def section_multidimfit() -> dict:
         )
         fixed[card] = {"text2workspace": t2w, **meta(res), "rows": rows}
         print(card, "grid", len(grid[card]["rows"]), "fixed", rows, flush=True)
-    for card, opts in VARIANT_CARDS.items():
+    for card in selected(VARIANT_CARDS):
+        opts = VARIANT_CARDS[card]
         mass = CARDS[card]
         m = fmt_mass(mass)
         t2w = workspace(card)
@@ -1021,7 +1057,8 @@ TWO_POI_MODELS = {
 
 def section_two_poi() -> dict:
     cards = {}
-    for card, models in TWO_POI_MODELS.items():
+    for card in selected(TWO_POI_MODELS):
+        models = TWO_POI_MODELS[card]
         mass = CARDS[card]
         m = fmt_mass(mass)
         cwd = run_dir(card)
