@@ -535,9 +535,10 @@ def section_hybrid_new() -> dict:
         m = fmt_mass(mass)
         rec = {"text2workspace": t2w}
         res = run(
-            f"combine ws.root -m {m} -n .hn -M HybridNew --LHCmode LHC-limits -T 500",
+            f"combine ws.root -m {m} -n .hn -M HybridNew --LHCmode LHC-limits -T 500 --clsAcc 0",
             cwd,
             "hn.log",
+            timeout=600,
         )
         rows = limit_rows(output(cwd, ".hn", "HybridNew", m))
         rec["limit"] = {
@@ -553,6 +554,7 @@ def section_hybrid_new() -> dict:
             "--saveHybridResult",
             cwd,
             "hn1.log",
+            timeout=600,
         )
         path = output(cwd, ".hn1", "HybridNew", m)
         rows = limit_rows(path)
@@ -565,7 +567,7 @@ def section_hybrid_new() -> dict:
             "stdout_result": [ln for ln in res["stdout"].splitlines() if "CLs" in ln],
         }
         res = run(
-            f"combine ws.root -m {m} -n .hn_exp -M HybridNew --LHCmode LHC-limits -T 500 "
+            f"combine ws.root -m {m} -n .hn_exp -M HybridNew --LHCmode LHC-limits -T 500 --clsAcc 0 "
             "--expectedFromGrid 0.5",
             cwd,
             "hn_exp.log",
@@ -593,6 +595,7 @@ def section_hybrid_new() -> dict:
         f"combine {card} -M HybridNew --LHCmode LHC-limits --rMax 2.0 --clsAcc 0.01",
         cwd,
         "hn_ci.log",
+        timeout=600,
     )
     rows = limit_rows(output(cwd, "Test", "HybridNew", "120"))
     cards[card + " (Combine CI test)"] = {
@@ -609,7 +612,9 @@ def section_hybrid_new() -> dict:
     return {
         "about": (
             "HybridNew (toy-based CLs, --LHCmode LHC-limits, seed 123456 default). limit: the observed "
-            "95% CL upper limit search with -T 500 (limit/limit_err = `limit`/`limitErr` of the last "
+            "95% CL upper limit search with -T 500 --clsAcc 0 (fixed 500 toys per tested r, no "
+            "adaptive sampling: the default --clsAcc 0.005 did not finish in 15 min on this loaded "
+            "machine) (limit/limit_err = `limit`/`limitErr` of the last "
             "row). expected_median: the same with --expectedFromGrid 0.5 (no grid file: "
             "Combine generates the toys itself; 600 s timeout). single_point: --singlePoint 1 "
             "-T 2000 --saveHybridResult: CLs/CLs_err = `limit`/"
