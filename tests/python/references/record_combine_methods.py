@@ -1,15 +1,18 @@
-"""Record the real CMS Combine's results for the `hifit combine` parity tests (issue 14).
+"""Record the real CMS Combine's results for `hifit combine` parity tests (issue 14).
 
 Not a test: run by hand, never in CI. It needs the real Combine built by
-`../shared/tools/build_combine.sh` (PyROOT from the ROOT wheel, `combine`, `text2workspace.py`):
+`../shared/tools/build_combine.sh` (PyROOT from the ROOT wheel, `combine`,
+`text2workspace.py`):
 
     source /tmp/combine/env.sh
     python tests/python/references/record_combine_methods.py SECTION [SECTION ...]
 
-Sections: FitDiagnostics GoodnessOfFit HybridNew ChannelCompatibilityCheck Impacts MultiDimFit.
-Each section updates its key of combine_methods.json (next to this script) and leaves the others.
+Sections: FitDiagnostics GoodnessOfFit HybridNew ChannelCompatibilityCheck Impacts
+MultiDimFit. Each section updates its key of combine_methods.json (next to this script)
+and leaves the others.
 Every command runs in a scratch directory holding `ci/` and `tutorials/` links to
-`../shared/data/combine`, so the recorded commands name the cards as combine_real_runs.json does.
+`../shared/data/combine`, so the recorded commands name the cards as
+combine_real_runs.json does.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ CARDS = {
     if "mdf" in rec.get("commands", {})
 }
 MAX_KEPT_BYTES = 2_000_000
-# RECORD_ONLY=card1,card2 reruns a section on those cards only and merges them into the JSON.
+# RECORD_ONLY=card1,card2 reruns a section on those cards only, merged into the JSON
+# (add `ci-test` for the Combine CI command of HybridNew / ChannelCompatibilityCheck).
 ONLY = [c for c in os.environ.get("RECORD_ONLY", "").split(",") if c]
 
 
@@ -70,7 +74,7 @@ def run_dir(card: str) -> Path:
 
 
 def run(cmd: str, cwd: Path, log_name: str | None = None, timeout: float = 900) -> dict:
-    """Run one command; wall and CPU seconds, exit code, stdout (+stderr in the log file)."""
+    """Run one command: wall and CPU seconds, exit code, stdout (+stderr in the log)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
@@ -98,7 +102,7 @@ def run(cmd: str, cwd: Path, log_name: str | None = None, timeout: float = 900) 
 
 
 def meta(res: dict) -> dict:
-    """The fields of a run kept in the JSON (the output text stays in the scratch logs)."""
+    """The fields of a run kept in the JSON (its output stays in the scratch logs)."""
     out = {k: res[k] for k in ("command", "time", "cpu", "load1")}
     if res["returncode"] != 0:
         out["returncode"] = res["returncode"]
@@ -133,7 +137,7 @@ def fmt_mass(m: float) -> str:
 
 
 def output(cwd: Path, name: str, method: str, mass: str) -> Path:
-    """higgsCombine<name>.<method>.mH<mass>[.<seed>].root (Combine adds the seed for toys or -s)."""
+    """higgsCombine<name>.<method>.mH<mass>[.<seed>].root (seed: for toys or -s)."""
     found = sorted(cwd.glob(f"higgsCombine{name}.{method}.mH{mass}.*root"))
     return found[0] if found else cwd / f"higgsCombine{name}.{method}.mH{mass}.root"
 
@@ -179,16 +183,17 @@ def load() -> dict:
     return {}
 
 
-def save(section: str, content: dict) -> None:
+def save(section: str, content: dict, partial: bool = False) -> None:
+    """Write one section; `partial` merges its cards into what the JSON already has."""
     with open(SCRATCH / "combine_methods.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # sections may run in parallel processes
-        _save_locked(section, content)
+        _save_locked(section, content, partial)
 
 
-def _save_locked(section: str, content: dict) -> None:
+def _save_locked(section: str, content: dict, partial: bool) -> None:
     doc = load()
     doc["about"] = about()
-    if ONLY and section in doc:
+    if (ONLY or partial) and section in doc:
         merge_cards(doc[section], clean(content))
     else:
         doc[section] = clean(content)
@@ -217,22 +222,34 @@ def about() -> dict:
     commit = Path("/tmp/combine/combine_commit.txt")
     return {
         "what": (
-            "Real CMS Combine results for the `hifit combine` parity tests (issue 14), recorded by "
-            "record_combine_methods.py next to this file. One key per method; each holds `about` "
-            "(what was run and how to read the records) and `cards` keyed by the card path relative "
-            "to ../shared/data/combine (as in combine_real_runs.json). Every record has the exact "
-            "`command` (run in a scratch directory where ci/ and tutorials/ are that folder; "
-            "`ws.root` comes from the `text2workspace` record of the same card), `time` (wall s), "
-            "`cpu` (user+sys s of the child), `load1` (1-min load average when it started: the "
-            "machine is a shared, loaded 2-core box, so times are indicative). A failed command "
-            "keeps `returncode` and the tail of its output in `error`. NaN/inf are stored as null."
+            "Real CMS Combine results for the `hifit combine` parity tests (issue 14), "
+            "recorded by "
+            "record_combine_methods.py next to this file. One key per method; each "
+            "holds `about` "
+            "(what was run and how to read the records) and `cards` keyed by the card "
+            "path relative "
+            "to ../shared/data/combine (as in combine_real_runs.json). Every record "
+            "has the exact "
+            "`command` (run in a scratch directory where ci/ and tutorials/ are that "
+            "folder; "
+            "`ws.root` comes from the `text2workspace` record of the same card), "
+            "`time` (wall s), "
+            "`cpu` (user+sys s of the child), `load1` (1-min load average when it "
+            "started: the "
+            "machine is a shared, loaded 2-core box, so times are indicative). A "
+            "failed command "
+            "keeps `returncode` and the tail of its output in `error`. NaN/inf are "
+            "stored as null."
         ),
         "combine_commit": commit.read_text().strip() if commit.exists() else None,
         "combine_version": "v10.6.0 (CMake project 10.2.1)",
         "root_version": ROOT.gROOT.GetVersion(),
-        "build": "../shared/tools/build_combine.sh (ROOT from the PyPI wheel root==0.1a12, "
+        "build": "../shared/tools/build_combine.sh (ROOT from the PyPI wheel "
+        "root==0.1a12, "
         "RooRealVar::enableSilentClipping patch), Debian 12, gcc 12",
-        "combine_harvester_commit": "ee93053005a0b19c51e9cca045f50fc3d1f64b87 (Impacts.py, utils.py)",
+        "combine_harvester_commit": (
+            "ee93053005a0b19c51e9cca045f50fc3d1f64b87 (Impacts.py, utils.py)"
+        ),
     }
 
 
@@ -334,7 +351,7 @@ def shapes(f, dirname: str) -> dict:
 
 
 def keep_files(card: str, cwd: Path, names: list[str]) -> list[str]:
-    """Copy small output files under combine_outputs/<card slug>/; returns the kept paths."""
+    """Copy small outputs under combine_outputs/<card slug>/; returns the kept paths."""
     kept = []
     dest = OUT_FILES / slug(card)
     for name in names:
@@ -368,8 +385,8 @@ def section_fit_diagnostics() -> dict:
         res = run(cmd, cwd, "fd.log", timeout=FD_TIMEOUT)
         rec = {"text2workspace": t2w, **meta(res)}
         if res["returncode"] != 0:
-            # --saveWithUncertainties samples the covariance 200 times per channel: on the big
-            # template cards that alone takes many minutes here; record without it instead.
+            # --saveWithUncertainties samples the covariance 200 times per channel: on
+            # the big template cards that took minutes here; record without it instead.
             cmd = cmd.replace(" --saveWithUncertainties", "")
             res = run(cmd, cwd, "fd.log", timeout=FD_TIMEOUT)
             rec = {"text2workspace": t2w, **meta(res), "first_attempt": rec}
@@ -417,17 +434,27 @@ def section_fit_diagnostics() -> dict:
         print(card, rec.get("r"), rec.get("fit_status_s"), rec["time"], flush=True)
     return {
         "about": (
-            "FitDiagnostics with --saveShapes --saveWithUncertainties --saveNormalizations on every card. "
-            "r, r_err/r_lo_err/r_hi_err, fit_status_s/_b, nll_min_s/_b from tree_fit_sb/tree_fit_b (all "
-            "branches also kept as tree_fit_sb/tree_fit_b: post-fit values of every nuisance and its _In "
-            "global observable). fit_s/fit_b: the RooFitResults (status, covQual, minNll, edm, per "
-            "floating parameter value/error [+error_lo/error_hi when MINOS ran], correlation_with_r, and "
-            "the covariance in parameter_order when <= 40 parameters). nuisances_prefit, norm_prefit, "
-            "norm_fit_s, norm_fit_b: RooArgSets as {name: {value, error}} (norms named 'channel/process'). "
-            "shapes_*: per channel every TH1 (edges, values, errors; total_covar TH2 skipped) and the "
+            "FitDiagnostics with --saveShapes --saveWithUncertainties "
+            "--saveNormalizations on every card. "
+            "r, r_err/r_lo_err/r_hi_err, fit_status_s/_b, nll_min_s/_b from "
+            "tree_fit_sb/tree_fit_b (all "
+            "branches also kept as tree_fit_sb/tree_fit_b: post-fit values of every "
+            "nuisance and its _In "
+            "global observable). fit_s/fit_b: the RooFitResults (status, covQual, "
+            "minNll, edm, per "
+            "floating parameter value/error [+error_lo/error_hi when MINOS ran], "
+            "correlation_with_r, and "
+            "the covariance in parameter_order when <= 40 parameters). "
+            "nuisances_prefit, norm_prefit, "
+            "norm_fit_s, norm_fit_b: RooArgSets as {name: {value, error}} (norms named "
+            "'channel/process'). "
+            "shapes_*: per channel every TH1 (edges, values, errors; total_covar TH2 "
+            "skipped) and the "
             "data TGraphAsymmErrors (x, y, error_lo, error_hi). When the run with "
-            "--saveWithUncertainties exceeded 180 s it was killed (kept as first_attempt) and the "
-            "record is the same command without --saveWithUncertainties (see command). kept_files: the ROOT outputs and log copied "
+            "--saveWithUncertainties exceeded 180 s it was killed (kept as "
+            "first_attempt) and the "
+            "record is the same command without --saveWithUncertainties (see command). "
+            "kept_files: the ROOT outputs and log copied "
             "under combine_outputs/ (paths relative to this JSON)."
         ),
         "cards": cards,
@@ -466,7 +493,8 @@ def section_goodness_of_fit() -> dict:
             ):
                 name = ".gof_" + key
                 res = run(
-                    f"combine ws.root -m {m} -n {name} -M GoodnessOfFit --algo saturated -t 100 -s 1{extra}",
+                    f"combine ws.root -m {m} -n {name} -M GoodnessOfFit --algo "
+                    f"saturated -t 100 -s 1{extra}",
                     cwd,
                     f"gof_{key}.log",
                 )
@@ -482,11 +510,16 @@ def section_goodness_of_fit() -> dict:
         )
     return {
         "about": (
-            "GoodnessOfFit --algo saturated. observed.statistic: the `limit` branch of the data run (on "
-            "every card). On a few cards also -t 100 -s 1 (toys: generated with nuisances randomised from "
-            "their pre-fit constraints, Combine's default) and the same with --toysFrequentist (toys "
-            "from the post-fit nuisance values, global observables randomised): statistics[i] is the "
-            "`limit` of row i (iToy alongside). Compare the distributions statistically (p-value of the "
+            "GoodnessOfFit --algo saturated. observed.statistic: the `limit` branch of "
+            "the data run (on "
+            "every card). On a few cards also -t 100 -s 1 (toys: generated with "
+            "nuisances randomised from "
+            "their pre-fit constraints, Combine's default) and the same with "
+            "--toysFrequentist (toys "
+            "from the post-fit nuisance values, global observables randomised): "
+            "statistics[i] is the "
+            "`limit` of row i (iToy alongside). Compare the distributions "
+            "statistically (p-value of the "
             "observed value, KS), not toy by toy."
         ),
         "cards": cards,
@@ -501,7 +534,7 @@ HYBRID_CARDS = [
 
 
 def hypo_test_distributions(path: Path) -> dict:
-    """Test statistics of a --saveHybridResult file: data, null (s+b) and alt (b-only) toys."""
+    """Test statistics of a --saveHybridResult file: data, s+b and b-only toys."""
     f = ROOT.TFile.Open(str(path))
     if not f or f.IsZombie():
         return {}
@@ -526,6 +559,30 @@ def hypo_test_distributions(path: Path) -> dict:
     return out
 
 
+HYBRID_ABOUT = (
+    "HybridNew (toy-based CLs, --LHCmode LHC-limits, seed 123456 default). "
+    "limit: the observed "
+    "95% CL upper limit search with -T 500 --clsAcc 0 (fixed 500 toys per "
+    "tested r, no "
+    "adaptive sampling: the default --clsAcc 0.005 did not finish in 15 min on "
+    "this loaded "
+    "machine) (limit/limit_err = `limit`/`limitErr` of the last "
+    "row). expected_median: the same with --expectedFromGrid 0.5 (no grid "
+    "file: "
+    "Combine generates the toys itself; 600 s timeout). single_point: "
+    "--singlePoint 1 "
+    "-T 2000 --saveHybridResult: CLs/CLs_err = `limit`/"
+    "`limitErr`; hypo_test_results: from the toys/ directory of the file, the "
+    "observed test "
+    "statistic and the toy test statistics of the s+b (null_sb) and b-only "
+    "(alt_b) "
+    "distributions, for statistical comparison. The '(Combine CI test)' entry "
+    "reruns "
+    "Combine's own HybridNew CI test to show this build reproduces its "
+    "reference output."
+)
+
+
 def section_hybrid_new() -> dict:
     cards = {}
     for card in selected(HYBRID_CARDS):
@@ -535,7 +592,8 @@ def section_hybrid_new() -> dict:
         m = fmt_mass(mass)
         rec = {"text2workspace": t2w}
         res = run(
-            f"combine ws.root -m {m} -n .hn -M HybridNew --LHCmode LHC-limits -T 500 --clsAcc 0",
+            f"combine ws.root -m {m} -n .hn -M HybridNew --LHCmode LHC-limits -T 500 "
+            "--clsAcc 0",
             cwd,
             "hn.log",
             timeout=600,
@@ -550,7 +608,8 @@ def section_hybrid_new() -> dict:
             ],
         }
         res = run(
-            f"combine ws.root -m {m} -n .hn1 -M HybridNew --singlePoint 1 --LHCmode LHC-limits -T 2000 "
+            f"combine ws.root -m {m} -n .hn1 -M HybridNew --singlePoint 1 --LHCmode "
+            "LHC-limits -T 2000 "
             "--saveHybridResult",
             cwd,
             "hn1.log",
@@ -567,7 +626,8 @@ def section_hybrid_new() -> dict:
             "stdout_result": [ln for ln in res["stdout"].splitlines() if "CLs" in ln],
         }
         res = run(
-            f"combine ws.root -m {m} -n .hn_exp -M HybridNew --LHCmode LHC-limits -T 500 --clsAcc 0 "
+            f"combine ws.root -m {m} -n .hn_exp -M HybridNew --LHCmode LHC-limits -T "
+            "500 --clsAcc 0 "
             "--expectedFromGrid 0.5",
             cwd,
             "hn_exp.log",
@@ -584,11 +644,13 @@ def section_hybrid_new() -> dict:
             ],
         }
         cards[card] = rec
+        save("HybridNew", {"about": HYBRID_ABOUT, "cards": {card: rec}}, partial=True)
         print(card, rec["limit"]["limit"], rec["single_point"]["CLs"], flush=True)
-    # Combine's own CI test (test/CMakeLists.txt, reference test/references/LHC-limits.out:
-    # "Limit: r < 0.331542 +/- 0.0141765 @ 95% CL"): checks this build reproduces it seed for seed.
+    # Combine's own CI test (test/CMakeLists.txt, reference test/references/
+    # LHC-limits.out: "Limit: r < 0.331542 +/- 0.0141765 @ 95% CL"): does this build
+    # reproduce it seed for seed?
     card = "tutorials/CAT23001/datacard-2-template-analysis.txt"
-    if ONLY:
+    if ONLY and "ci-test" not in ONLY:  # RECORD_ONLY=ci-test reruns only the CI command
         return {"cards": cards}
     cwd = run_dir(card)
     res = run(
@@ -609,25 +671,10 @@ def section_hybrid_new() -> dict:
             "combine_ci_reference": "Limit: r < 0.331542 +/- 0.0141765 @ 95% CL",
         }
     }
-    return {
-        "about": (
-            "HybridNew (toy-based CLs, --LHCmode LHC-limits, seed 123456 default). limit: the observed "
-            "95% CL upper limit search with -T 500 --clsAcc 0 (fixed 500 toys per tested r, no "
-            "adaptive sampling: the default --clsAcc 0.005 did not finish in 15 min on this loaded "
-            "machine) (limit/limit_err = `limit`/`limitErr` of the last "
-            "row). expected_median: the same with --expectedFromGrid 0.5 (no grid file: "
-            "Combine generates the toys itself; 600 s timeout). single_point: --singlePoint 1 "
-            "-T 2000 --saveHybridResult: CLs/CLs_err = `limit`/"
-            "`limitErr`; hypo_test_results: from the toys/ directory of the file, the observed test "
-            "statistic and the toy test statistics of the s+b (null_sb) and b-only (alt_b) "
-            "distributions, for statistical comparison. The '(Combine CI test)' entry reruns "
-            "Combine's own HybridNew CI test to show this build reproduces its reference output."
-        ),
-        "cards": cards,
-    }
+    return {"about": HYBRID_ABOUT, "cards": cards}
 
 
-# ---------------------------------------------------------------- ChannelCompatibilityCheck
+# ------------------------------------------------------ ChannelCompatibilityCheck
 CCC_CARDS = [
     "ci/htt_multiple_regions.txt",
     "tutorials/CAT23001/datacard-4-abcd.txt",
@@ -669,7 +716,8 @@ def section_channel_compatibility() -> dict:
         t2w = workspace(card)
         cwd = run_dir(card)
         res = run(
-            f"combine ws.root -m {m} -n .ccc -M ChannelCompatibilityCheck --saveFitResult",
+            f"combine ws.root -m {m} -n .ccc -M ChannelCompatibilityCheck "
+            "--saveFitResult",
             cwd,
             "ccc.log",
         )
@@ -684,7 +732,7 @@ def section_channel_compatibility() -> dict:
         cards[card] = rec
         print(card, rec.get("chi2"), rec["time"], flush=True)
     card = "tutorials/CAT23001/datacard-5-multi-signal.txt"
-    if ONLY:
+    if ONLY and "ci-test" not in ONLY:  # RECORD_ONLY=ci-test reruns only the CI command
         return {"cards": cards}
     cwd = run_dir(card)
     res = run(
@@ -697,14 +745,22 @@ def section_channel_compatibility() -> dict:
     }
     return {
         "about": (
-            "ChannelCompatibilityCheck (defaults: r floating, runMinos 1) on the multi-channel cards with "
-            "--saveFitResult. nominal: the fit with one r; channels: the fit with one r per channel "
-            "(r_<channel>), each r with its MINOS errors as printed; chi2: the 'Chi2-like compatibility "
-            "variable' (= `limit`, = 2*(NLL_nominal - NLL_alternate)); fits: the fit_nominal/"
-            "fit_alternate RooFitResults of the --saveFitResult file. The '(Combine CI test)' entry is "
+            "ChannelCompatibilityCheck (defaults: r floating, runMinos 1) on the "
+            "multi-channel cards with "
+            "--saveFitResult. nominal: the fit with one r; channels: the fit with one "
+            "r per channel "
+            "(r_<channel>), each r with its MINOS errors as printed; chi2: the "
+            "'Chi2-like compatibility "
+            "variable' (= `limit`, = 2*(NLL_nominal - NLL_alternate)); fits: the "
+            "fit_nominal/"
+            "fit_alternate RooFitResults of the --saveFitResult file. The '(Combine CI "
+            "test)' entry is "
             "the command of Combine's test/CMakeLists.txt that made "
-            "../shared/data/combine/references/multi-signal-ChannelCompatibilityCheck.out (text card "
-            "given to combine directly, --mass 125 although text2workspace runs use -m 120)."
+            "../shared/data/combine/references/"
+            "multi-signal-ChannelCompatibilityCheck.out "
+            "(text card "
+            "given to combine directly, --mass 125 although text2workspace runs use -m "
+            "120)."
         ),
         "cards": cards,
     }
@@ -722,7 +778,7 @@ def ccc_fit_results(path: Path) -> dict:
     return out
 
 
-# ---------------------------------------------------------------- Impacts (combineTool.py -M Impacts emulated)
+# ---------------------------------- Impacts (combineTool.py -M Impacts emulated)
 IMPACT_CARDS = [
     "tutorials/CAT23001/datacard-1-counting-experiment.txt",
     "tutorials/counting/realistic-counting-experiment.txt",
@@ -826,7 +882,8 @@ def section_impacts() -> dict:
         t0 = time.perf_counter()
         runs = []
         res = run(
-            f"combine -M MultiDimFit -n _initialFit_Test --algo singles --redefineSignalPOIs {poistr} {passthru}",
+            f"combine -M MultiDimFit -n _initialFit_Test --algo singles "
+            f"--redefineSignalPOIs {poistr} {passthru}",
             cwd,
             "impacts_initial.log",
         )
@@ -845,7 +902,8 @@ def section_impacts() -> dict:
         missing = []
         for param in params:
             res = run(
-                f"combine -M MultiDimFit -n _paramFit_Test_{param} --algo impact --redefineSignalPOIs {poistr} "
+                f"combine -M MultiDimFit -n _paramFit_Test_{param} --algo impact "
+                f"--redefineSignalPOIs {poistr} "
                 f"-P {param} --floatOtherPOIs 1 --saveInactivePOI 1 {passthru}",
                 cwd,
                 f"impacts_{param}.log",
@@ -870,7 +928,8 @@ def section_impacts() -> dict:
         cards[card] = {
             "text2workspace": t2w,
             "combineTool_equivalent": [
-                f"combineTool.py -M Impacts -d ws.root -m {m} --doInitialFit --robustFit 1",
+                f"combineTool.py -M Impacts -d ws.root -m {m} --doInitialFit "
+                "--robustFit 1",
                 f"combineTool.py -M Impacts -d ws.root -m {m} --doFits --robustFit 1",
                 f"combineTool.py -M Impacts -d ws.root -m {m} -o impacts.json",
             ],
@@ -886,12 +945,18 @@ def section_impacts() -> dict:
         print(card, len(out["params"]), "params", round(total, 1), "s", flush=True)
     return {
         "about": (
-            "combineTool.py -M Impacts (CombineHarvester Impacts.py at the commit in about) emulated with "
-            "the exact combine commands it issues (runs[].command: the initial --algo singles fit, then "
-            "one --algo impact fit per parameter) and its impacts.json construction (prefit from the "
-            "workspace constraint pdf via RooConstraintSum + MINOS, fit/POI triplets [lo, central, hi] "
-            "read from the limit trees like utils.get_singles_results, impact_<poi> = max |shift|). "
-            "`impacts` is the impacts.json content; combineTool_equivalent lists the user's commands; "
+            "combineTool.py -M Impacts (CombineHarvester Impacts.py at the commit in "
+            "about) emulated with "
+            "the exact combine commands it issues (runs[].command: the initial --algo "
+            "singles fit, then "
+            "one --algo impact fit per parameter) and its impacts.json construction "
+            "(prefit from the "
+            "workspace constraint pdf via RooConstraintSum + MINOS, fit/POI triplets "
+            "[lo, central, hi] "
+            "read from the limit trees like utils.get_singles_results, impact_<poi> = "
+            "max |shift|). "
+            "`impacts` is the impacts.json content; combineTool_equivalent lists the "
+            "user's commands; "
             "time is the wall time of the whole workflow."
         ),
         "cards": cards,
@@ -962,7 +1027,8 @@ def section_multidimfit() -> dict:
         )
         grid[card] = {"text2workspace": t2w, **meta(res), "rows": rows}
         res = run(
-            f"combine ws.root -m {m} -n .fixed -M MultiDimFit --algo fixed --fixedPointPOIs r=1",
+            f"combine ws.root -m {m} -n .fixed -M MultiDimFit --algo fixed "
+            "--fixedPointPOIs r=1",
             cwd,
             "fixed.log",
         )
@@ -1004,13 +1070,20 @@ def section_multidimfit() -> dict:
     two_poi = section_two_poi()
     return {
         "about": (
-            "MultiDimFit. grid: --algo grid --points 21 on every card (default r range from the workspace, "
-            "[0,20] unless the card says otherwise); rows = every row of the limit tree (r, deltaNLL, "
-            "quantileExpected; the first row is the best fit). fixed: --algo fixed --fixedPointPOIs r=1 "
-            "(rows: best fit, then the fixed point with its deltaNLL). variants: --algo singles with option "
-            "variants (freezeParameters names / rgx{} / allConstrainedNuisances, setParameters, "
-            "freezeNuisanceGroups, rMin/rMax, setParameterRanges, -t -1 --expectSignal 1): r.value and "
-            "r.interval = rows 0,1,2 of the tree. two_poi: physics models with two POIs (see its about)."
+            "MultiDimFit. grid: --algo grid --points 21 on every card (default r range "
+            "from the workspace, "
+            "[0,20] unless the card says otherwise); rows = every row of the limit "
+            "tree (r, deltaNLL, "
+            "quantileExpected; the first row is the best fit). fixed: --algo fixed "
+            "--fixedPointPOIs r=1 "
+            "(rows: best fit, then the fixed point with its deltaNLL). variants: "
+            "--algo singles with option "
+            "variants (freezeParameters names / rgx{} / allConstrainedNuisances, "
+            "setParameters, "
+            "freezeNuisanceGroups, rMin/rMax, setParameterRanges, -t -1 --expectSignal "
+            "1): r.value and "
+            "r.interval = rows 0,1,2 of the tree. two_poi: physics models with two "
+            "POIs (see its about)."
         ),
         "grid": {"cards": grid},
         "fixed": {"cards": fixed},
@@ -1023,7 +1096,8 @@ TWO_POI_MODELS = {
     "tutorials/multiDim/toy-hgg-125.txt": [
         (
             "floatingXSHiggs",
-            "-P HiggsAnalysis.CombinedLimit.PhysicsModel:floatingXSHiggs --PO modes=ggH,qqH",
+            "-P HiggsAnalysis.CombinedLimit.PhysicsModel:floatingXSHiggs --PO "
+            "modes=ggH,qqH",
             "ws_xs.root",
             ["r_ggH", "r_qqH"],
         ),
@@ -1052,7 +1126,8 @@ TWO_POI_MODELS = {
     "tutorials/CAT23001/datacard-5-multi-signal.txt": [
         (
             "floatingXSHiggs",
-            "-P HiggsAnalysis.CombinedLimit.PhysicsModel:floatingXSHiggs --PO modes=ggH,qqH",
+            "-P HiggsAnalysis.CombinedLimit.PhysicsModel:floatingXSHiggs --PO "
+            "modes=ggH,qqH",
             "ws_xs.root",
             ["r_ggH", "r_qqH"],
         ),
@@ -1126,12 +1201,18 @@ def section_two_poi() -> dict:
     return {
         "about": (
             "Two-POI physics models from Combine's docs (docs/part2/physicsmodels.md, "
-            "docs/part3/commonstatsmethods.md and test/CMakeLists.txt's multi-signal test): text2workspace "
-            "with -P/--PO (the model's `text2workspace` record), then MultiDimFit runs: none, singles, "
-            "fixed at (1,1), a 2D grid with --points 100, -P <one POI> with --floatOtherPOIs 1/0, a 1D grid "
-            "of the second POI, --redefineSignalPOIs, --setParameterRanges and --freezeParameters. rows: "
-            "the limit tree (POI branches, deltaNLL, quantileExpected; with -P the other POI is written only "
-            "when floating... as Combine does); summary: the printed 'best fit parameter values and "
+            "docs/part3/commonstatsmethods.md and test/CMakeLists.txt's multi-signal "
+            "test): text2workspace "
+            "with -P/--PO (the model's `text2workspace` record), then MultiDimFit "
+            "runs: none, singles, "
+            "fixed at (1,1), a 2D grid with --points 100, -P <one POI> with "
+            "--floatOtherPOIs 1/0, a 1D grid "
+            "of the second POI, --redefineSignalPOIs, --setParameterRanges and "
+            "--freezeParameters. rows: "
+            "the limit tree (POI branches, deltaNLL, quantileExpected; with -P the "
+            "other POI is written only "
+            "when floating... as Combine does); summary: the printed 'best fit "
+            "parameter values and "
             "profile-likelihood uncertainties' lines as {poi: [value, err_lo, err_hi]}."
         ),
         "cards": cards,
