@@ -241,6 +241,19 @@ def about() -> dict:
             "keeps `returncode` and the tail of its output in `error`. NaN/inf are "
             "stored as null."
         ),
+        "layout": {
+            "FitDiagnostics": "cards.<card>: r, r_*err, fit_status_s/_b, fit_s/fit_b, "
+            "nuisances_prefit, norm_prefit/_fit_s/_fit_b, shapes_prefit/_fit_s/_fit_b",
+            "GoodnessOfFit": "cards.<card>: observed.statistic [+ toys/toys_frequentist"
+            ".statistics]",
+            "HybridNew": "cards.<card>: single_point (CLs, CLs_err, "
+            "hypo_test_results), limit, expected_median",
+            "ChannelCompatibilityCheck": "cards.<card>: nominal, channels, chi2, fits",
+            "Impacts": "cards.<card>: impacts (= combineTool's impacts.json), runs",
+            "MultiDimFit": "grid/fixed/variants.cards.<card> and two_poi.cards.<card>"
+            ".<model>.runs.<name>: rows of the limit tree (+ summary)",
+            "text2workspace": "every card record (or model) has its text2workspace run",
+        },
         "combine_commit": commit.read_text().strip() if commit.exists() else None,
         "combine_version": "v10.6.0 (CMake project 10.2.1)",
         "root_version": ROOT.gROOT.GetVersion(),
@@ -534,7 +547,8 @@ HYBRID_CARDS = [
 
 
 def hypo_test_distributions(path: Path) -> dict:
-    """Test statistics of a --saveHybridResult file: data, s+b and b-only toys."""
+    """Test statistics of a --saveHybridResult file: data, b-only (null) and s+b (alt)
+    toys, as Combine's test/plotting/hypoTestResultTree.cxx reads them."""
     f = ROOT.TFile.Open(str(path))
     if not f or f.IsZombie():
         return {}
@@ -546,10 +560,8 @@ def hypo_test_distributions(path: Path) -> dict:
             if obj.InheritsFrom("RooStats::HypoTestResult"):
                 out[key.GetName()] = {
                     "test_statistic_data": obj.GetTestStatisticData(),
-                    "null_sb": list(
-                        obj.GetNullDistribution().GetSamplingDistribution()
-                    ),
-                    "alt_b": list(obj.GetAltDistribution().GetSamplingDistribution()),
+                    "null_b": list(obj.GetNullDistribution().GetSamplingDistribution()),
+                    "alt_sb": list(obj.GetAltDistribution().GetSamplingDistribution()),
                     "CLs": obj.CLs(),
                     "CLsError": obj.CLsError(),
                     "CLsplusb": obj.CLsplusb(),
@@ -564,7 +576,8 @@ HYBRID_ABOUT = (
     "single_point: --singlePoint 1 -T 2000 --clsAcc 0 --saveHybridResult (exactly "
     "2000 toys per hypothesis): CLs/CLs_err = `limit`/`limitErr`; hypo_test_results: "
     "from the toys/ directory of the file, the observed test statistic and the toy "
-    "test statistics of the s+b (null_sb) and b-only (alt_b) distributions, for "
+    "test statistics of the b-only (null_b: GetNullDistribution) and s+b (alt_sb: "
+    "GetAltDistribution; CLsplusb = fraction of alt_sb >= data) toys, for "
     "statistical comparison. limit: the observed 95% CL upper-limit search with "
     "-T 500 --clsAcc 0.01 (the accuracy of Combine's CI test; the default 0.005 "
     "took over 10 min of wall time on this loaded machine), limit/limit_err = "
