@@ -479,6 +479,7 @@ GOF_TOY_CARDS = [
     "tutorials/CAT23001/datacard-2-template-analysis.txt",
     "tutorials/shapes/simple-shapes-TH1.txt",
     "tutorials/counting/realistic-multi-channel.txt",
+    "ci/template-analysis_shape_autoMCStats.txt",
 ]
 
 
@@ -573,8 +574,10 @@ def hypo_test_distributions(path: Path) -> dict:
 
 HYBRID_ABOUT = (
     "HybridNew (toy-based CLs, --LHCmode LHC-limits, default seed 123456). "
-    "single_point: --singlePoint 1 -T 2000 --clsAcc 0 --saveHybridResult (exactly "
-    "2000 toys per hypothesis): CLs/CLs_err = `limit`/`limitErr`; hypo_test_results: "
+    "single_point: --singlePoint 1 -T 2000 --clsAcc 0 --saveHybridResult (Combine "
+    "threw "
+    "2000 s+b and 500 b-only toys): CLs/CLs_err = `limit`/`limitErr`; "
+    "hypo_test_results: "
     "from the toys/ directory of the file, the observed test statistic and the toy "
     "test statistics of the b-only (null_b: GetNullDistribution) and s+b (alt_sb: "
     "GetAltDistribution; CLsplusb = fraction of alt_sb >= data) toys, for "
