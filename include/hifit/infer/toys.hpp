@@ -27,6 +27,15 @@ struct ToyResult {
 std::vector<double> sample_toy(const Model& model, std::span<const double> pars,
                                unsigned long long seed, unsigned long long index);
 
+// Combine's default pseudo-experiment (without --toysFrequentist): every free
+// constrained parameter drawn from its constraint around the observed auxiliary data
+// (Gaussian; a Gamma of shape N + 1 for a gmN), Poisson main data at those values, the
+// auxiliary data kept as observed. Same seeding as sample_toy.
+std::vector<double> sample_toy_prior(const Model& model, std::span<const double> pars,
+                                     std::span<const double> data,
+                                     const std::vector<bool>& fixed,
+                                     unsigned long long seed, unsigned long long index);
+
 // Toy-based CLs (pyhf's ToyCalculator semantics).
 ToyResult hypotest_toys(const Model& model, std::span<const double> data, double mu,
                         TestStat stat, int ntoys, unsigned long long seed = 0,

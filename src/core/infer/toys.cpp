@@ -67,6 +67,42 @@ std::vector<double> sample_toy(const Model& model, std::span<const double> pars,
     return out;
 }
 
+std::vector<double> sample_toy_prior(const Model& model, std::span<const double> pars,
+                                     std::span<const double> data,
+                                     const std::vector<bool>& fixed,
+                                     unsigned long long seed,
+                                     unsigned long long index) {
+    const ModelData& md = model.compiled();
+    if (data.size() != model.nmain() + model.naux() || pars.size() != model.npars())
+        throw InvalidArgument("prior toys need the observed data and every parameter");
+    std::mt19937_64 rng(mix(mix(seed) ^ index));
+    std::vector<double> drawn(pars.begin(), pars.end());
+    const double* aux = data.data() + model.nmain();
+    const auto& bounds = model.suggested_bounds();
+    for (const GaussianTerm& t : md.gaussian) {
+        if (!fixed.empty() && fixed[t.par]) continue;
+        // RooFit's generator keeps a draw inside the parameter's range
+        const auto [lo, hi] = bounds[t.par];
+        double x = 0.0;
+        for (int tries = 0; tries < 1000; ++tries) {
+            x = std::normal_distribution<double>(aux[t.aux], t.sigma)(rng);
+            if (x >= lo && x <= hi) break;
+        }
+        drawn[t.par] = std::clamp(x, lo, hi);
+    }
+    for (const PoissonTerm& t : md.poisson) {
+        if (!fixed.empty() && fixed[t.par]) continue;
+        drawn[t.par] =
+            std::gamma_distribution<double>(aux[t.aux] + 1.0, 1.0 / t.factor)(rng);
+    }
+    std::vector<double> out(data.begin(), data.end());
+    Likelihood lh(model, data);
+    std::vector<double> expected(model.nmain());
+    lh.expected_data(drawn, expected, false);
+    for (std::size_t b = 0; b < model.nmain(); ++b) out[b] = poisson(rng, expected[b]);
+    return out;
+}
+
 ToyResult hypotest_toys(const Model& model, std::span<const double> data, double mu,
                         TestStat stat, int ntoys, unsigned long long seed, int jobs,
                         const FitOptions& base) {
