@@ -1,0 +1,18 @@
+"""Combine's methods (``-M``): each module has ``extra_outputs(options)`` (the files
+it writes besides higgsCombine*.root, checked before any work) and ``run(setup) ->
+MethodResult``."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import asymptotic_limits, multidimfit, significance
+from .result import MethodResult
+
+METHODS: dict[str, ModuleType] = {
+    "AsymptoticLimits": asymptotic_limits,
+    "MultiDimFit": multidimfit,
+    "Significance": significance,
+}
+
+__all__ = ["METHODS", "MethodResult"]
