@@ -163,6 +163,7 @@ void bind_combine_methods(nb::module_& m) {
         .def_ro("yields_fit_b", &FitDiagnosticsResult::yields_fit_b)
         .def_ro("yields_fit_s", &FitDiagnosticsResult::yields_fit_s)
         .def_ro("present", &FitDiagnosticsResult::present)
+        .def_ro("aux_of", &FitDiagnosticsResult::aux_of)
         .def_ro("valid", &FitDiagnosticsResult::valid)
         .def_ro("message", &FitDiagnosticsResult::message);
     m.def(

@@ -35,6 +35,7 @@ struct FitDiagnosticsResult {
     std::vector<double> prefit_err; // pre-fit widths (0: unconstrained or fixed)
     YieldSet yields_prefit, yields_fit_b, yields_fit_s;
     std::vector<bool> present; // [sample][channel]: the process is in the channel
+    std::vector<long> aux_of;  // [par]: index of its auxiliary datum, -1 if none
     bool valid = false;
     std::string message;
 };

@@ -168,6 +168,9 @@ FitDiagnosticsResult fit_diagnostics(const Model& model, std::span<const double>
             if (cell.bin >= md.channel_offset[c] &&
                 cell.bin < md.channel_offset[c] + md.channel_nbins[c])
                 out.present[cell.sample * nc + c] = true;
+    out.aux_of.assign(n, -1);
+    for (const GaussianTerm& t : md.gaussian) out.aux_of[t.par] = t.aux;
+    for (const PoissonTerm& t : md.poisson) out.aux_of[t.par] = t.aux;
     out.valid = out.message.empty();
     return out;
 }

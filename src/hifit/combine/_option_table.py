@@ -235,6 +235,7 @@ METHOD = {
     },
     "GoodnessOfFit": {
         "algorithm": "str",
+        "algo": "str",  # boost's unambiguous prefix of --algorithm, as users write it
         "setParametersForFit": "str",
         "setParametersForEval": "str",
         "minimizerAlgo": "str",

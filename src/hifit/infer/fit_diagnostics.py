@@ -33,6 +33,7 @@ class FitDiagnostics:
     prefit: np.ndarray
     prefit_err: np.ndarray
     yields: dict[str, dict[str, ChannelYields]]  # "prefit"/"fit_b"/"fit_s" -> channel
+    aux_of: list[int]  # per parameter: index of its auxiliary datum, -1 if none
     valid: bool
     message: str
 
@@ -97,6 +98,7 @@ def fit_diagnostics(
             "fit_b": _channels(model.config, r.yields_fit_b, present),
             "fit_s": _channels(model.config, r.yields_fit_s, present),
         },
+        aux_of=[int(a) for a in r.aux_of],
         valid=bool(r.valid),
         message=r.message,
     )
