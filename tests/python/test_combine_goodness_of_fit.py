@@ -24,10 +24,10 @@ import pytest
 import uproot
 from scipy import optimize, stats
 
+from hifit.combine.methods import goodness_of_fit
 from hifit.combine.options import parse
 from hifit.combine.runner import run_options
 from hifit.combine.setup import build
-from hifit.combine.methods import goodness_of_fit
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / ".." / "shared" / "data" / "combine"
@@ -69,8 +69,11 @@ def independent_statistic() -> float:
         )
 
     bounds = [(0, 20)] + [(-7, 7)] * 4
-    best = optimize.minimize(twice_nll, [1, 0, 0, 0, 0], bounds=bounds, method="L-BFGS-B",
-                             options={"ftol": 1e-15, "gtol": 1e-12})  # fmt: skip
+    tight = {"ftol": 1e-15, "gtol": 1e-12}
+    start = [1, 0, 0, 0, 0]
+    best = optimize.minimize(
+        twice_nll, start, bounds=bounds, method="L-BFGS-B", options=tight
+    )
     return float(best.fun)
 
 
@@ -86,7 +89,8 @@ def test_observed_matches_independent_minimisation(tmp_path, monkeypatch):
 @pytest.mark.parametrize("frequentist", [False, True])
 def test_toys_one_row_each(tmp_path, monkeypatch, frequentist):
     argv = [str(CARD), "-M", "GoodnessOfFit", "--algo", "saturated", "-m", "125",
-            "-t", "4", "-s", "1"] + (["--toysFrequentist"] if frequentist else [])  # fmt: skip
+            "-t", "4", "-s", "1"]  # fmt: skip
+    argv += ["--toysFrequentist"] if frequentist else []
     code, text, rows = run(tmp_path, monkeypatch, argv)
     assert code == 0
     assert list(rows["iToy"]) == [1, 2, 3, 4]
