@@ -120,8 +120,8 @@ def _write(setup: Setup, fd: FitDiagnostics) -> None:
                 n_obs = data[offsets[c] : offsets[c + 1]]
                 # uproot writes no TGraphAsymmErrors: the points as a TGraph, the
                 # counts with their Poisson errors as the TH1F data_hist
-                x = np.arange(len(n_obs)) + 0.5
-                out[f"{base}/data"] = _graph(x, n_obs)
+                x = np.arange(width) + 0.5
+                out[f"{base}/data"] = _graph(x, pad(n_obs))
                 out[f"{base}/data_hist"] = _th1(
                     pad(n_obs), pad(np.sqrt(n_obs)), edges, "data_hist", ch
                 )
