@@ -116,3 +116,17 @@ def test_matches_real_combine(tmp_path, monkeypatch):
         compared += 1
     if not compared:
         pytest.skip("no HybridNew records")
+
+
+def test_expected_from_grid_and_clsplusb_rows(tmp_path, monkeypatch):
+    """--expectedFromGrid q: the observed statistic replaced by the q quantile of the
+    b-only toys, the row tagged quantileExpected = q; --rule CLsplusb prints Pmu and
+    reports CLs+b, which is CLs times CLb <= CLs."""
+    base = [str(CARD), "-M", "HybridNew", "--LHCmode", "LHC-limits", "--singlePoint",
+            "5", "-T", "1000", "--fullBToys", "--clsAcc", "0", *FROZEN]  # fmt: skip
+    code, _, rows = run(tmp_path, monkeypatch, [*base, "--expectedFromGrid", "0.5"])
+    assert code == 0 and rows["quantileExpected"][0] == pytest.approx(0.5)
+    _, text, pmu = run(tmp_path, monkeypatch, [*base, "--rule", "CLsplusb", "-n", "b"])
+    assert "Pmu = " in text
+    _, _, cls = run(tmp_path, monkeypatch, [*base, "-n", "c"])
+    assert 0 < pmu["limit"][0] <= cls["limit"][0]

@@ -193,7 +193,7 @@ def run(setup: Setup) -> MethodResult:
     r = float(fd.fit_s.bestfit[poi])
     lo, hi = fd.poi_lower, fd.poi_upper
     text = "\n --- FitDiagnostics ---\n"
-    text += f"Best fit {name}: {r:.6g}  {lo:.6g}/+{hi:.6g}  (68% CL)\n"
+    text += f"Best fit {name}: {r:.6g}  {-abs(lo):.6g}/+{hi:.6g}  (68% CL)\n"
     rows = [
         {"limit": r, "quantileExpected": 0.5},
         {"limit": r + lo, "quantileExpected": 0.16},
