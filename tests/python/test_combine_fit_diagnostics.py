@@ -16,6 +16,7 @@ Tolerances, and why:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -133,3 +134,70 @@ def test_shapes(outputs):
             if key[1] in ("total", "total_background"):
                 assert rel.max() < 0.4, (stage, key, rel.max())
     assert np.median(deviations) < 0.1
+
+
+RECORDED = Path(__file__).resolve().parent / "references" / "combine_methods.json"
+REAL_RUNS = DATA / "references" / "combine_real_runs.json"
+
+
+def recorded_cards() -> list[str]:
+    if not RECORDED.is_file():
+        return []
+    section = json.loads(RECORDED.read_text()).get("FitDiagnostics") or {}
+    return [
+        c for c, rec in section.get("cards", {}).items() if rec.get("r") is not None
+    ]
+
+
+@pytest.mark.parametrize("card", recorded_cards() or [None])
+def test_matches_recorded_real_combine(card, tmp_path, monkeypatch):
+    """Every card the real Combine ran FitDiagnostics on (combine_methods.json): r and
+    its MINOS errors, nuisance values, norms and shapes with the tolerances above
+    (abs 2e-3 on r where it sits at its bound, Combine's r there is ~1e-6)."""
+    if card is None:
+        pytest.skip("no FitDiagnostics records in combine_methods.json")
+    rec = json.loads(RECORDED.read_text())["FitDiagnostics"]["cards"][card]
+    mass = json.loads(REAL_RUNS.read_text())["cards"][card]["mass"]
+    monkeypatch.chdir(tmp_path)
+    argv = [str(DATA / card), "-m", f"{mass:g}", "-n", ".fd", "-M", "FitDiagnostics",
+            "--saveShapes", "--saveWithUncertainties"]  # fmt: skip
+    assert run_options(parse(argv), echo=lambda _: None) == 0
+    fd = uproot.open(tmp_path / "fitDiagnostics.fd.root")
+    sb = fd["tree_fit_sb"].arrays(library="np")
+    for key, ref in (("r", "r"), ("rLoErr", "r_lo_err"), ("rHiErr", "r_hi_err")):
+        assert sb[key][0] == pytest.approx(abs(rec[ref]), rel=5e-3, abs=2e-3), key
+    for tree, ref in (
+        ("tree_fit_sb", rec["tree_fit_sb"]),
+        ("tree_fit_b", rec["tree_fit_b"]),
+    ):
+        ours = fd[tree].arrays(library="np")
+        for key, value in ref.items():
+            if key + "_In" in ref:  # a constrained nuisance
+                assert abs(ours[key][0] - value) < 0.1, (tree, key)
+    for stage in ("prefit", "fit_s", "fit_b"):
+        ours = fd[f"norm_{stage}"].arrays(library="np")
+        for key, ref in rec[f"norm_{stage}"].items():
+            if abs(ref["value"]) > 1e-6:
+                assert ours[key][0] == pytest.approx(ref["value"], rel=5e-3), key
+    with_errors = "--saveWithUncertainties" in rec["command"]
+    deviations = []
+    for stage in STAGES:
+        for ch, hists in rec[stage].items():
+            for name, h in hists.items():
+                if name == "data":
+                    np.testing.assert_array_equal(
+                        fd[f"{stage}/{ch}/data"].values()[1], h["y"]
+                    )
+                    continue
+                mine = fd[f"{stage}/{ch}/{name}"]
+                v, rv = mine.values(), np.array(h["values"])
+                big = rv > 1e-3 * max(rv.max(), 1e-12)
+                np.testing.assert_allclose(
+                    v[big], rv[big], rtol=5e-3, err_msg=f"{stage}/{ch}/{name}"
+                )
+                if with_errors:
+                    re_ = np.array(h["errors"])[big]
+                    ok = re_ > 1e-3 * max(re_.max(initial=0), 1e-30)
+                    deviations.extend(np.abs(mine.errors()[big][ok] / re_[ok] - 1))
+    if deviations:
+        assert np.median(deviations) < 0.1
