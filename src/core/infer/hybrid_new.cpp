@@ -133,8 +133,10 @@ void HybridNew::add_batch(HybridPoint& point, std::size_t batch) {
             const bool sb = i < n_sb;
             const auto toy =
                 sample_toy(model_, sb ? sb_gen : b_gen_, opt_.seed, base + i);
+            // the fits start where the toy was generated (warm start)
             const TestStatResult t =
-                test_statistic(model_, toy, point.r, TestStat::qmu_tilde, options_);
+                test_statistic(model_, toy, point.r, TestStat::qmu_tilde,
+                               warm(options_, sb ? sb_gen : b_gen_));
             q[i] = t.value;
             ok[i] = t.valid();
         }
