@@ -152,6 +152,8 @@ void bind_combine_methods(nb::module_& m) {
         .def_ro("background_err", &YieldSet::background_err)
         .def_ro("norms", &YieldSet::norms)
         .def_ro("norm_errors", &YieldSet::norm_errors)
+        .def_ro("channel_sums", &YieldSet::channel_sums)
+        .def_ro("channel_sum_errors", &YieldSet::channel_sum_errors)
         .def_ro("total_covariance", &YieldSet::total_covariance);
     nb::class_<FitDiagnosticsResult>(m, "FitDiagnosticsResult")
         .def_ro("fit_s", &FitDiagnosticsResult::fit_s)
@@ -170,14 +172,14 @@ void bind_combine_methods(nb::module_& m) {
         "fit_diagnostics",
         [](const Model& model, std::vector<double> data, std::vector<bool> signal,
            std::vector<double> init, std::vector<std::pair<double, double>> bounds,
-           std::vector<bool> fixed, bool run_minos) {
+           std::vector<bool> fixed, bool run_minos, double minos_delta) {
             const FitOptions o =
                 fit_options(std::move(init), std::move(bounds), std::move(fixed));
             nb::gil_scoped_release release;
-            return fit_diagnostics(model, data, signal, o, run_minos);
+            return fit_diagnostics(model, data, signal, o, run_minos, minos_delta);
         },
         nb::arg("model"), nb::arg("data"), nb::arg("signal_samples"), HIFIT_FIT_ARGS,
-        nb::arg("run_minos"));
+        nb::arg("run_minos"), nb::arg("minos_delta") = 1.0);
 }
 
 } // namespace hifit::bindings

@@ -19,6 +19,8 @@ struct YieldSet {
     std::vector<double> signal, signal_err; // [bin]: sum over signal samples
     std::vector<double> background, background_err;
     std::vector<double> norms, norm_errors; // [sample][channel]: nsamples x nchannels
+    // [total | signal | background][channel]: 3 x nchannels
+    std::vector<double> channel_sums, channel_sum_errors;
     // per channel, the bin-by-bin covariance of the total: nbins_c^2 each, back to back
     std::vector<double> total_covariance;
 };
@@ -42,7 +44,7 @@ struct FitDiagnosticsResult {
 
 FitDiagnosticsResult fit_diagnostics(const Model& model, std::span<const double> data,
                                      const std::vector<bool>& signal_samples,
-                                     const FitOptions& base = {},
-                                     bool run_minos = true);
+                                     const FitOptions& base = {}, bool run_minos = true,
+                                     double minos_delta = 1.0);
 
 } // namespace hifit

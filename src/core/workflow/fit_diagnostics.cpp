@@ -9,6 +9,7 @@
 #include "infer/messages.hpp"
 #include "likelihood/model_data.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace hifit {
@@ -20,11 +21,12 @@ std::vector<double> outputs(const ModelData& md, const std::vector<double>& by_s
                             const std::vector<bool>& signal) {
     const std::size_t ns = md.samples.size(), nb = md.nmain, nc = md.channels.size();
     std::vector<double> out(by_sample);
-    out.resize(ns * nb + 3 * nb + ns * nc, 0.0);
+    out.resize(ns * nb + 3 * nb + ns * nc + 3 * nc, 0.0);
     double* total = out.data() + ns * nb;
     double* sig = total + nb;
     double* bkg = sig + nb;
     double* norms = bkg + nb;
+    double* sums = norms + ns * nc; // per channel: total, signal, background
     for (std::size_t s = 0; s < ns; ++s) {
         for (std::size_t b = 0; b < nb; ++b) {
             const double y = by_sample[s * nb + b];
@@ -35,7 +37,31 @@ std::vector<double> outputs(const ModelData& md, const std::vector<double>& by_s
             for (std::size_t b = 0; b < md.channel_nbins[c]; ++b)
                 norms[s * nc + c] += by_sample[s * nb + md.channel_offset[c] + b];
     }
+    for (std::size_t c = 0; c < nc; ++c)
+        for (std::size_t b = 0; b < md.channel_nbins[c]; ++b) {
+            const std::size_t i = md.channel_offset[c] + b;
+            sums[c] += total[i], sums[nc + c] += sig[i], sums[2 * nc + c] += bkg[i];
+        }
     return out;
+}
+
+// Yields per (sample, bin) at `pars`, each bin scaled to the expected rate of the
+// model: terms that act on a bin's total (Combine's Barlow-Beeston-lite) are shared
+// among its processes in proportion, as Combine's CMSHistErrorPropagator does.
+std::vector<double> yields_at(const Model& model, std::span<const double> pars) {
+    std::vector<double> y = expected_by_sample(model, pars);
+    const std::size_t nb = model.nmain(), ns = y.size() / std::max<std::size_t>(nb, 1);
+    Likelihood lh(model, std::vector<double>(nb + model.naux(), 0.0));
+    std::vector<double> nu(nb);
+    lh.expected_data(pars, nu, false);
+    for (std::size_t b = 0; b < nb; ++b) {
+        double sum = 0.0;
+        for (std::size_t s = 0; s < ns; ++s) sum += y[s * nb + b];
+        if (!(sum > 0.0)) continue;
+        const double scale = nu[b] / sum;
+        for (std::size_t s = 0; s < ns; ++s) y[s * nb + b] *= scale;
+    }
+    return y;
 }
 
 } // namespace
@@ -51,7 +77,7 @@ YieldSet propagate_yields(const Model& model, std::span<const double> pars,
             "yields need every parameter, an npars x npars covariance "
             "and a signal flag per sample");
     const std::vector<double> centre =
-        outputs(md, expected_by_sample(model, pars), signal_samples);
+        outputs(md, yields_at(model, pars), signal_samples);
     const std::size_t k = centre.size();
     // derivatives g_i = (f(theta + sigma_i) - f(theta - sigma_i)) / (2 sigma_i)
     std::vector<std::size_t> varied;
@@ -62,11 +88,10 @@ YieldSet propagate_yields(const Model& model, std::span<const double> pars,
         if (!(var > 0)) continue;
         const double sigma = std::sqrt(var);
         x[i] = pars[i] + sigma;
-        std::vector<double> up =
-            outputs(md, expected_by_sample(model, x), signal_samples);
+        std::vector<double> up = outputs(md, yields_at(model, x), signal_samples);
         x[i] = pars[i] - sigma;
         const std::vector<double> down =
-            outputs(md, expected_by_sample(model, x), signal_samples);
+            outputs(md, yields_at(model, x), signal_samples);
         x[i] = pars[i];
         for (std::size_t j = 0; j < k; ++j) up[j] = (up[j] - down[j]) / (2.0 * sigma);
         varied.push_back(i);
@@ -98,6 +123,7 @@ YieldSet propagate_yields(const Model& model, std::span<const double> pars,
     take(ns * nb + nb, nb, out.signal, out.signal_err);
     take(ns * nb + 2 * nb, nb, out.background, out.background_err);
     take(ns * nb + 3 * nb, ns * nc, out.norms, out.norm_errors);
+    take(ns * nb + 3 * nb + ns * nc, 3 * nc, out.channel_sums, out.channel_sum_errors);
     for (std::size_t c = 0; c < nc; ++c) {
         const std::size_t off = ns * nb + md.channel_offset[c],
                           nbc = md.channel_nbins[c];
@@ -114,7 +140,8 @@ YieldSet propagate_yields(const Model& model, std::span<const double> pars,
 
 FitDiagnosticsResult fit_diagnostics(const Model& model, std::span<const double> data,
                                      const std::vector<bool>& signal_samples,
-                                     const FitOptions& base, bool run_minos) {
+                                     const FitOptions& base, bool run_minos,
+                                     double minos_delta) {
     if (!model.poi_index())
         throw InvalidArgument(
             "FitDiagnostics needs a model with a parameter of interest");
@@ -130,8 +157,12 @@ FitDiagnosticsResult fit_diagnostics(const Model& model, std::span<const double>
     b_only.fixed[poi] = true;
     out.fit_b = robust_fit(lh, b_only, {out.fit_s.bestfit});
     out.message = fit_failures({{"fit_s", &out.fit_s}, {"fit_b", &out.fit_b}});
+    // Report (and predict with) the closed-form minima of profiled parameters, as
+    // Combine's analytic Barlow-Beeston minimisation leaves them.
+    lh.set_profiled_parameters(out.fit_s.bestfit);
+    lh.set_profiled_parameters(out.fit_b.bestfit);
     if (run_minos && out.fit_s.valid && !options.fixed[poi]) {
-        out.poi_interval = minos(model, data, out.fit_s, poi, 1.0, options);
+        out.poi_interval = minos(model, data, out.fit_s, poi, minos_delta, options);
         if (out.poi_interval.improved_best) out.fit_s = out.poi_interval.best;
         if (!out.poi_interval.valid)
             append_message(out.message,

@@ -21,7 +21,7 @@ class ChannelYields:
     signal: tuple[np.ndarray, np.ndarray]
     background: tuple[np.ndarray, np.ndarray]
     total_covariance: np.ndarray  # nbins x nbins
-    norms: dict[str, tuple[float, float]]  # process -> (yield, error)
+    norms: dict[str, tuple[float, float]]  # process or total* -> (yield, error)
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ def _channels(model: Model, ys, present: list[bool]) -> dict[str, ChannelYields]
     norms = np.array(ys.norms).reshape(len(samples), nc)
     norm_err = np.array(ys.norm_errors).reshape(len(samples), nc)
     cov = np.array(ys.total_covariance)
+    sums = np.array(ys.channel_sums).reshape(3, nc)
+    sum_err = np.array(ys.channel_sum_errors).reshape(3, nc)
+    names = ("total", "total_signal", "total_background")
     out, offset, cov_offset = {}, 0, 0
     for c, ch in enumerate(channels):
         n = nbins[ch]
@@ -58,7 +61,14 @@ def _channels(model: Model, ys, present: list[bool]) -> dict[str, ChannelYields]
             background=(np.array(ys.background)[sl], np.array(ys.background_err)[sl]),
             total_covariance=cov[cov_offset : cov_offset + n * n].reshape(n, n),
             norms={
-                samples[s]: (float(norms[s, c]), float(norm_err[s, c])) for s in keep
+                **{
+                    samples[s]: (float(norms[s, c]), float(norm_err[s, c]))
+                    for s in keep
+                },
+                **{
+                    n: (float(sums[k, c]), float(sum_err[k, c]))
+                    for k, n in enumerate(names)
+                },
             },
         )
         offset += n
@@ -75,12 +85,18 @@ def fit_diagnostics(
     par_bounds: Sequence[tuple[float, float]] | None = None,
     fixed_params: Sequence[bool] | None = None,
     run_minos: bool = True,
+    minos_delta: float = 1.0,
 ) -> FitDiagnostics:
     """Fits and yields; ``signal_processes`` name the samples in total_signal."""
     args = fit_args(model, init_pars, par_bounds, fixed_params)
     signal = [s in set(signal_processes) for s in model.config.samples]
     r = _core.fit_diagnostics(
-        model._model, np.asarray(data, dtype=float), signal, *args, run_minos
+        model._model,
+        np.asarray(data, dtype=float),
+        signal,
+        *args,
+        run_minos,
+        minos_delta,
     )
     fixed = args[2] or [bool(f) for f in model.config.suggested_fixed()]
     fixed_b = list(fixed)

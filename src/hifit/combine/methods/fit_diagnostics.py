@@ -14,6 +14,7 @@ from ...infer.fit_diagnostics import FitDiagnostics, fit_diagnostics
 from ...io import root_file
 from ..options import CombineOptions, OptionError
 from ..setup import Setup
+from .multidimfit import _minos_level
 from .result import MethodResult
 
 STAGES = (
@@ -69,8 +70,14 @@ def _fit_values(setup: Setup, fd: FitDiagnostics, stage: str) -> dict[str, float
     )
     for n in sorted(aux_of):
         row[n + "_In"] = aux_of[n]
+    # a gmN is theta / N here, the event count theta in Combine
+    counts = {
+        p.name: aux_of[p.name]
+        for p in cfg.paramsets
+        if str(p.constraint).endswith("poisson") and aux_of.get(p.name, 0) > 0
+    }
     for n in nuisances:
-        row[n] = float(pars[names.index(n)])
+        row[n] = float(pars[names.index(n)]) * counts.get(n, 1.0)
     return row
 
 
@@ -187,7 +194,13 @@ def run(setup: Setup) -> MethodResult:
         raise OptionError("FitDiagnostics with -t N toys is not supported (use -t -1)")
     card = setup.built.card
     signal = sorted({c.process for c in card.columns if card.is_signal(c.process)})
-    fd = fit_diagnostics(setup.data, setup.model, signal, **setup.fit_kwargs())
+    fd = fit_diagnostics(
+        setup.data,
+        setup.model,
+        signal,
+        **setup.fit_kwargs(),
+        minos_delta=_minos_level(setup),  # Combine's MINOS errorlevel, as MultiDimFit
+    )
     poi = setup.model.config.poi_index
     name = setup.model.config.poi_name
     r = float(fd.fit_s.bestfit[poi])
