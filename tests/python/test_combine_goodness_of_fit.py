@@ -6,9 +6,10 @@
   rate at its count, every constraint at its maximum). Tolerance 1e-5 (both minima are
   exact to ~1e-8).
 * Observed values on every card against the real Combine
-  (tests/python/references/combine_methods.json, GoodnessOfFit), tolerance 1e-3
-  relative: the statistic is a difference of two minimised NLLs, and Combine's Minuit
-  stops at EDM ~1e-3 where hifit's Newton minimum is exact.
+  (tests/python/references/combine_methods.json, GoodnessOfFit), tolerance 1e-4
+  relative (absolute below 1): the statistic is a difference of two minimised NLLs and
+  Combine's Minuit stops above the minimum by its EDM (~1e-3 in -2 ln L on htt, 3.6e-5
+  relative), where hifit's Newton minimum is exact.
 * Toys (-t N, with and without --toysFrequentist): one row per toy; against the
   recorded Combine toy distributions (100 toys each) with a two-sample KS test
   (p > 1e-3: the distributions must agree, the toys themselves cannot).
@@ -129,7 +130,7 @@ def test_observed_matches_real_combine(tmp_path, monkeypatch):
         assert code == 0, card
         dev = abs(rows["limit"][0] - ref) / max(abs(ref), 1.0)
         worst = max(worst, dev)
-        assert dev < 1e-3, (card, rows["limit"][0], ref)
+        assert dev < 1e-4, (card, rows["limit"][0], ref)
         compared += 1
     assert compared > 0
 

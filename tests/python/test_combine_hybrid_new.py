@@ -96,26 +96,46 @@ def test_only_lhc_mode():
         hybrid_new.run(setup)
 
 
-def test_matches_real_combine(tmp_path, monkeypatch):
+def recorded_runs() -> list[tuple[str, str, str, float, float]]:
+    """(card, record, command, value, MC error) of every recorded HybridNew run."""
     if not RECORDED.is_file():
-        pytest.skip("combine_methods.json not recorded yet")
+        return []
     cards = json.loads(RECORDED.read_text()).get("HybridNew", {}).get("cards", {})
-    compared = 0
-    for card, rec in cards.items():
+    out = []
+    for key, rec in cards.items():
+        card = key.split(" (")[0]
+        for name, run_ in rec.items():
+            if not isinstance(run_, dict) or "command" not in run_:
+                continue
+            value = run_.get("limit", run_.get("CLs"))
+            error = run_.get("limit_err", run_.get("CLs_err"))
+            if value is not None and error is not None:
+                out.append((card, name, run_["command"], value, error))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("card", "name", "command", "value", "error"),
+    recorded_runs() or [pytest.param(None, None, None, 0, 0, id="none")],
+)
+def test_matches_real_combine(tmp_path, monkeypatch, card, name, command, value, error):
+    """The real Combine's HybridNew runs (combine_methods.json), re-run with the same
+    options: limits / CLs within 4 combined MC errors (see the module docstring)."""
+    if card is None:
+        pytest.skip("no HybridNew records in combine_methods.json")
+    argv = []
+    for token in command.split()[1:]:
+        if token == "ws.root" or token.endswith(card):
+            token = str(DATA / card)
+        if token != "--saveHybridResult":
+            argv.append(token)
+    if not any(t in ("-m", "--mass") for t in argv):
         mass = json.loads(REAL_RUNS.read_text())["cards"][card]["mass"]
-        point = rec.get("single_point") or {}
-        if point.get("CLs") is None:
-            continue
-        argv = [str(DATA / card), "-M", "HybridNew", "--LHCmode", "LHC-limits",
-                "--singlePoint", f"{point['r']:g}", "-T", "2000",
-                "-m", f"{mass:g}"]  # fmt: skip
-        code, _, rows = run(tmp_path, monkeypatch, argv)
-        assert code == 0, card
-        err = np.hypot(rows["limitErr"][0], point["CLs_err"])
-        assert abs(rows["limit"][0] - point["CLs"]) < 4 * err, card
-        compared += 1
-    if not compared:
-        pytest.skip("no HybridNew records")
+        argv += ["-m", f"{mass:g}"]
+    code, _, rows = run(tmp_path, monkeypatch, argv)
+    assert code == 0
+    err = np.hypot(rows["limitErr"][-1], error)
+    assert abs(rows["limit"][-1] - value) < 4 * err, (name, rows["limit"][-1], value)
 
 
 def test_expected_from_grid_and_clsplusb_rows(tmp_path, monkeypatch):
