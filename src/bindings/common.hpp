@@ -43,5 +43,6 @@ void bind_fit(nb::module_& m);
 void bind_infer(nb::module_& m);
 void bind_templates(nb::module_& m);
 void bind_datacard(nb::module_& m);
+void bind_combine_methods(nb::module_& m);
 
 } // namespace hifit::bindings

@@ -51,4 +51,5 @@ NB_MODULE(_core, m) {
     hifit::bindings::bind_infer(m);
     hifit::bindings::bind_templates(m);
     hifit::bindings::bind_datacard(m);
+    hifit::bindings::bind_combine_methods(m);
 }

@@ -173,8 +173,9 @@ using Templates = std::map<TemplateKey, Histogram>;
 // ---- Combine's model ----------------------------------------------------------------
 
 struct CombineOptions {
-    // Physics model: each (process glob, POI name) maps signal processes to a POI;
-    // empty: one POI "r" scaling every signal process.
+    // Physics model: each (process glob, POI name) maps signal processes to a POI (the
+    // first match wins; "BIN/PROCESS" globs select one channel's); empty: one POI "r"
+    // scaling every signal process.
     std::vector<std::pair<std::string, std::string>> poi_map;
     std::pair<double, double> poi_range{0.0, 20.0};
     std::vector<std::string> masked_channels; // Poisson terms dropped, constraints kept

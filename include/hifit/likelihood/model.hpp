@@ -120,6 +120,10 @@ class Likelihood {
     double twice_nll_saturated() const;
     // twice_nll - twice_nll_saturated, summed term by term without that subtraction.
     double twice_deviance(std::span<const double> pars);
+    // Parameters profiled in closed form inside -2 ln L (Combine's Barlow-Beeston-lite
+    // terms on empty bins, whose values a fit leaves at their start) set to their
+    // minimising values at `pars`.
+    void set_profiled_parameters(std::span<double> pars);
     // The rate of every (channel, sample, bin) cell of the compiled model.
     void cell_rates(std::span<const double> pars, std::vector<double>& out);
     // Expected main rates (nmain) and, if requested, expected auxdata (naux).

@@ -32,6 +32,16 @@ bool glob_match(std::string_view pattern, std::string_view text) {
     return glob_match(pattern.substr(1), text.substr(1));
 }
 
+// A physics-model map key: a process glob, or "BIN/PROCESS" globs (Combine's
+// multiSignalModel map syntax) to scale one channel's signal on its own.
+bool poi_glob_match(std::string_view pattern, std::string_view bin,
+                    std::string_view process) {
+    const std::size_t slash = pattern.find('/');
+    if (slash == std::string_view::npos) return glob_match(pattern, process);
+    return glob_match(pattern.substr(0, slash), bin) &&
+           glob_match(pattern.substr(slash + 1), process);
+}
+
 // Combine copies templates into TH1F: contents are single precision.
 std::vector<double> as_float32(const std::vector<double>& v) {
     std::vector<double> out(v.size());
@@ -422,7 +432,7 @@ void Builder::add_process(const Column& col, std::size_t column) {
             add_factor({static_cast<std::uint32_t>(pois_[0])});
         } else {
             for (std::size_t i = 0; i < opt_.poi_map.size(); ++i)
-                if (glob_match(opt_.poi_map[i].first, col.process)) {
+                if (poi_glob_match(opt_.poi_map[i].first, col.bin, col.process)) {
                     add_factor({static_cast<std::uint32_t>(pois_[i])});
                     break;
                 }

@@ -449,6 +449,22 @@ void CombineTerms::after_constraints(Evaluation& e, MainScratch& scratch) const 
                                  e.hess.empty() ? nullptr : e.hess.data(), s.jac));
 }
 
+void CombineTerms::profiled_parameters(const MainScratch& scratch,
+                                       std::span<double> pars) const {
+    // A single Barlow-Beeston-lite term on an empty data bin is profiled analytically:
+    // min over theta of rate + theta sqrt(Q) + theta^2 / 2, with the rate kept >= 0.
+    const auto& s = static_cast<const CombineScratch&>(scratch);
+    for (std::size_t b = 0; b < s.profiled.size(); ++b) {
+        if (s.profiled[b] < 0) continue;
+        const auto k = static_cast<std::size_t>(s.profiled[b]);
+        const CombineStatTerm& st = stat_terms[k];
+        const double sq = s.sq[k];
+        if (!(sq > 0.0)) continue;
+        const double rate = s.nu[b] - pars[st.par] * sq; // without the term
+        pars[st.par] = sq * sq <= rate ? -sq : -rate / sq;
+    }
+}
+
 void CombineTerms::cell_rates(const MainScratch& scratch,
                               std::vector<double>& out) const {
     const auto& s = static_cast<const CombineScratch&>(scratch);

@@ -89,6 +89,8 @@ struct CombineTerms final : MainTerms {
     std::span<const std::uint8_t> masked_bins() const override { return masked; }
     void after_constraints(Evaluation& e, MainScratch& s) const override;
     void cell_rates(const MainScratch& s, std::vector<double>& out) const override;
+    void profiled_parameters(const MainScratch& s,
+                             std::span<double> pars) const override;
 };
 
 // Scratch of one evaluation context.

@@ -126,6 +126,11 @@ double Likelihood::deviance_terms(std::span<const double> pars, std::span<double
     return e.nll.value();
 }
 
+void Likelihood::set_profiled_parameters(std::span<double> pars) {
+    twice_nll(pars);
+    model_.compiled().main->profiled_parameters(*scratch_->main, pars);
+}
+
 void Likelihood::cell_rates(std::span<const double> pars, std::vector<double>& out) {
     twice_nll(pars); // fills the rates of every cell
     model_.compiled().main->cell_rates(*scratch_->main, out);

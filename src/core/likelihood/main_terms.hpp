@@ -54,6 +54,9 @@ class MainTerms {
     virtual void after_constraints(Evaluation& e, MainScratch& s) const = 0;
     // The rate of every cell (ModelData::cells) at the last evaluation.
     virtual void cell_rates(const MainScratch& s, std::vector<double>& out) const = 0;
+    // Parameters the last evaluation profiled in closed form (their value does not
+    // enter -ln L) set to their minimising values; none by default.
+    virtual void profiled_parameters(const MainScratch&, std::span<double>) const {}
 };
 
 } // namespace hifit

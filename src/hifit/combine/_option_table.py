@@ -219,6 +219,7 @@ METHOD = {
     },
     "GoodnessOfFit": {
         "algorithm": "str",
+        "algo": "str",  # boost's unambiguous prefix of --algorithm, as users write it
         "setParametersForFit": "str",
         "setParametersForEval": "str",
         "fixedSignalStrength": "float",

@@ -325,7 +325,7 @@ def _options(card: str, method: str, given: dict[str, Any]) -> CombineOptions:
             f"--run {opts.run!r}: expected both, observed, expected or blind"
         )
     if opts.algo not in ("none", "singles", "grid", "fixed", "cross", "contour2d",
-                         "random", "impact"):  # fmt: skip
+                         "random", "impact", "saturated", "KS", "AD"):  # fmt: skip
         raise OptionError(f"--algo {opts.algo!r}: unknown algorithm")
     if opts.points < 1:
         raise OptionError(f"--points {opts.points}: expected at least 1")

@@ -32,7 +32,14 @@ __all__ = ["combine", "read"]
 _dc = _core.datacard
 # What the standard-library TH1 reader gives up on (layouts it does not decode, damaged
 # data): uproot then reads the file, and reports damage as one line naming it.
-_READER_LIMITS = (Unsupported, OSError, struct.error, ValueError, IndexError, zlib.error)
+_READER_LIMITS = (
+    Unsupported,
+    OSError,
+    struct.error,
+    ValueError,
+    IndexError,
+    zlib.error,
+)
 
 TemplateKey = tuple[str, str, str]
 

@@ -177,6 +177,28 @@ TEST(CombineModel, MaskedChannelsDropTheirPoissonTerms) {
     EXPECT_NEAR(a.twice_nll(x) - b.twice_nll(x), 2.0 * cr, 1e-9);
 }
 
+TEST(CombineModel, BinSlashProcessMapsScaleOneChannel) {
+    // "BIN/PROCESS" globs (ChannelCompatibilityCheck's per-channel signal strengths)
+    dc::CombineOptions o;
+    o.poi_map = {{"sr/*", "r_sr"}, {"cr/*", "r_cr"}};
+    const dc::CombineModel cm = build(o);
+    const hifit::Model& m = cm.model;
+    ASSERT_LT(index_of(m, "r_sr"), m.npars());
+    ASSERT_LT(index_of(m, "r_cr"), m.npars());
+    EXPECT_EQ(index_of(m, "r"), m.npars());
+    const dc::CombineModel nominal = build();
+    hifit::Likelihood lh(m, cm.data), ref(nominal.model, nominal.data);
+    std::vector<double> x = m.suggested_init(),
+                        nominal_x = nominal.model.suggested_init();
+    x[index_of(m, "r_sr")] = 2.0; // doubles the sr signal only
+    std::vector<double> got(m.nmain()), want(m.nmain());
+    lh.expected_data(x, got, false);
+    ref.expected_data(nominal_x, want, false);
+    EXPECT_NEAR(got[0] - want[0], 1.0, 1e-6); // the sr signal of bin 0 is 1
+    EXPECT_NEAR(got[4], want[4], 1e-12);      // cr untouched
+    EXPECT_NEAR(got[7], want[7], 1e-12);      // no signal in cnt
+}
+
 TEST(CombineModel, ClearErrors) {
     dc::CombineOptions o;
     o.masked_channels = {"nope"};

@@ -7,7 +7,15 @@ from __future__ import annotations
 from types import ModuleType
 
 from .. import impacts
-from . import asymptotic_limits, multidimfit, significance
+from . import (
+    asymptotic_limits,
+    channel_compatibility,
+    fit_diagnostics,
+    goodness_of_fit,
+    hybrid_new,
+    multidimfit,
+    significance,
+)
 from .result import MethodResult
 
 METHODS: dict[str, ModuleType] = {
@@ -15,6 +23,10 @@ METHODS: dict[str, ModuleType] = {
     "MultiDimFit": multidimfit,
     "Significance": significance,
     "Impacts": impacts,
+    "FitDiagnostics": fit_diagnostics,
+    "GoodnessOfFit": goodness_of_fit,
+    "HybridNew": hybrid_new,
+    "ChannelCompatibilityCheck": channel_compatibility,
 }
 
 __all__ = ["METHODS", "MethodResult"]

@@ -106,8 +106,9 @@ class _Scan:
         return row
 
     def probability(self, delta: float) -> float:
-        # RandStartPt: chisquared_cdf_c(2 deltaNLL, nPOI + other floating POIs)
-        from scipy import stats  # only for --pvalue: scipy.stats takes seconds to import
+        # RandStartPt: chisquared_cdf_c(2 deltaNLL, nPOI + other floating POIs); only
+        # for --pvalue, scipy.stats takes seconds to import
+        from scipy import stats
 
         return float(stats.chi2.sf(2.0 * delta, len(self.pois) + self.n_other_floating))
 

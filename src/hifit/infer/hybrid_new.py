@@ -1,0 +1,113 @@
+"""Combine's HybridNew in LHC mode: toy-based CLs with its MC error, upper limits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _core
+from ..model import Model
+from .mle import fit_args
+
+
+@dataclass(frozen=True)
+class HybridPoint:
+    """CLs at one signal strength and the toy distributions behind it."""
+
+    r: float
+    q_obs: float
+    q_sb: np.ndarray
+    q_b: np.ndarray
+    cls: float
+    cls_err: float
+    clsb: float
+    clsb_err: float
+    clb: float
+    clb_err: float
+    failed_toys: int
+    valid: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class HybridLimit:
+    limit: float
+    limit_err: float
+    points: list[HybridPoint]
+    valid: bool
+    message: str
+
+
+def _point(p) -> HybridPoint:
+    return HybridPoint(
+        float(p.r),
+        float(p.q_obs),
+        np.array(p.q_sb),
+        np.array(p.q_b),
+        float(p.cls),
+        float(p.cls_err),
+        float(p.clsb),
+        float(p.clsb_err),
+        float(p.clb),
+        float(p.clb_err),
+        int(p.failed_toys),
+        bool(p.valid),
+        p.message,
+    )
+
+
+class HybridNew:
+    """Frequentist toys at each r (LHC test statistic); see the C++ HybridNew."""
+
+    def __init__(
+        self,
+        data: Sequence[float] | np.ndarray,
+        model: Model,
+        *,
+        init_pars: Sequence[float] | None = None,
+        par_bounds: Sequence[tuple[float, float]] | None = None,
+        fixed_params: Sequence[bool] | None = None,
+        cl: float = 0.95,
+        toys: int = 500,
+        full_b_toys: bool = False,
+        cls_acc: float = 0.005,
+        r_abs_acc: float = 0.1,
+        r_rel_acc: float = 0.05,
+        iterations: int = 1,
+        expected_quantile: float = -1.0,
+        rule_cls: bool = True,
+        seed: int = 123456,
+        jobs: int = 1,
+    ) -> None:
+        o = _core.HybridNewOptions()
+        o.cl, o.toys, o.full_b_toys, o.cls_acc = cl, toys, full_b_toys, cls_acc
+        o.r_abs_acc, o.r_rel_acc, o.iterations = r_abs_acc, r_rel_acc, iterations
+        o.expected_quantile, o.cls, o.seed, o.jobs = (
+            expected_quantile,
+            rule_cls,
+            seed,
+            jobs,
+        )
+        args = fit_args(model, init_pars, par_bounds, fixed_params)
+        self._core = _core.HybridNew(
+            model._model, np.asarray(data, dtype=float), *args, o
+        )
+
+    def eval(
+        self, r: float, adaptive: bool = False, target: float = -1.0
+    ) -> HybridPoint:
+        """CLs at ``r`` (more toys while it is within 3 errors of ``target``)."""
+        return _point(self._core.eval(float(r), adaptive, float(target)))
+
+    def limit(self, r_min: float, r_max: float) -> HybridLimit:
+        """Combine's runLimit search between ``r_min`` and ``r_max``."""
+        res = self._core.limit(float(r_min), float(r_max))
+        return HybridLimit(
+            float(res.limit),
+            float(res.limit_err),
+            [_point(p) for p in res.points],
+            bool(res.valid),
+            res.message,
+        )
