@@ -17,7 +17,7 @@ EMPTY=$(mktemp -d)
 for d in /usr/include/eigen3 /usr/include/nlohmann /usr/share/eigen3 /usr/share/cmake/nlohmann_json; do
   [ -d "$d" ] && mount --bind "$EMPTY" "$d"
 done
-echo "== hidden: $(ls -A /usr/include/eigen3 /usr/include/nlohmann /usr/share/eigen3 | wc -l) entries visible in the Debian folders"
+echo "== hidden: $(find /usr/include/eigen3 /usr/include/nlohmann /usr/share/eigen3 /usr/share/cmake/nlohmann_json -mindepth 1 | wc -l) files left in the Debian folders of Eigen and nlohmann_json"
 
 echo "== control: a plain CMake configure must not find Eigen now"
 if cmake -S "$REPO" -B "$EMPTY/control" -DHIFIT_TESTS=OFF -DPython_EXECUTABLE=/usr/bin/false \
