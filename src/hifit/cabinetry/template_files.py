@@ -21,6 +21,8 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from .. import root_input
+from ..exceptions import InvalidSpec
+from ..input_files import check_regular_file
 from ..io import replacing, root_file
 
 log = logging.getLogger("cabinetry.histo")  # where cabinetry logs these messages
@@ -148,15 +150,26 @@ def save(
 
 
 def _read_npz(file_path: pathlib.Path) -> Template:
-    with np.load(file_path) as arrays:
-        missing = sorted({"yields", "stdev", "bins"} - set(arrays.files))
-        if missing:
-            raise ValueError(f"{file_path}: not a template file, no arrays {missing}")
-        return Template(
-            np.asarray(arrays["yields"], dtype=float),
-            np.asarray(arrays["stdev"], dtype=float),
-            np.asarray(arrays["bins"], dtype=float),
-        )
+    check_regular_file(file_path, "a template file (.npz)")
+    try:
+        with np.load(file_path, allow_pickle=False) as arrays:
+            missing = sorted({"yields", "stdev", "bins"} - set(arrays.files))
+            if missing:
+                raise InvalidSpec(
+                    f"{file_path}: not a template file, no arrays {missing}"
+                )
+            return Template(
+                np.asarray(arrays["yields"], dtype=float),
+                np.asarray(arrays["stdev"], dtype=float),
+                np.asarray(arrays["bins"], dtype=float),
+            )
+    except InvalidSpec:
+        raise
+    except Exception as err:  # damaged zip or array data surfaces as many types
+        raise InvalidSpec(
+            f"{file_path}: unreadable ({type(err).__name__}: {err}); the file is "
+            "damaged or truncated, re-create or re-copy it"
+        ) from None
 
 
 def read(file_path: pathlib.Path) -> Template:
