@@ -73,6 +73,7 @@ def _fits(what: str) -> Iterator[None]:
 
 
 @cli.group(cls=_OrderedGroup)
+@click.version_option(package_name="hifit")
 def cabinetry() -> None:
     """cabinetry's command line (same commands and options), run by hifit."""
 
