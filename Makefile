@@ -5,7 +5,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 JOBS ?= 2
-APT_PACKAGES := g++ cmake ninja-build libeigen3-dev nlohmann-json3-dev libgtest-dev chromium
+APT_PACKAGES := g++ cmake ninja-build libeigen3-dev nlohmann-json3-dev libgtest-dev
+# Only the tests need a browser (they render the HTML report headless).
+APT_TEST_PACKAGES := chromium
 BUILD_REQS := "scikit-build-core>=0.10" "nanobind>=2.4" cmake ninja
 
 # Every C++ file of the engine, bindings, tests and examples (folders recursed).
@@ -14,7 +16,7 @@ CPP_SOURCES = $(shell find include src/core src/bindings tests/cpp tests/consume
 .PHONY: demo test system-deps venv install test-cpp test-python lint format bench clean
 
 system-deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(APT_PACKAGES) $(APT_EXTRA); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -46,10 +48,14 @@ test-python: install
 
 test: test-cpp test-python
 
+# Chromium for the report test, installed only by the test targets.
+test test-cpp test-python: APT_EXTRA = $(APT_TEST_PACKAGES)
+
 SHARED := ../shared/data/pyhf
 # The main job: a generated analysis (ntuples + cabinetry config) through the whole chain,
 # then a published ATLAS likelihood fitted from its pyhf JSON.
 demo: install
+	@echo "== make demo skips Chromium: report.html is written, rendering it is part of make test =="
 	@echo "== generating the example analysis (ntuples and config) =="
 	$(PY) -m hifit.examples.demo demo-output/analysis
 	@echo "== hifit run: templates -> workspace -> fit -> tables -> ranking, limit, significance =="

@@ -18,6 +18,9 @@ if _os.environ.get("HIFIT_CORE_DIR"):
 
 from . import infer
 from .cabinetry import MODULES as _CABINETRY_MODULES
+from .cabinetry import (
+    set_logging,
+)  # cabinetry.set_logging, for `import hifit as cabinetry`
 from .exceptions import HifitError, InvalidModel, InvalidPatch, InvalidSpec
 from .model import Model, ModelConfig
 from .pyhf_workspace import PatchSet, Workspace
@@ -36,6 +39,7 @@ __all__ = [
     "cabinetry",
     "cmake_dir",
     "infer",
+    "set_logging",
 ]
 
 

@@ -178,7 +178,7 @@ def _damaged_templates(folder: Path) -> str:
         cfg["General"][key] = str(folder / cfg["General"][key])
     cab.templates.collect(cfg)
     cab.templates.postprocess(cfg)
-    for path in (folder / "histograms").glob("*.root"):
+    for path in (folder / "histograms").glob("*.npz"):
         path.write_bytes(path.read_bytes()[:100])
     return config
 

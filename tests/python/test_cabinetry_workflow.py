@@ -912,7 +912,7 @@ def test_fit_options(tutorial, caplog):
     clipped = hifit.cabinetry.fit.limit(model, data, par_bounds=bounds)
     default = hifit.cabinetry.fit.limit(model, data)
     assert clipped.observed_limit == pytest.approx(default.observed_limit, rel=1e-9)
-    caplog.set_level(logging.INFO, logger="hifit")
+    caplog.set_level(logging.INFO, logger="cabinetry")
     hifit.cabinetry.fit.print_results(fit_results)
     assert "Signal_norm                =  1.5937 +/- 0.9879" in caplog.text
 

@@ -108,7 +108,7 @@ def test_shifts_below_zero_are_clipped_and_refitted(model_data):
 
 def test_cabinetry_ranking_reports_the_clipped_impacts(model_data, caplog):
     model, data = model_data
-    with caplog.at_level(logging.INFO, logger="hifit"):
+    with caplog.at_level(logging.INFO, logger="cabinetry"):
         ranking = hifit.cabinetry.fit.ranking(model, data)
     engine = infer.ranking(data, model)
     i, k = ranking.labels.index(GAMMA), engine.labels.index(GAMMA)

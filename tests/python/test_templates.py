@@ -415,17 +415,36 @@ def built(tmp_path: pathlib.Path) -> dict[str, Any]:
     return config
 
 
-def test_one_th1d_per_file(built: dict[str, Any]) -> None:
+TEMPLATE_NAMES = [
+    "Signal_region_Background",
+    "Signal_region_Background_Modeling_Up",
+    "Signal_region_Background_WeightBasedModeling_Down",
+    "Signal_region_Background_WeightBasedModeling_Up",
+    "Signal_region_Data",
+    "Signal_region_Signal",
+]
+
+
+def test_npz_files_as_cabinetry_writes_them(built: dict[str, Any]) -> None:
     folder = pathlib.Path(built["General"]["HistogramFolder"])
-    files = sorted(folder.iterdir())
-    assert [p.name for p in files] == [
-        "Signal_region_Background.root",
-        "Signal_region_Background_Modeling_Up.root",
-        "Signal_region_Background_WeightBasedModeling_Down.root",
-        "Signal_region_Background_WeightBasedModeling_Up.root",
-        "Signal_region_Data.root",
-        "Signal_region_Signal.root",
-    ]  # no temporary files left behind
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == [f"{n}.npz" for n in TEMPLATE_NAMES]  # no temporary files left
+    for region, sample, systematic, template in needed_templates(built):
+        content = load_template(built, region, sample, systematic, template)
+        name = cabinetry.histo.name(region, sample, systematic, template=template)
+        theirs = cabinetry.histo.Histogram.from_path(folder / name, modified=False)
+        np.testing.assert_array_equal(theirs.yields, content.yields)
+        np.testing.assert_array_equal(theirs.stdev, content.stdev)
+        np.testing.assert_array_equal(theirs.bins, content.bins)
+
+
+def test_one_th1d_per_file_on_request(tmp_path: pathlib.Path) -> None:
+    built = in_folder(tutorial_config("config_ntuples.yml"), tmp_path / "h")
+    built["General"]["TemplateFormat"] = "root"
+    hifit.cabinetry.templates.build(built)
+    folder = pathlib.Path(built["General"]["HistogramFolder"])
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == [f"{n}.root" for n in TEMPLATE_NAMES]
     for region, sample, systematic, template in needed_templates(built):
         content = load_template(built, region, sample, systematic, template)
         name = cabinetry.histo.name(region, sample, systematic, template=template)
@@ -459,9 +478,7 @@ def test_load_template_errors(built: dict[str, Any]) -> None:
         load_template(built, "Signal_region", "Background", None, "Up")
     with pytest.raises(ValueError, match="systematic Nope not found"):
         load_template(built, "Signal_region", "Background", "Nope", "Up")
-    with pytest.raises(
-        FileNotFoundError, match="Signal_region_Signal_Modeling_Up.root"
-    ):
+    with pytest.raises(FileNotFoundError, match="Signal_region_Signal_Modeling_Up.npz"):
         load_template(built, "Signal_region", "Signal", "Modeling", "Up")
 
 

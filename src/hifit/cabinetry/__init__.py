@@ -8,6 +8,7 @@ Modules load on first use: ``templates`` pulls in uproot, ``visualize`` matplotl
 from __future__ import annotations
 
 import importlib
+import logging
 
 #: cabinetry's public module names, each a module of this package
 MODULES = frozenset(
@@ -25,7 +26,15 @@ MODULES = frozenset(
     }
 )
 
-__all__ = sorted(MODULES)
+__all__ = sorted(MODULES | {"set_logging"})
+
+
+def set_logging() -> None:
+    """cabinetry's verbose logging: DEBUG for the ``cabinetry`` loggers (hifit's
+    cabinetry layer logs under cabinetry's names), INFO for ``pyhf``."""
+    logging.basicConfig(format="%(levelname)s - %(name)s - %(message)s")
+    logging.getLogger("cabinetry").setLevel(logging.DEBUG)
+    logging.getLogger("pyhf").setLevel(logging.INFO)
 
 
 def __getattr__(name: str) -> object:

@@ -41,7 +41,7 @@ __all__ = [
     "validate",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.removeprefix("hifit."))  # cabinetry's logger names
 
 # Name used in messages when a config dict did not come from a file.
 _NO_FILE = "<config>"
@@ -303,6 +303,8 @@ _GENERAL = _Block(
             _FIXED, "a list of fixed parameters", min_items=1, unique=True
         ),
         "VariationPath": _STRING,
+        # hifit's own: templates as ROOT files instead of cabinetry's .npz
+        "TemplateFormat": _enum("npz", "root"),
     },
     required=("Measurement", "InputPath", "HistogramFolder"),
 )

@@ -38,9 +38,10 @@ __all__ = [
     "prediction",
     "prefit_uncertainties",
     "unconstrained_parameter_count",
+    "yield_stdev",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.removeprefix("hifit."))  # cabinetry's logger names
 
 # cabinetry: HistFactory's InterpCode=4 for both (pyhf's default since 0.6.0)
 _MODIFIER_SETTINGS = {
@@ -334,6 +335,29 @@ def _per_channel(
         bins.append(stdev_bins[:, part].tolist())
         start = part.stop
     return model_yields, bins, stdev_channels.T.tolist()
+
+
+def yield_stdev(
+    model: Model,
+    parameters: np.ndarray,
+    uncertainty: np.ndarray,
+    corr_mat: np.ndarray,
+) -> tuple[list[list[list[float]]], list[list[float]]]:
+    """Symmetrised yield uncertainties per channel, sample and bin (cabinetry's).
+
+    Returns:
+        - [channel][sample][bin] standard deviations, the last sample being the sum
+          over samples
+        - [channel][sample] standard deviations of the channel totals, same samples
+    """
+    arrays = _core.predict(
+        model._model,
+        np.asarray(parameters, dtype=float),
+        np.asarray(uncertainty, dtype=float),
+        np.ravel(np.asarray(corr_mat, dtype=float)).tolist(),
+    )
+    _, stdev_bins, stdev_channels = _per_channel(model, *arrays)
+    return stdev_bins, stdev_channels
 
 
 def prediction(

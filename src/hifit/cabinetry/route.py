@@ -31,7 +31,7 @@ __all__ = [
     "apply_to_all_templates",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.removeprefix("hifit."))  # cabinetry's logger names
 
 TemplateName = Literal["Up", "Down"] | None
 

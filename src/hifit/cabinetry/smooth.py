@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _core
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.removeprefix("hifit."))  # cabinetry's logger names
 
 T = TypeVar("T", list[float], np.ndarray)
 

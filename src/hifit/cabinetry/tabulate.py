@@ -27,7 +27,7 @@ from ..io import write_text_atomic
 
 __all__ = ["yields"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.removeprefix("hifit."))  # cabinetry's logger names
 
 Table = list[dict[str, Any]]
 

@@ -1,9 +1,13 @@
-"""Template histograms on disk: cabinetry's names, one ROOT file per template.
+"""Template histograms on disk: cabinetry's names and cabinetry's files.
 
-A template is stored as ``{HistogramFolder}/{name}.root`` holding one TH1D named
-``name`` (yields, edges, sumw2 = stdev², no under- or overflow); post-processed copies
-are ``{name}_modified.root``. Files are written through uproot to a temporary file
-that is then renamed, so a reader never sees a half-written template.
+A template is stored as ``{HistogramFolder}/{name}.npz``, exactly what cabinetry's
+``histo.Histogram.save`` writes (arrays ``yields``, ``stdev``, ``bins``), so templates
+move between cabinetry and hifit both ways. ``General: TemplateFormat: root`` (a hifit
+setting) asks for ``{name}.root`` instead: one TH1D named ``name`` (yields, edges,
+sumw2 = stdev², no under- or overflow). Post-processed copies are
+``{name}_modified.<ext>``. Reading accepts either format, ``.npz`` first. Files are
+written to a temporary file that is then renamed, so a reader never sees a
+half-written template.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from .. import root_input
-from ..io import root_file
+from ..exceptions import InvalidSpec
+from ..input_files import check_regular_file
+from ..io import replacing, root_file
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("cabinetry.histo")  # where cabinetry logs these messages
 
 MODIFIED_SUFFIX = "_modified"
+#: file formats, the first one being cabinetry's and the default
+FORMATS = ("npz", "root")
 
 
 class Template(NamedTuple):
@@ -66,8 +74,24 @@ def from_boost(histogram: Any, label: str) -> Template:
     )
 
 
-def path(folder: str | os.PathLike[str], label: str) -> pathlib.Path:
-    return pathlib.Path(folder) / f"{label}.root"
+def file_format(general: Mapping[str, Any]) -> str:
+    """The format templates are written in: ``General.TemplateFormat``, or npz."""
+    return general.get("TemplateFormat", FORMATS[0])
+
+
+def path(
+    folder: str | os.PathLike[str], label: str, fmt: str = FORMATS[0]
+) -> pathlib.Path:
+    return pathlib.Path(folder) / f"{label}.{fmt}"
+
+
+def find(folder: str | os.PathLike[str], label: str) -> pathlib.Path | None:
+    """The existing file of template ``label`` (npz first), or None."""
+    for fmt in FORMATS:
+        candidate = path(folder, label, fmt)
+        if candidate.exists():
+            return candidate
+    return None
 
 
 def _th1d(label: str, template: Template) -> Any:
@@ -100,22 +124,64 @@ def _th1d(label: str, template: Template) -> Any:
     )
 
 
-def save(template: Template, folder: str | os.PathLike[str], label: str) -> None:
-    """Write ``{folder}/{label}.root`` (through hifit's one output module)."""
-    target = path(folder, label)
+def save(
+    template: Template,
+    folder: str | os.PathLike[str],
+    label: str,
+    fmt: str = FORMATS[0],
+) -> None:
+    """Write ``{folder}/{label}.{fmt}`` (through hifit's one output module)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown template format {fmt!r} (known: {FORMATS})")
+    target = path(folder, label, fmt)
     log.debug("saving histogram to %s", target)
-    with root_file(target) as out:
-        out[label] = _th1d(label, template)
+    if fmt == "root":
+        with root_file(target) as out:
+            out[label] = _th1d(label, template)
+        return
+    with replacing(target) as tmp, open(tmp, "wb") as out:
+        # a file object: np.savez given a name would append ".npz" to the temporary
+        np.savez(
+            out,
+            yields=np.asarray(template.yields, dtype=float),
+            stdev=np.asarray(template.stdev, dtype=float),
+            bins=np.asarray(template.bins, dtype=float),
+        )
+
+
+def _read_npz(file_path: pathlib.Path) -> Template:
+    check_regular_file(file_path, "a template file (.npz)")
+    try:
+        with np.load(file_path, allow_pickle=False) as arrays:
+            missing = sorted({"yields", "stdev", "bins"} - set(arrays.files))
+            if missing:
+                raise InvalidSpec(
+                    f"{file_path}: not a template file, no arrays {missing}"
+                )
+            return Template(
+                np.asarray(arrays["yields"], dtype=float),
+                np.asarray(arrays["stdev"], dtype=float),
+                np.asarray(arrays["bins"], dtype=float),
+            )
+    except InvalidSpec:
+        raise
+    except Exception as err:  # damaged zip or array data surfaces as many types
+        raise InvalidSpec(
+            f"{file_path}: unreadable ({type(err).__name__}: {err}); the file is "
+            "damaged or truncated, re-create or re-copy it"
+        ) from None
 
 
 def read(file_path: pathlib.Path) -> Template:
-    """Read a template file written by :func:`save`."""
+    """Read a template file written by :func:`save` or by cabinetry."""
     if not file_path.exists():
         raise FileNotFoundError(
             2,
             f"no template histogram {file_path.name} in {file_path.parent}",
             str(file_path),
         )
+    if file_path.suffix == ".npz":
+        return _read_npz(file_path)
     with root_input.open_file(file_path) as source:
         with root_input.reading(file_path, f"histogram {file_path.stem!r}"):
             hist = source[file_path.stem]
@@ -134,14 +200,21 @@ def load(
 ) -> Template:
     """Load template ``label``; with ``modified``, prefer its post-processed copy."""
     if modified:
-        modified_path = path(folder, label + MODIFIED_SUFFIX)
-        if modified_path.exists():
+        modified_path = find(folder, label + MODIFIED_SUFFIX)
+        if modified_path is not None:
             return read(modified_path)
         log.info(
             "no modified histogram %s found, loading un-modified histogram",
-            modified_path,
+            path(folder, label + MODIFIED_SUFFIX),
         )
-    return read(path(folder, label))
+    found = find(folder, label)
+    if found is None:
+        raise FileNotFoundError(
+            2,
+            f"no template histogram {label}.npz (nor {label}.root) in {folder}",
+            str(path(folder, label)),
+        )
+    return read(found)
 
 
 def validate(template: Template, label: str) -> None:

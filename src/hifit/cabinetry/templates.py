@@ -11,10 +11,10 @@ Same API and rules as ``cabinetry.templates``:
   the post-processed copy.
 
 Which templates exist follows ``configuration.histogram_is_needed``. Each template is
-stored as one ROOT file in ``General.HistogramFolder``, named like cabinetry's
-``.npz`` files: ``{Region}_{Sample}.root`` and
-``{Region}_{Sample}_{Systematic}_{Up|Down}.root`` (spaces become ``-``), each holding
-one TH1D of that name with sumw2 = stdev² (see :mod:`.template_files`).
+stored in ``General.HistogramFolder`` as cabinetry stores it, ``{Region}_{Sample}.npz``
+and ``{Region}_{Sample}_{Systematic}_{Up|Down}.npz`` (spaces become ``-``), or as a
+ROOT file with one TH1D of that name when ``General.TemplateFormat`` is ``root`` (see
+:mod:`.template_files`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from . import configuration, route, smooth, template_files
 
 __all__ = ["TemplateInputError", "build", "collect", "load_template", "postprocess"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.removeprefix("hifit."))  # cabinetry's logger names
 
 TemplateName = Literal["Up", "Down"] | None
 Dict = dict[str, Any]
@@ -252,11 +252,12 @@ def _name_and_save(
     sample: Dict,
     systematic: Dict,
     template: Any,
+    fmt: str,
 ) -> None:
     label = template_files.name(region, sample, systematic, template=template)
     content = template_files.from_boost(histogram, label)
     template_files.validate(content, label)
-    template_files.save(content, folder, label)
+    template_files.save(content, folder, label, fmt)
 
 
 # --- build ---------------------------------------------------------------------------
@@ -265,8 +266,11 @@ def _name_and_save(
 class _Builder:
     """Builds templates from ntuples; also wraps user-defined builders."""
 
-    def __init__(self, folder: pathlib.Path, general_path: str, method: str) -> None:
+    def __init__(
+        self, folder: pathlib.Path, general_path: str, method: str, fmt: str
+    ) -> None:
         self.histogram_folder = folder
+        self.fmt = fmt
         self.general_path = general_path
         self.method = method
 
@@ -286,7 +290,13 @@ class _Builder:
             paths, tree, variable, bins, weight=weight, selection=selection, label=label
         )
         _name_and_save(
-            self.histogram_folder, histogram, region, sample, systematic, template
+            self.histogram_folder,
+            histogram,
+            region,
+            sample,
+            systematic,
+            template,
+            self.fmt,
         )
 
     def _wrap_custom_template_builder(
@@ -305,7 +315,13 @@ class _Builder:
                     f"{func.__name__} must return a boost_histogram.Histogram"
                 )
             _name_and_save(
-                self.histogram_folder, histogram, region, sample, systematic, template
+                self.histogram_folder,
+                histogram,
+                region,
+                sample,
+                systematic,
+                template,
+                self.fmt,
             )
 
         return wrapper
@@ -321,7 +337,10 @@ def build(
     """
     general = config["General"]
     builder = _Builder(
-        pathlib.Path(general["HistogramFolder"]), general["InputPath"], method
+        pathlib.Path(general["HistogramFolder"]),
+        general["InputPath"],
+        method,
+        template_files.file_format(general),
     )
     match_func = None
     if router is not None:
@@ -372,7 +391,11 @@ def _histo_path(
 
 
 def _collector(
-    folder: pathlib.Path, general_path: str, variation_path: str, method: str
+    folder: pathlib.Path,
+    general_path: str,
+    variation_path: str,
+    method: str,
+    fmt: str,
 ) -> route.ProcessorFunc:
     def collect_template(
         region: Dict, sample: Dict, systematic: Dict, template: Any
@@ -384,7 +407,7 @@ def _collector(
         if method != "uproot":
             raise NotImplementedError(f"unknown backend {method}")
         histogram = _read_histogram(path, label)
-        _name_and_save(folder, histogram, region, sample, systematic, template)
+        _name_and_save(folder, histogram, region, sample, systematic, template, fmt)
 
     return collect_template
 
@@ -404,6 +427,7 @@ def collect(config: Dict, *, method: str = "uproot") -> None:
         general["InputPath"],
         variation_path,
         method,
+        template_files.file_format(general),
     )
     route.apply_to_all_templates(config, processor)
 
@@ -443,7 +467,7 @@ def _apply_postprocessing(
     return template_files.Template(yields, stdev, bins)
 
 
-def _postprocessor(folder: pathlib.Path) -> route.ProcessorFunc:
+def _postprocessor(folder: pathlib.Path, fmt: str) -> route.ProcessorFunc:
     def process_template(
         region: Dict, sample: Dict, systematic: Dict, template: Any
     ) -> None:
@@ -457,15 +481,19 @@ def _postprocessor(folder: pathlib.Path) -> route.ProcessorFunc:
             nominal = template_files.load(folder, nominal_label, modified=False)
         modified = _apply_postprocessing(content, label, algorithm, nominal)
         template_files.validate(content, label)
-        template_files.save(modified, folder, label + template_files.MODIFIED_SUFFIX)
+        template_files.save(
+            modified, folder, label + template_files.MODIFIED_SUFFIX, fmt
+        )
 
     return process_template
 
 
 def postprocess(config: Dict) -> None:
     """Write a post-processed ``_modified`` copy of every needed template."""
-    folder = pathlib.Path(config["General"]["HistogramFolder"])
-    route.apply_to_all_templates(config, _postprocessor(folder))
+    general = config["General"]
+    folder = pathlib.Path(general["HistogramFolder"])
+    fmt = template_files.file_format(general)
+    route.apply_to_all_templates(config, _postprocessor(folder, fmt))
 
 
 # --- loading -------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from . import configuration, templates
 
 __all__ = ["WorkspaceBuilder", "build", "load", "save", "validate"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.removeprefix("hifit."))  # cabinetry's logger names
 
 Dict = dict[str, Any]
 

@@ -25,6 +25,7 @@ COMMANDS = {
     "workspace": "_workflow",
     "run": "_workflow",
     "report": "_workflow",
+    "cabinetry": "_cabinetry",
 }
 
 

@@ -61,7 +61,7 @@ __all__ = [
     "significance",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.removeprefix("hifit."))  # cabinetry's logger names
 
 Bounds = Sequence[tuple[float, float]]
 

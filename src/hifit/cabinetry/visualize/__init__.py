@@ -57,7 +57,7 @@ __all__ = [
     "templates",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.removeprefix("hifit."))  # cabinetry's logger names
 
 FigurePath = str | pathlib.Path
 
@@ -323,10 +323,10 @@ def templates(
                     name = template_files.name(
                         region, sample, systematic, template=direction
                     )
-                    modified = template_files.path(
+                    modified = template_files.find(
                         histogram_folder, name + template_files.MODIFIED_SUFFIX
                     )
-                    if not modified.exists():
+                    if modified is None:
                         continue  # no template (normalisation, symmetrised)
                     variations[direction] = {
                         kind: _yields_and_stdev(

@@ -15,7 +15,7 @@ from matplotlib.ticker import AutoMinorLocator
 
 from . import utils
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.removeprefix("hifit."))  # cabinetry's logger names
 
 _HATCH = "///"
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ...io import save_figure
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__name__.removeprefix("hifit."))  # cabinetry's logger names
 
 # cabinetry's colour cycle (matplotlib's petroff10), with a fallback for old
 # matplotlib versions
