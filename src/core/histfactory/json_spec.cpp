@@ -151,6 +151,37 @@ std::string printable(std::string_view text) {
     return out;
 }
 
+// Workspaces and patchsets nest about ten levels deep. Far deeper documents are
+// refused before parsing: serializing them (messages, patch values) recurses once per
+// level and would overflow the stack.
+constexpr int kMaxJsonDepth = 512;
+
+void check_depth(std::string_view text, const std::string& source) {
+    int depth = 0;
+    bool in_string = false;
+    std::size_t line = 1;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        line += c == '\n';
+        if (in_string) {
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxJsonDepth) {
+                throw InvalidSpec(source + ":" + std::to_string(line) +
+                                  ": JSON nested more than " +
+                                  std::to_string(kMaxJsonDepth) + " levels deep");
+            }
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+}
+
 } // namespace
 
 Json parse_json_text(std::string_view text, const std::string& source) {
@@ -159,6 +190,7 @@ Json parse_json_text(std::string_view text, const std::string& source) {
         throw InvalidSpec(source + ": not UTF-8 text (UTF-16 or binary?); save it as "
                                    "UTF-8 JSON");
     }
+    check_depth(text, source);
     try {
         return Json::parse(text.begin(), text.end());
     } catch (const Json::parse_error& e) {

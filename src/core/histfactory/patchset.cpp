@@ -34,7 +34,16 @@ PatchSet PatchSet::from_document(std::shared_ptr<Document> doc,
         schema_error(source, "/", "a patchset object with \"metadata\" and \"patches\"",
                      j);
     }
-    const Json& labels = j["metadata"].value("labels", Json::array());
+    const Json& metadata = j["metadata"];
+    if (!metadata.is_object()) schema_error(source, "/metadata", "an object", metadata);
+    if (metadata.contains("description") && !metadata["description"].is_string()) {
+        schema_error(source, "/metadata/description", "a string",
+                     metadata["description"]);
+    }
+    const Json& labels = metadata.value("labels", Json::array());
+    if (!labels.is_array()) {
+        schema_error(source, "/metadata/labels", "an array of strings", labels);
+    }
     for (std::size_t i = 0; i < labels.size(); ++i) {
         ps.labels_.push_back(labels[i].is_string() ? labels[i].get<std::string>() : "");
     }
@@ -47,6 +56,9 @@ PatchSet PatchSet::from_document(std::shared_ptr<Document> doc,
         const Json& p = patches[i];
         if (!p.is_object() || !p.contains("metadata") || !p.contains("patch")) {
             schema_error(source, path, "an object with \"metadata\" and \"patch\"", p);
+        }
+        if (!p["metadata"].is_object()) {
+            schema_error(source, path + "/metadata", "an object", p["metadata"]);
         }
         const Json& name = p["metadata"].value("name", Json());
         if (!name.is_string()) {
