@@ -1,6 +1,7 @@
 // Inputs that once broke a reader under the fuzz driver (tests/fuzz): each is now a
 // clean hifit error naming the place. Every file of tests/fuzz/regressions is replayed
 // through the fuzz targets as well.
+#include <hifit/combine/datacard.hpp>
 #include <hifit/errors.hpp>
 #include <hifit/histfactory/workspace.hpp>
 
@@ -9,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -87,4 +89,48 @@ TEST(FuzzRegressions, PatchsetMetadataOfTheWrongTypeIsASchemaError) {
               "ps.json: /patches/0/metadata: expected an object, found number 3");
     EXPECT_EQ(patchset_error(regression("patchset/metadata_not_an_object.json")),
               "ps.json: /metadata: expected an object, found null");
+}
+
+namespace {
+
+// A counting card whose signal process is `name`, edited by a pattern.
+std::string edited_card(const std::string& name, const std::string& pattern) {
+    return "imax 1\njmax 1\nkmax *\nbin ch\nobservation 10\nbin ch ch\nprocess " +
+           name + " bkg\nprocess 0 1\nrate 2 8\nlumi lnN 1.1 1.1\nnuisance edit add " +
+           pattern + " ch x lnN 1.2\n";
+}
+
+std::size_t effects_of(const hifit::datacard::Datacard& card, const std::string& row) {
+    for (const auto& n : card.nuisances)
+        if (n.name == row)
+            return static_cast<std::size_t>(
+                std::count_if(n.effects.begin(), n.effects.end(),
+                              [](const auto& e) { return e.active; }));
+    return 0;
+}
+
+} // namespace
+
+// Were a stack overflow (libstdc++'s regex matcher recursing once per character of a
+// 100 k-character process name) and exponential backtracking ((a|aa)*b on 40 'a's).
+TEST(FuzzRegressions, EditPatternsMatchLongNamesWithoutRecursionOrBacktracking) {
+    namespace dc = hifit::datacard;
+    const std::string name(100000, 's');
+    EXPECT_EQ(effects_of(dc::parse_datacard(edited_card(name, ".*"), "t.txt"), "x"),
+              2u);
+    EXPECT_EQ(effects_of(dc::parse_datacard(edited_card(name, "s*"), "t.txt"), "x"),
+              1u);
+    const auto card = dc::parse_datacard(
+        regression("datacard/edit_pattern_backtracking.txt"), "t.txt");
+    EXPECT_EQ(effects_of(card, "x"), 0u); // the pattern matches no process
+    // back-references are refused with the line, not matched by backtracking
+    try {
+        dc::parse_datacard(edited_card("aa", "(a)\\1"), "t.txt");
+        ADD_FAILURE() << "a back-reference was accepted";
+    } catch (const hifit::InvalidSpec& e) {
+        EXPECT_NE(
+            std::string(e.what()).find("t.txt:11: expected a valid regular expression"),
+            std::string::npos)
+            << e.what();
+    }
 }

@@ -12,6 +12,8 @@
 #include "mutate.hpp"
 #include "targets.hpp"
 
+#include <hifit/errors.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -209,14 +211,15 @@ struct Tally {
 
 // Runs one input; a failure is reported, saved under `out` and counted.
 bool run_one(const Targets& targets, Parser parser, const std::string& input,
-             const Options& o, Tally& tally, const std::string& label) {
+             const Options& o, Tally& tally, const std::string& label,
+             std::string* refusal = nullptr) {
     g_current = &input;
     const auto t0 = Clock::now();
     g_started_ns = t0.time_since_epoch().count();
     std::string failure;
     bool accepted = false;
     try {
-        accepted = targets.run(parser, input);
+        accepted = targets.run(parser, input, refusal);
     } catch (const std::exception& e) {
         failure = std::string("uncaught ") + typeid(e).name() + ": " + e.what();
     } catch (...) {
@@ -251,6 +254,16 @@ Tally fuzz(const Targets& targets, Parser parser, const Options& o) {
     std::vector<std::string> pool;
     for (const Seed& s : kSeeds)
         if (s.parser == parser) pool.push_back(read_file(fs::path(o.root) / s.path));
+    if (parser ==
+        Parser::patchset) { // each patch of a patchset alone, as --patch reads
+        for (std::size_t i = 0, n = pool.size(); i < n; ++i) {
+            try {
+                const auto ps = hifit::PatchSet::from_json(pool[i]);
+                for (const auto& name : ps.names()) pool.push_back(ps.patch_json(name));
+            } catch (const hifit::Error&) {
+            }
+        }
+    }
     const fs::path regressions = fs::path(o.root) / kRegressions / name_of(parser);
     if (fs::is_directory(regressions)) {
         std::vector<fs::path> files;
@@ -306,9 +319,12 @@ int main(int argc, char** argv) {
             const std::string input = read_file(file);
             std::snprintf(g_crash_path, sizeof g_crash_path, "%s/fuzz-crash-replay.bin",
                           o.out.c_str());
-            const bool ok = run_one(targets, *o.replay, input, o, tally, file);
-            std::cout << file << ": " << (ok ? "accepted" : "refused or failed")
-                      << "\n";
+            std::string refusal;
+            const std::size_t failures = tally.failures;
+            if (run_one(targets, *o.replay, input, o, tally, file, &refusal))
+                std::cout << file << ": accepted\n";
+            else if (tally.failures == failures)
+                std::cout << file << ": refused: " << refusal << "\n";
         }
         return tally.failures ? 1 : 0;
     }

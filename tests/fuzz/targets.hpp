@@ -25,8 +25,10 @@ class Targets {
     explicit Targets(std::string_view patch_background);
 
     // True when hifit accepted the input, false when it refused it with one of its
-    // documented errors (hifit::Error). Anything else escapes: a finding.
-    bool run(Parser parser, std::string_view input) const;
+    // documented errors (hifit::Error), whose message goes to `refusal` if given.
+    // Anything else escapes: a finding.
+    bool run(Parser parser, std::string_view input,
+             std::string* refusal = nullptr) const;
 
   private:
     bool workspace(std::string_view input) const;

@@ -41,6 +41,12 @@ namespace {
 
 constexpr std::string_view end_of_line = "<end of line>";
 
+#ifdef __GLIBCXX__
+constexpr auto kPolynomialRegex = std::regex_constants::__polynomial;
+#else
+constexpr auto kPolynomialRegex = std::regex_constants::syntax_option_type{};
+#endif
+
 bool is_shape_kind(NuisanceKind k) {
     return k == NuisanceKind::shape || k == NuisanceKind::shape_optional ||
            k == NuisanceKind::shapeN || k == NuisanceKind::shapeU;
@@ -713,10 +719,14 @@ class Parser {
     // ---- nuisance edit -------------------------------------------------------------
 
     // Selector: '*' for all, otherwise a full-match regular expression (as Combine).
+    // libstdc++'s default matcher recurses once per character of the name (a stack
+    // overflow for names of ~30 k characters) and backtracks exponentially; its
+    // polynomial mode (no back-references) does neither.
     bool selects(int line, const std::string& pattern, const std::string& name) const {
         if (pattern == "*") return true;
         try {
-            return std::regex_match(name, std::regex(pattern));
+            return std::regex_match(
+                name, std::regex(pattern, std::regex::ECMAScript | kPolynomialRegex));
         } catch (const std::regex_error&) {
             fail(line, "expected a valid regular expression", pattern);
         }
