@@ -54,7 +54,7 @@ test: test-cpp sanitize-quick test-python
 SANITIZE_CMAKE = cmake -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHIFIT_TESTS=ON >/dev/null
 export ASAN_OPTIONS ?= detect_stack_use_after_return=1:strict_string_checks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1
-export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1
+export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp
 # gcc 12's TSan cannot map its shadow memory under high ASLR entropy (newer kernels):
 # the threaded tests run with ASLR off when setarch allows it.
 TSAN_RUN := $(shell setarch $$(uname -m) -R true 2>/dev/null && echo setarch $$(uname -m) -R)

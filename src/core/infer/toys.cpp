@@ -27,54 +27,9 @@ std::uint64_t mix(std::uint64_t x) {
     return x ^ (x >> 31);
 }
 
-using Poisson = std::poisson_distribution<long long>;
-
-// The distribution's parameters, computed once per mean: constructing them calls
-// std::lgamma, which writes the global `signgam` (a data race between toy threads).
-Poisson::param_type poisson_param(double mean) {
-    return Poisson::param_type(mean > 0 ? mean : 1.0);
-}
-
-// A fresh distribution per draw (no state carried between draws), as before.
-double poisson(std::mt19937_64& rng, double mean, const Poisson::param_type& param) {
+double poisson(std::mt19937_64& rng, double mean) {
     if (!(mean > 0)) return 0.0;
-    return static_cast<double>(Poisson(param)(rng));
-}
-
-// The Poisson means of a toy around `pars` and their parameters, shared by every toy
-// thrown around the same point.
-struct ToyMeans {
-    std::vector<double> main, aux;
-    std::vector<Poisson::param_type> main_params, aux_params;
-};
-
-ToyMeans toy_means(const Model& model, std::span<const double> pars) {
-    const ModelData& md = model.compiled();
-    ToyMeans m;
-    Likelihood lh(model, std::vector<double>(model.nmain() + model.naux(), 0.0));
-    m.main.resize(model.nmain());
-    lh.expected_data(pars, m.main, false);
-    for (const PoissonTerm& t : md.poisson) m.aux.push_back(pars[t.par] * t.factor);
-    for (double mean : m.main) m.main_params.push_back(poisson_param(mean));
-    for (double mean : m.aux) m.aux_params.push_back(poisson_param(mean));
-    return m;
-}
-
-std::vector<double> sample_toy(const Model& model, std::span<const double> pars,
-                               const ToyMeans& means, unsigned long long seed,
-                               unsigned long long index) {
-    const ModelData& md = model.compiled();
-    std::mt19937_64 rng(mix(mix(seed) ^ index));
-    std::vector<double> out(model.nmain() + model.naux());
-    for (std::size_t b = 0; b < model.nmain(); ++b)
-        out[b] = poisson(rng, means.main[b], means.main_params[b]);
-    double* aux = out.data() + model.nmain();
-    for (const GaussianTerm& t : md.gaussian) {
-        aux[t.aux] = std::normal_distribution<double>(pars[t.par], t.sigma)(rng);
-    }
-    for (std::size_t k = 0; k < md.poisson.size(); ++k)
-        aux[md.poisson[k].aux] = poisson(rng, means.aux[k], means.aux_params[k]);
-    return out;
+    return static_cast<double>(std::poisson_distribution<long long>(mean)(rng));
 }
 
 // Fraction of samples >= x (pyhf's EmpiricalDistribution.pvalue); `sorted` ascending.
@@ -96,7 +51,20 @@ double percentile(const std::vector<double>& sorted, double q) {
 
 std::vector<double> sample_toy(const Model& model, std::span<const double> pars,
                                unsigned long long seed, unsigned long long index) {
-    return sample_toy(model, pars, toy_means(model, pars), seed, index);
+    const ModelData& md = model.compiled();
+    std::mt19937_64 rng(mix(mix(seed) ^ index));
+    std::vector<double> out(model.nmain() + model.naux());
+    Likelihood lh(model, std::vector<double>(out.size(), 0.0));
+    std::vector<double> expected(model.nmain());
+    lh.expected_data(pars, expected, false);
+    for (std::size_t b = 0; b < model.nmain(); ++b) out[b] = poisson(rng, expected[b]);
+    double* aux = out.data() + model.nmain();
+    for (const GaussianTerm& t : md.gaussian) {
+        aux[t.aux] = std::normal_distribution<double>(pars[t.par], t.sigma)(rng);
+    }
+    for (const PoissonTerm& t : md.poisson)
+        aux[t.aux] = poisson(rng, pars[t.par] * t.factor);
+    return out;
 }
 
 ToyResult hypotest_toys(const Model& model, std::span<const double> data, double mu,
@@ -126,16 +94,12 @@ ToyResult hypotest_toys(const Model& model, std::span<const double> data, double
     out.q_b.assign(static_cast<std::size_t>(ntoys), 0.0);
     std::vector<char> ok_sb(static_cast<std::size_t>(ntoys)),
         ok_b(static_cast<std::size_t>(ntoys));
-    const ToyMeans sb_means = toy_means(model, sb_fit.bestfit),
-                   b_means = toy_means(model, b_fit.bestfit);
     parallel_chunks(
         static_cast<std::size_t>(ntoys), jobs, [&](std::size_t begin, std::size_t end) {
             for (std::size_t i = begin; i < end; ++i) {
                 // Distinct streams for the two hypotheses: index 2i and 2i + 1.
-                const auto toy_sb =
-                    sample_toy(model, sb_fit.bestfit, sb_means, seed, 2 * i);
-                const auto toy_b =
-                    sample_toy(model, b_fit.bestfit, b_means, seed, 2 * i + 1);
+                const auto toy_sb = sample_toy(model, sb_fit.bestfit, seed, 2 * i);
+                const auto toy_b = sample_toy(model, b_fit.bestfit, seed, 2 * i + 1);
                 const TestStatResult rsb =
                     test_statistic(model, toy_sb, mu, stat, options);
                 const TestStatResult rb =
