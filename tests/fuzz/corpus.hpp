@@ -88,8 +88,8 @@ struct Budget {
 
 inline constexpr Budget kBudgets[] = {
     {"smoke", 300, 60},
-    {"quick", 4000, 120},
-    {"sanitize", 40000, 600},
+    {"quick", 10000, 60},
+    {"sanitize", 100000, 600},
     {"campaign", static_cast<std::size_t>(-1), 600},
 };
 
