@@ -51,7 +51,7 @@ test: test-cpp sanitize-quick test-python
 # build/asan: every C++ test and tests/fuzz/fuzz_parsers with ASan+UBSan; build/tsan:
 # the threaded tests (tests/cpp/infer/test_threads.cpp) with TSan. Fuzz budgets and
 # seeds are in tests/fuzz/corpus.hpp (smoke, quick, sanitize, campaign).
-SANITIZE_CMAKE = cmake -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHIFIT_TESTS=ON >/dev/null
+SANITIZE_CMAKE = cmake -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHIFIT_TESTS=ON
 export ASAN_OPTIONS ?= detect_stack_use_after_return=1:strict_string_checks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1
 export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp
@@ -60,11 +60,11 @@ export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:suppressions=$(CU
 TSAN_RUN := $(shell setarch $$(uname -m) -R true 2>/dev/null && echo setarch $$(uname -m) -R)
 
 build-asan: system-deps
-	$(SANITIZE_CMAKE) -S . -B build/asan -DHIFIT_FUZZ=ON -DHIFIT_SANITIZE=address,undefined
+	$(SANITIZE_CMAKE) -S . -B build/asan -DHIFIT_FUZZ=ON -DHIFIT_SANITIZE=address,undefined >/dev/null
 	cmake --build build/asan -j $(JOBS)
 
 build-tsan: system-deps
-	$(SANITIZE_CMAKE) -S . -B build/tsan -DHIFIT_SANITIZE=thread
+	$(SANITIZE_CMAKE) -S . -B build/tsan -DHIFIT_SANITIZE=thread >/dev/null
 	cmake --build build/tsan -j $(JOBS) --target hifit_thread_tests
 
 test-tsan: build-tsan

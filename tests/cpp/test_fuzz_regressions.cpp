@@ -134,3 +134,18 @@ TEST(FuzzRegressions, EditPatternsMatchLongNamesWithoutRecursionOrBacktracking) 
             << e.what();
     }
 }
+
+// Was an out-of-range read (columns taken from a 'bin' line shorter than the 'process'
+// line when the 'bin' line came after it).
+TEST(FuzzRegressions, BinLineAfterTheProcessLineMustKeepTheColumnCount) {
+    try {
+        hifit::datacard::parse_datacard(
+            regression("datacard/bin_line_after_process_line.txt"), "t.txt");
+        ADD_FAILURE() << "a card with 1 bin column and 2 process columns was accepted";
+    } catch (const hifit::InvalidSpec& e) {
+        EXPECT_EQ(
+            std::string(e.what()),
+            "t.txt:9: expected 2 bins (one per column of the 'process' line on line "
+            "7), found '<end of line>'");
+    }
+}

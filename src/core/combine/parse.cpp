@@ -336,6 +336,14 @@ class Parser {
             fail(rate.line,
                  "expected two 'process' lines (names and ids) before 'rate'",
                  rate.tokens[0]);
+        // a 'bin' line after the 'process' line may have changed the column count
+        if (bin_line.size() != names.size())
+            fail(bin_line_no,
+                 "expected " + std::to_string(names.size()) +
+                     " bins (one per column of the 'process' line on line " +
+                     std::to_string(names_line) + ")",
+                 bin_line.size() > names.size() ? bin_line[names.size()]
+                                                : std::string(end_of_line));
         int id_line = ids_line;
         // Combine swaps the lines when the first one holds the ids.
         if (!names.empty() && !ids.empty() && looks_like_id(names[0]) &&
