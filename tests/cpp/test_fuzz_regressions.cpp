@@ -149,3 +149,23 @@ TEST(FuzzRegressions, BinLineAfterTheProcessLineMustKeepTheColumnCount) {
             "7), found '<end of line>'");
     }
 }
+
+// Was a stack overflow in the model builder: rateParam targets matched by a glob
+// matcher that recursed once per character of a 100 k-character process name.
+TEST(FuzzRegressions, RateParamOfALongProcessNameBuildsWithoutRecursion) {
+    namespace dc = hifit::datacard;
+    const std::string name(100000, 's');
+    const std::string text =
+        "imax 1\njmax 1\nkmax *\nbin ch\nobservation 10\nbin ch ch\n"
+        "process " +
+        name +
+        " bkg\nprocess 0 1\nrate 2 8\n"
+        "lumi lnN 1.1 1.1\nk rateParam ch " +
+        name +
+        " 1\n"
+        "g rateParam ch s*s?s 1\n";
+    const auto card = dc::parse_datacard(text, "t.txt");
+    const auto built = dc::build_model(card, {});
+    // both rateParams scale the long-named process: r, lumi, k and g
+    EXPECT_EQ(built.model.par_names().size(), 4u);
+}
