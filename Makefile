@@ -13,7 +13,8 @@ BUILD_REQS := "scikit-build-core>=0.10" "nanobind>=2.4" cmake ninja
 # Every C++ file of the engine, bindings, tests and examples (folders recursed).
 CPP_SOURCES = $(shell find include src/core src/bindings tests/cpp tests/consumer examples/cpp -name '*.cpp' -o -name '*.hpp' | sort)
 
-.PHONY: demo test system-deps venv install test-cpp test-python lint format bench clean
+.PHONY: demo test system-deps venv install test-cpp test-python lint format bench clean \
+	sanitize sanitize-quick build-asan build-tsan test-tsan
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES) $(APT_EXTRA); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -46,7 +47,41 @@ test-cpp: system-deps
 test-python: install
 	$(PY) -m pytest -q tests/python
 
-test: test-cpp test-python
+test: test-cpp sanitize-quick test-python
+
+# ---- checks: sanitizers and the parser fuzz driver (README, "Checks") ----------------
+# build/asan: every C++ test and tests/fuzz/fuzz_parsers with ASan+UBSan; build/tsan:
+# the threaded tests (tests/cpp/infer/test_threads.cpp) with TSan. Fuzz budgets and
+# seeds are in tests/fuzz/corpus.hpp (smoke, quick, sanitize, campaign).
+SANITIZE_CMAKE = cmake -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHIFIT_TESTS=ON
+export ASAN_OPTIONS ?= detect_stack_use_after_return=1:strict_string_checks=1
+export UBSAN_OPTIONS ?= print_stacktrace=1
+export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp
+# gcc 12's TSan cannot map its shadow memory under high ASLR entropy (newer kernels):
+# the threaded tests run with ASLR off when setarch allows it.
+TSAN_RUN := $(shell setarch $$(uname -m) -R true 2>/dev/null && echo setarch $$(uname -m) -R)
+
+build-asan: system-deps
+	$(SANITIZE_CMAKE) -S . -B build/asan -DHIFIT_FUZZ=ON -DHIFIT_SANITIZE=address,undefined >/dev/null
+	cmake --build build/asan -j $(JOBS)
+
+build-tsan: system-deps
+	$(SANITIZE_CMAKE) -S . -B build/tsan -DHIFIT_SANITIZE=thread >/dev/null
+	cmake --build build/tsan -j $(JOBS) --target hifit_thread_tests
+
+test-tsan: build-tsan
+	$(TSAN_RUN) build/tsan/tests/cpp/hifit_thread_tests
+
+# All C++ tests under ASan+UBSan, the fuzz driver's quick budget, the threaded tests
+# under TSan: part of `make test`.
+sanitize-quick: build-asan test-tsan
+	cd build/asan && ctest --output-on-failure -E fuzz_smoke
+	build/asan/tests/fuzz/fuzz_parsers --budget quick --out build/asan
+
+# The same with the ctest fuzz runs and a longer fuzz run.
+sanitize: build-asan test-tsan
+	cd build/asan && ctest --output-on-failure
+	build/asan/tests/fuzz/fuzz_parsers --budget sanitize --out build/asan
 
 # Chromium for the report test, installed only by the test targets.
 test test-cpp test-python: APT_EXTRA = $(APT_TEST_PACKAGES)

@@ -20,16 +20,28 @@ namespace {
 
 constexpr double inf = std::numeric_limits<double>::infinity();
 
+// '*' and '?' wildcards, without recursion (it was one call per character: a stack
+// overflow for names of ~100 k characters): on a mismatch, the last '*' takes one more
+// character.
 bool glob_match(std::string_view pattern, std::string_view text) {
-    if (pattern.empty()) return text.empty();
-    if (pattern[0] == '*') {
-        for (std::size_t i = 0; i <= text.size(); ++i)
-            if (glob_match(pattern.substr(1), text.substr(i))) return true;
-        return false;
+    constexpr auto none = std::string_view::npos;
+    std::size_t p = 0, t = 0, star = none, mark = 0;
+    while (t < text.size()) {
+        if (p < pattern.size() && pattern[p] == '*') {
+            star = p++;
+            mark = t;
+        } else if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+            ++p;
+            ++t;
+        } else if (star != none) {
+            p = star + 1;
+            t = ++mark;
+        } else {
+            return false;
+        }
     }
-    if (text.empty()) return false;
-    if (pattern[0] != '?' && pattern[0] != text[0]) return false;
-    return glob_match(pattern.substr(1), text.substr(1));
+    while (p < pattern.size() && pattern[p] == '*') ++p;
+    return p == pattern.size();
 }
 
 // A physics-model map key: a process glob, or "BIN/PROCESS" globs (Combine's

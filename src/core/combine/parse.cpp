@@ -42,6 +42,12 @@ namespace {
 
 constexpr std::string_view end_of_line = "<end of line>";
 
+#ifdef __GLIBCXX__
+constexpr auto kPolynomialRegex = std::regex_constants::__polynomial;
+#else
+constexpr auto kPolynomialRegex = std::regex_constants::syntax_option_type{};
+#endif
+
 bool is_shape_kind(NuisanceKind k) {
     return k == NuisanceKind::shape || k == NuisanceKind::shape_optional ||
            k == NuisanceKind::shapeN || k == NuisanceKind::shapeU;
@@ -359,6 +365,14 @@ class Parser {
             fail(rate.line,
                  "expected two 'process' lines (names and ids) before 'rate'",
                  rate.tokens[0]);
+        // a 'bin' line after the 'process' line may have changed the column count
+        if (bin_line.size() != names.size())
+            fail(bin_line_no,
+                 "expected " + std::to_string(names.size()) +
+                     " bins (one per column of the 'process' line on line " +
+                     std::to_string(names_line) + ")",
+                 bin_line.size() > names.size() ? bin_line[names.size()]
+                                                : std::string(end_of_line));
         int id_line = ids_line;
         // Combine swaps the lines when the first one holds the ids.
         if (!names.empty() && !ids.empty() && looks_like_id(names[0]) &&
@@ -754,10 +768,14 @@ class Parser {
     // ---- nuisance edit -------------------------------------------------------------
 
     // Selector: '*' for all, otherwise a full-match regular expression (as Combine).
+    // libstdc++'s default matcher recurses once per character of the name (a stack
+    // overflow for names of ~30 k characters) and backtracks exponentially; its
+    // polynomial mode (no back-references) does neither.
     bool selects(int line, const std::string& pattern, const std::string& name) const {
         if (pattern == "*") return true;
         try {
-            return std::regex_match(name, std::regex(pattern));
+            return std::regex_match(
+                name, std::regex(pattern, std::regex::ECMAScript | kPolynomialRegex));
         } catch (const std::regex_error&) {
             fail(line, "expected a valid regular expression", pattern);
         }

@@ -1,5 +1,7 @@
 #include <hifit/infer/stats.hpp>
 
+#include "log_gamma.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -30,7 +32,7 @@ double normal_quantile(double p) {
 
 double gamma_q(double a, double x) {
     if (x <= 0.0) return 1.0;
-    const double log_prefactor = a * std::log(x) - x - std::lgamma(a);
+    const double log_prefactor = a * std::log(x) - x - log_gamma(a);
     if (x < a + 1.0) {
         // P(a, x) by its power series, Q = 1 - P.
         double term = 1.0 / a, sum = term;

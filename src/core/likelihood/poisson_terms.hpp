@@ -7,6 +7,8 @@
 // however large the counts or the Poisson constraint factors are.
 #pragma once
 
+#include "log_gamma.hpp"
+
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -47,8 +49,8 @@ inline double poisson_deviance(double nu, double n) {
 // factor of ten there). Non-integer n (Asimov data) is fine.
 inline double poisson_constant(double n) {
     if (n == 0.0) return 0.0;
-    if (!(n > 0.0)) return std::lgamma(n + 1.0); // pairs with the raw deviance above
-    if (n < 10.0) return std::lgamma(n + 1.0) + n - n * std::log(n);
+    if (!(n > 0.0)) return log_gamma(n + 1.0); // pairs with the raw deviance above
+    if (n < 10.0) return log_gamma(n + 1.0) + n - n * std::log(n);
     // B_2k / (2k (2k - 1)) for k = 7 down to 1, in powers of 1 / n^2
     constexpr double stirling[] = {1.0 / 156,  -691.0 / 360360, 1.0 / 1188, -1.0 / 1680,
                                    1.0 / 1260, -1.0 / 360,      1.0 / 12};

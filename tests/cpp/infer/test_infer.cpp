@@ -72,21 +72,6 @@ TEST(Infer, DiscoverySignificanceMatchesPyhf) {
     EXPECT_NEAR(sig.expected_z, -hifit::stats::normal_quantile(sig.expected_p), 1e-12);
 }
 
-TEST(Infer, ScanIsZeroAtTheMinimumAndParallelEqualsSerial) {
-    Simple s;
-    const std::size_t poi = *s.model.poi_index();
-    const std::vector<double> mus{0.0, 0.5, 1.0, 1.5, 2.0, 2.5};
-    const auto serial = hifit::scan(s.model, s.data, poi, mus, {}, 1);
-    const auto threaded = hifit::scan(s.model, s.data, poi, mus, {}, 2);
-    for (std::size_t i = 0; i < mus.size(); ++i) {
-        EXPECT_TRUE(serial.valid[i]);
-        EXPECT_GE(serial.delta_twice_nll[i], -1e-9);
-        EXPECT_NEAR(serial.twice_nll[i], threaded.twice_nll[i], 1e-8);
-    }
-    // pyhf fixed-POI fit at mu = 1: twice_nll 28.92218013492061 (reference A.1)
-    EXPECT_LE(serial.twice_nll[2], 28.92218013492061 + 1e-6);
-}
-
 TEST(Infer, MinosMatchesTheProfileCrossing) {
     Simple s;
     const auto best = hifit::fit(s.model, s.data);
@@ -101,22 +86,6 @@ TEST(Infer, MinosMatchesTheProfileCrossing) {
     }
     // Close to the parabolic error for a nearly Gaussian parameter.
     EXPECT_NEAR(-interval.lower, best.uncertainty[par], 0.1 * best.uncertainty[par]);
-}
-
-TEST(Infer, ImpactsCovarianceEstimateIsCloseToRefits) {
-    const auto ws = hifit::Workspace::load(
-        kData + "/pyhf/pyhf-tests/test_patchset/example_bkgonly.json");
-    const auto model = ws.model();
-    const auto data = ws.data(model);
-    const auto serial = hifit::impacts(model, data, {}, 1);
-    const auto threaded = hifit::impacts(model, data, {}, 2);
-    ASSERT_TRUE(serial.valid);
-    ASSERT_EQ(serial.pars.size(), 5u); // 7 parameters, lumi fixed, POI excluded
-    for (std::size_t k = 0; k < serial.pars.size(); ++k) {
-        EXPECT_NEAR(serial.postfit_up[k], threaded.postfit_up[k], 1e-9);
-        EXPECT_NEAR(serial.postfit_up[k], serial.cov_postfit[k],
-                    0.25 * std::abs(serial.cov_postfit[k]) + 1e-3);
-    }
 }
 
 // Combine's impacts (MultiDimFit --algo impact): the shifts are each parameter's
@@ -154,22 +123,6 @@ TEST(Infer, GoodnessOfFitOfAPerfectFitIsOne) {
     EXPECT_GE(gof.twice_delta_nll, 0.0);
     EXPECT_GT(gof.p_value, 0.0);
     EXPECT_LE(gof.p_value, 1.0);
-}
-
-TEST(Infer, ToysAreReproducibleAndAgreeWithAsymptotics) {
-    Simple s;
-    const auto a = hifit::hypotest_toys(s.model, s.data, 1.0,
-                                        hifit::TestStat::qmu_tilde, 400, 7, 2);
-    const auto b = hifit::hypotest_toys(s.model, s.data, 1.0,
-                                        hifit::TestStat::qmu_tilde, 400, 7, 1);
-    ASSERT_TRUE(a.valid) << a.message;
-    EXPECT_EQ(a.q_sb, b.q_sb); // independent of the number of threads
-    EXPECT_EQ(a.cls_obs, b.cls_obs);
-    hifit::AsymptoticCalculator calc(s.model, s.data);
-    const auto asym = calc.hypotest(1.0);
-    // CLsb is a binomial fraction of 400 toys: within 4 standard errors.
-    const double se = std::sqrt(asym.clsb_obs * (1 - asym.clsb_obs) / 400);
-    EXPECT_NEAR(a.clsb_obs, asym.clsb_obs, 4 * se + 0.01);
 }
 
 // Combine's default toys on 2-bin_1-channel (shapesys: Poisson constraints, rates
