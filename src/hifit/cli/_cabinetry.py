@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 import click
-import yaml
 
 from ._common import cli, exit_if_failed
 
@@ -48,6 +47,8 @@ def _set_logging() -> None:
 
 
 def _config(stream: TextIO) -> dict[str, Any]:
+    import yaml  # not at import time: `hifit --help` stays light
+
     from ..cabinetry import configuration
 
     config = yaml.safe_load(stream)
