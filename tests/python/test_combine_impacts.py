@@ -168,12 +168,6 @@ def _recorded() -> dict:
     return {card: e["impacts"] for card, e in cards.items() if "impacts" in e}
 
 
-# hifit profiles the Barlow-Beeston-lite parameter of a bin without data in closed
-# form inside the likelihood (combine/main_terms.cpp), so the parameter itself stays
-# at 0 +- 1; Combine reports its profiled value. Their impacts on r agree.
-PROFILED_EMPTY_BINS = {"ci/template-analysis_shape_autoMCStats.txt"}
-
-
 @pytest.fixture(scope="module")
 def recorded_runs(tmp_path_factory) -> dict:
     return {
@@ -206,13 +200,41 @@ def test_impacts_match_recorded_combine(recorded_runs, card: str) -> None:
             assert q["prefit"] == pytest.approx(p["prefit"], rel=1e-3), p["name"]
 
 
+# hifit profiles the Barlow-Beeston-lite parameter of a bin without data in closed
+# form inside the likelihood (combine/main_terms.cpp) even when the impact scan holds
+# it fixed, so -2 ln L is flat along it and its crossings stay at +-1 (Combine's
+# analytic minimisation only acts on floating parameters). Fits report its profiled
+# value, so the best-fit values agree (test_best_fit_values_match_recorded_combine).
+FLAT_PROFILED_SCANS = {"ci/template-analysis_shape_autoMCStats.txt"}
+
+
 @pytest.mark.skipif(not _recorded(), reason="no recorded Combine impacts yet")
 @pytest.mark.parametrize("card", sorted(_recorded()))
+def test_best_fit_values_match_recorded_combine(recorded_runs, card: str) -> None:
+    """Each parameter's fitted value (profiled Barlow-Beeston-lite parameters of
+    empty bins included): 0.01 (Combine's units; 5e-3 of the count for gmN)."""
+    ours, ref = recorded_runs[card]
+    mine = {p["name"]: p for p in ours["params"]}
+    for p in ref["params"]:
+        got = mine[p["name"]]["fit"][1]
+        assert got == pytest.approx(p["fit"][1], abs=0.01, rel=5e-3), p["name"]
+
+
+@pytest.mark.skipif(not _recorded(), reason="no recorded Combine impacts yet")
+@pytest.mark.parametrize(
+    "card",
+    [
+        pytest.param(
+            c, marks=pytest.mark.xfail(strict=True, reason="flat profiled scans")
+        )
+        if c in FLAT_PROFILED_SCANS
+        else c
+        for c in sorted(_recorded())
+    ],
+)
 def test_crossings_match_recorded_combine(recorded_runs, card: str) -> None:
     """Each parameter's fitted value and 68 % crossings: 0.01 (Combine's units;
     5e-3 of the count for gmN parameters)."""
-    if card in PROFILED_EMPTY_BINS:
-        pytest.xfail("prop_bin parameters of empty bins are profiled in closed form")
     ours, ref = recorded_runs[card]
     mine = {p["name"]: p for p in ours["params"]}
     for p in ref["params"]:
