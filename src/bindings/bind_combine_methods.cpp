@@ -55,6 +55,7 @@ void bind_combine_methods(nb::module_& m) {
         .def_rw("r_rel_acc", &HybridNewOptions::r_rel_acc)
         .def_rw("iterations", &HybridNewOptions::iterations)
         .def_rw("expected_quantile", &HybridNewOptions::expected_quantile)
+        .def_rw("cls_quantiles", &HybridNewOptions::cls_quantiles)
         .def_rw("cls", &HybridNewOptions::cls)
         .def_rw("seed", &HybridNewOptions::seed)
         .def_rw("jobs", &HybridNewOptions::jobs);

@@ -95,6 +95,7 @@ void bind_infer(nb::module_& m) {
 
     nb::class_<UpperLimitResult>(m, "UpperLimitResult")
         .def_ro("observed", &UpperLimitResult::observed)
+        .def_ro("observed_err", &UpperLimitResult::observed_err)
         .def_ro("expected", &UpperLimitResult::expected)
         .def_ro("points", &UpperLimitResult::points)
         .def_prop_ro("convention",

@@ -25,6 +25,7 @@ from hifit.combine.methods import hybrid_new
 from hifit.combine.options import parse
 from hifit.combine.runner import run_options
 from hifit.combine.setup import build
+from hifit.infer.hybrid_new import HybridNew
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / ".." / "shared" / "data" / "combine"
@@ -109,10 +110,9 @@ def recorded_runs() -> list[tuple[str, str, str, float, float]]:
                 continue
             value = run_.get("limit", run_.get("CLs"))
             error = run_.get("limit_err", run_.get("CLs_err"))
-            # the CI command and the single points; the other limit searches
-            # (-T 500 per point) add ~25 s and test the same search
-            quick = "(" in key or "--singlePoint" in run_["command"]
-            if quick and value is not None and error is not None:
+            # every run: the CI command, the single points and the observed and
+            # expected (--expectedFromGrid 0.5) limit searches (~1-3 s each)
+            if value is not None and error is not None:
                 out.append((card, name, run_["command"], value, error))
     return out
 
@@ -153,3 +153,32 @@ def test_expected_from_grid_and_clsplusb_rows(tmp_path, monkeypatch):
     assert "Pmu = " in text
     _, _, cls = run(tmp_path, monkeypatch, [*base, "-n", "c"])
     assert 0 < pmu["limit"][0] <= cls["limit"][0]
+
+
+def combine_cls_quantile_statistic(q_b, q_sb, quantile):
+    """HybridNew::applyClsQuantile (Combine's default --clsQuantiles 1), transcribed:
+    each b-only toy, by its position in the sorted b-only toys, gets CLs = P(q_sb >=
+    q) / (its tail fraction); the toy where that CLs distribution reaches `quantile`."""
+    b, s = np.sort(q_b), np.sort(q_sb)
+    tail = (len(b) - np.arange(len(b))) / len(b)
+    pmu = (len(s) - np.searchsorted(s, b, side="left")) / len(s)
+    order = np.lexsort((b, pmu / tail))
+    k = int(np.argmax(np.arange(1, len(b) + 1) >= quantile * len(b)))
+    return b[order][k]
+
+
+def test_expected_uses_combines_cls_quantile():
+    """--expectedFromGrid q: CLs at the b-only toy Combine's applyClsQuantile picks
+    (not the plain b-only quantile where toys tie),
+    recomputed from the toy distributions hifit returns."""
+    argv = [str(CARD), "-M", "HybridNew", "--LHCmode", "LHC-limits", *FROZEN]
+    setup = build(parse(argv))  # discrete statistic: many ties
+    for quantile in (0.025, 0.16, 0.5):  # at r = 2 the plain quantile differs
+        engine = HybridNew(
+            setup.data, setup.model, **setup.fit_kwargs(), toys=400,
+            full_b_toys=True, cls_acc=0, expected_quantile=quantile,
+        )  # fmt: skip
+        p = engine.eval(2.0)
+        q = combine_cls_quantile_statistic(p.q_b, p.q_sb, quantile) - 2e-4
+        sb, b = np.mean(np.asarray(p.q_sb) >= q), np.mean(np.asarray(p.q_b) >= q)
+        assert p.cls == pytest.approx(sb / b, rel=1e-12), quantile

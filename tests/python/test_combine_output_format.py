@@ -94,6 +94,24 @@ def test_rows(tag, written):
         np.testing.assert_array_equal(ours["deltaNLL"], theirs["deltaNLL"])
 
 
+def test_asymptotic_limit_errors(written):
+    """limitErr: 0 on the expected rows, as Combine; on the observed row the accuracy
+    of the search. Combine's is its bisection's last half-bracket, within its goal
+    max(rAbsAcc 5e-4, rRelAcc 5e-3 * limit); hifit's (Brent to 1e-6 relative) is far
+    smaller, and the two limits agree within the two accuracies."""
+    ours = uproot.open(written["asymptotic"])["limit"].arrays(library="np")
+    theirs = uproot.open(reference("asymptotic"))["limit"].arrays(library="np")
+    expected = theirs["quantileExpected"] > 0
+    assert not theirs["limitErr"][expected].any()
+    assert not ours["limitErr"][expected].any()
+    (obs,) = np.flatnonzero(~expected)
+    goal = max(5e-4, 5e-3 * theirs["limit"][obs])
+    assert 0 < theirs["limitErr"][obs] <= goal
+    assert 0 < ours["limitErr"][obs] <= 1e-6 * ours["limit"][obs]
+    gap = abs(ours["limit"][obs] - theirs["limit"][obs])
+    assert gap <= theirs["limitErr"][obs] + ours["limitErr"][obs]
+
+
 def test_grid_rows(written):
     ours = uproot.open(written["grid"])["limit"].arrays(library="np")
     theirs = uproot.open(reference("grid"))["limit"].arrays(library="np")

@@ -20,6 +20,7 @@ struct HybridNewOptions {
     double r_rel_acc = 0.05;         // --rRelAcc
     int iterations = 1;              // -i: batches per point without adaptive toys
     double expected_quantile = -1.0; // --expectedFromGrid: q_obs from the b toys
+    bool cls_quantiles = true;       // --clsQuantiles: that quantile of CLs, not of q_b
     bool cls = true;                 // --rule CLs (false: CLsplusb)
     unsigned long long seed = 123456;
     int jobs = 1;

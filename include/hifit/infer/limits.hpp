@@ -12,6 +12,7 @@ namespace hifit {
 
 struct UpperLimitResult {
     double observed = 0.0;
+    double observed_err = 0.0; // half-width of the observed search's last bracket
     std::array<double, 5> expected{};         // in the order of HypoTestResult::cls_exp
     std::vector<HypoTestResult> points;       // every hypotest evaluated, sorted by mu
     Convention convention = Convention::pyhf; // of the expected limits

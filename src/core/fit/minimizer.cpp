@@ -363,6 +363,14 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
                                                                : FitStatus::no_progress;
         }
     }
+    // Parameters the likelihood profiles in closed form (Combine's Barlow-Beeston-lite
+    // terms on empty bins) do not act on -2 ln L, so the steps above left them at
+    // their start: report their minimising values, as Combine's analytic
+    // minimisation leaves them (the value, gradient and Hessian do not change).
+    likelihood.set_profiled_parameters({x.data(), static_cast<std::size_t>(n)});
+    for (int i = 0; i < n; ++i) {
+        x[i] = pb.fixed[i] ? init[i] : std::clamp(x[i], pb.lo[i], pb.hi[i]);
+    }
     res.bestfit.assign(x.data(), x.data() + n);
     res.twice_nll = f;
     res.evaluations = pb.evaluations;

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <utility>
 
 namespace hifit {
 
@@ -29,6 +30,37 @@ double fraction_at_least(const std::vector<double>& q, double x) {
 
 double binomial_error(double p, std::size_t n) {
     return n == 0 ? 0.0 : std::sqrt(p * (1.0 - p) / static_cast<double>(n));
+}
+
+// The statistic standing in for data at --expectedFromGrid `quantile`, as Combine's
+// default (--clsQuantiles 1, HybridNew::applyClsQuantile): each b-only toy gets
+// CLs = P(q_sb >= q) / (its tail fraction among the sorted b-only toys), or CLs+b
+// alone, and the toy where that distribution reaches `quantile` is taken. Tied toys
+// get different tail fractions by position, so with a discrete statistic this is not
+// the plain b-only quantile.
+double cls_quantile_statistic(std::vector<double> q_b, std::vector<double> q_sb,
+                              double quantile, bool cls) {
+    std::sort(q_b.begin(), q_b.end());
+    std::sort(q_sb.begin(), q_sb.end());
+    const auto nb = static_cast<double>(q_b.size());
+    const auto ns = static_cast<double>(q_sb.size());
+    std::vector<std::pair<double, double>> by_cls; // (CLs, statistic)
+    by_cls.reserve(q_b.size());
+    for (std::size_t k = q_b.size(); k-- > 0;) {
+        const double pb = (nb - static_cast<double>(k)) / nb;
+        const auto match = std::lower_bound(q_sb.begin(), q_sb.end(), q_b[k]);
+        const double pmu = match == q_sb.end()
+                               ? (1.0 / ns > 0.5 ? 1.0 : 0.0)
+                               : static_cast<double>(q_sb.end() - match) / ns;
+        by_cls.emplace_back(cls ? pmu / pb : pmu, q_b[k]);
+    }
+    std::sort(by_cls.begin(), by_cls.end());
+    const double cut = quantile * nb;
+    double sum = 0.0;
+    for (const auto& [value, q] : by_cls) {
+        if (++sum >= cut) return q;
+    }
+    return by_cls.back().second;
 }
 
 // Least-squares fit of y = target exp(p1 (x - p2)) (ROOT's "expoFit" of runLimit):
@@ -153,7 +185,10 @@ void HybridNew::add_batch(HybridPoint& point, std::size_t batch) {
 
 void HybridNew::update(HybridPoint& p) const {
     double q = p.q_obs;
-    if (opt_.expected_quantile >= 0 && !p.q_b.empty()) {
+    if (opt_.expected_quantile >= 0 && opt_.cls_quantiles && !p.q_b.empty() &&
+        !p.q_sb.empty()) {
+        q = cls_quantile_statistic(p.q_b, p.q_sb, opt_.expected_quantile, opt_.cls);
+    } else if (opt_.expected_quantile >= 0 && !p.q_b.empty()) {
         std::vector<double> b = p.q_b;
         std::sort(b.begin(), b.end());
         const auto k = static_cast<std::size_t>(

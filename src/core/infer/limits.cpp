@@ -39,9 +39,10 @@ class CurveCache {
     std::map<double, HypoTestResult> points_;
 };
 
-// Brent's method on f(mu) = CLs(mu) - level in [a, b] with f(a) > 0 > f(b).
+// Brent's method on f(mu) = CLs(mu) - level in [a, b] with f(a) > 0 > f(b);
+// `half_width`, if given, receives the half-width of the last bracket (the accuracy).
 double brent_root(const std::function<double(double)>& f, double a, double b, double fa,
-                  double fb, double rtol) {
+                  double fb, double rtol, double* half_width = nullptr) {
     double c = a, fc = fa, d = b - a, e = d;
     for (int iter = 0; iter < 200; ++iter) {
         if ((fb > 0) == (fc > 0)) {
@@ -59,6 +60,7 @@ double brent_root(const std::function<double(double)>& f, double a, double b, do
         }
         const double tol = 2e-15 * std::abs(b) + 0.5 * rtol * std::abs(b);
         const double m = 0.5 * (c - b);
+        if (half_width) *half_width = fb == 0.0 ? 0.0 : std::abs(m);
         if (std::abs(m) <= tol || fb == 0.0) return b;
         if (std::abs(e) >= tol && std::abs(fa) > std::abs(fb)) {
             // inverse quadratic interpolation or secant
@@ -187,7 +189,7 @@ UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level, double rt
     // Root of f (positive at 0, f(0) = f0) in the tightest bracket among the values
     // known so far; NaN if f stays positive up to hi.
     auto root = [&](const std::function<double(double)>& f, double f0,
-                    const std::map<double, double>& known) {
+                    const std::map<double, double>& known, double* err = nullptr) {
         double a = 0.0, b = hi, fa = f0, fb = f(hi);
         for (const auto& [mu, v] : known) {
             if (mu > hi) continue;
@@ -195,20 +197,21 @@ UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level, double rt
             if (v <= 0 && mu < b) b = mu, fb = v;
         }
         if (fb > 0) return std::nan("");
-        return fb < 0 ? brent_root(f, a, b, fa, fb, rtol) : b;
+        if (err) *err = 0.0;
+        return fb < 0 ? brent_root(f, a, b, fa, fb, rtol, err) : b;
     };
-    auto curve_root = [&](int curve) {
+    auto curve_root = [&](int curve, double* err = nullptr) {
         std::map<double, double> known;
         for (const auto& [mu, r] : cache.points())
             known.emplace(mu, CurveCache::value(r, curve) - level);
         return root(
             [&](double mu) { return CurveCache::value(cache.at(mu), curve) - level; },
-            1.0 - level, known);
+            1.0 - level, known, err);
     };
 
     UpperLimitResult out;
     out.convention = calc.convention();
-    out.observed = curve_root(-1);
+    out.observed = curve_root(-1, &out.observed_err);
     for (std::size_t i = 0; i < 5; ++i) {
         double limit;
         if (combine) {

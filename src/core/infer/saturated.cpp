@@ -28,7 +28,10 @@ SaturatedStatistics saturated_statistics(const Model& model,
             FitOptions o = options;
             o.compute_covariance = i == 0 && base.compute_covariance;
             fits[i] = robust_fit(lh, o);
-            out.statistic[i] = lh.twice_deviance(fits[i].bestfit);
+            // from the fit's own minimum: its reported best fit carries the closed-form
+            // values of profiled parameters, at which the likelihood still counts
+            // their constraints
+            out.statistic[i] = fits[i].twice_nll - lh.twice_nll_saturated();
             out.valid[i] = fits[i].valid;
         }
     });

@@ -157,10 +157,6 @@ FitDiagnosticsResult fit_diagnostics(const Model& model, std::span<const double>
     b_only.fixed[poi] = true;
     out.fit_b = robust_fit(lh, b_only, {out.fit_s.bestfit});
     out.message = fit_failures({{"fit_s", &out.fit_s}, {"fit_b", &out.fit_b}});
-    // Report (and predict with) the closed-form minima of profiled parameters, as
-    // Combine's analytic Barlow-Beeston minimisation leaves them.
-    lh.set_profiled_parameters(out.fit_s.bestfit);
-    lh.set_profiled_parameters(out.fit_b.bestfit);
     if (run_minos && out.fit_s.valid && !options.fixed[poi]) {
         out.poi_interval = minos(model, data, out.fit_s, poi, minos_delta, options);
         if (out.poi_interval.improved_best) out.fit_s = out.poi_interval.best;

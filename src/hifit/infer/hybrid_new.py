@@ -77,6 +77,7 @@ class HybridNew:
         r_rel_acc: float = 0.05,
         iterations: int = 1,
         expected_quantile: float = -1.0,
+        cls_quantiles: bool = True,
         rule_cls: bool = True,
         seed: int = 123456,
         jobs: int = 1,
@@ -90,6 +91,7 @@ class HybridNew:
             seed,
             jobs,
         )
+        o.cls_quantiles = cls_quantiles
         args = fit_args(model, init_pars, par_bounds, fixed_params)
         self._core = _core.HybridNew(
             model._model, np.asarray(data, dtype=float), *args, o

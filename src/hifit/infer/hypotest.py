@@ -149,6 +149,7 @@ class UpperLimitResult:
     message: str = ""
     convention: str = "pyhf"
     notes: str = ""  # limits that do not exist (NaN) or lie beyond the POI bound
+    observed_err: float = 0.0  # root search: half-width of its last bracket
 
     def to_dict(self) -> dict[str, Any]:
         return document(
@@ -210,6 +211,7 @@ def upper_limit(
         message=r.message,
         convention=calc.convention,
         notes=r.notes,
+        observed_err=float(r.observed_err),
     )
 
 

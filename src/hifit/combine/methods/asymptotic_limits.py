@@ -1,10 +1,10 @@
 """-M AsymptoticLimits: CLs upper limits from the asymptotic formulae (Combine's
 qtilde and its expected quantiles 2.5/16/50/84/97.5 %). Rows as Combine commits
 them: the expected limits first (quantileExpected = the quantile), the observed
-last (-1). ``--run``: both, observed, expected, or blind (the expected limits from
-the a-priori background-only Asimov data set: the data are never fitted);
-``--noFitAsimov``: the expected limits from that a-priori data set, the observed
-from the data."""
+last (-1, its limitErr the accuracy the search reached). ``--run``: both, observed,
+expected, or blind (the expected limits from the a-priori background-only Asimov
+data set: the data are never fitted); ``--noFitAsimov``: the expected limits from
+that a-priori data set, the observed from the data."""
 
 from __future__ import annotations
 
@@ -81,5 +81,8 @@ def _limits(setup: Setup, data: np.ndarray) -> tuple[list[dict], str, str | None
             rows.append({"limit": value, "quantileExpected": q})
             text += f"Expected {q * 100:4.1f}%: {poi} < {value:6.4f}\n"
     if obs is not None:
-        rows.append({"limit": obs.observed, "quantileExpected": -1.0})
+        # Combine writes its bisection's last half-bracket; hifit's search is Brent's
+        # to 1e-6 relative, so this is the (much smaller) accuracy it achieved
+        err = obs.observed_err
+        rows.append({"limit": obs.observed, "limitErr": err, "quantileExpected": -1.0})
     return rows, text + "\n", None

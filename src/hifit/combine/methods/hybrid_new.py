@@ -70,6 +70,7 @@ def run(setup: Setup) -> MethodResult:
         r_rel_acc=float(opts.get("rRelAcc", 0.05)),
         iterations=int(opts.get("iterations", 1)),
         expected_quantile=-1.0 if quantile is None else float(quantile),
+        cls_quantiles=bool(opts.get("clsQuantiles", True)),
         rule_cls=cls_rule,
         seed=opts.seed,
     )

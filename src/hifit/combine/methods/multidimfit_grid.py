@@ -120,10 +120,13 @@ def profile(job: _Scan, data, best, values: list[tuple[float, ...]]):
     setup, opts = job.setup, job.setup.options
     idx = [job.index[p] for p in job.pois]
     if opts.get("fastScan"):
+        # measured from -2 ln L at the best fit's reported values: those of parameters
+        # profiled in closed form still count in their constraint terms there
+        offset = setup.model.twice_nll(best.bestfit, data) - best.twice_nll
         for i, v in enumerate(values):
             pars = np.array(best.bestfit, dtype=float)
             pars[idx] = v
-            yield i, v, pars, setup.model.twice_nll(pars, data)
+            yield i, v, pars, setup.model.twice_nll(pars, data) - offset
         return
     per_point = any(not job.fixed[job.index[p]] for p in job.inactive)
     if not per_point and values:
