@@ -127,6 +127,10 @@ class Model:
     def expected_actualdata(self, pars: Sequence[float]) -> np.ndarray:
         return self.expected_data(pars, include_auxdata=False)
 
+    def expected_auxdata(self, pars: Sequence[float]) -> np.ndarray:
+        """Expected auxiliary data (the constraint terms' centres) at ``pars``."""
+        return self.expected_data(pars)[self.config.nmaindata :]
+
     def __repr__(self) -> str:
         c = self.config
         return (

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..exceptions import HifitError
-from . import _cards, _convert, _fit, _infer, _workflow  # noqa: F401  (registers the commands)
+from . import _cards, _convert, _fit, _infer, _pyhf, _workflow  # noqa: F401  (registers the commands)
 from ._common import cli
 
 __all__ = ["cli", "main"]
