@@ -8,6 +8,8 @@ minimizers' tolerance.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -38,10 +40,28 @@ def pyhf(*args: object) -> str:
 
 
 def hifit(*args: object, code: int = 0) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "hifit.cli", "pyhf", *map(str, args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    """hifit's entry point (main: its exit codes and one-line errors) in this process."""
+    from hifit.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(["pyhf", *map(str, args)])
+        except SystemExit as exc:
+            returncode = exc.code
+    proc = subprocess.CompletedProcess(args, returncode, out.getvalue(), err.getvalue())
     assert proc.returncode == code, proc.stderr
     return proc
+
+
+def test_as_users_run_it():
+    cmd = [sys.executable, "-m", "hifit.cli", "pyhf", "digest", TWO_BIN]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert proc.stdout == pyhf("digest", TWO_BIN)
+    cmd = [sys.executable, "-m", "hifit.cli", "pyhf", "combine", TWO_BIN, TWO_BIN]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("hifit: error: ") and proc.stderr.count("\n") == 1
 
 
 def same_output(*args: object) -> str:
@@ -82,7 +102,10 @@ def test_prune_and_rename_match_pyhf(tmp_path):
 
 def test_combine_matches_pyhf(tmp_path):
     renamed = tmp_path / "renamed.json"
-    pyhf("rename", TWO_BIN, "-c", "singlechannel", "other", "--output-file", renamed)
+    pyhf(
+        "rename", TWO_BIN, "-c", "singlechannel", "other", "--measurement", "Measurement", "m2",
+        "--output-file", renamed,
+    )
     same_output("combine", TWO_BIN, renamed)
     same_output("combine", TWO_BIN, TWO_BIN, "--join", "outer")
     same_output("combine", TWO_BIN, TWO_BIN, "--join", "left outer", "--merge-channels")
@@ -109,7 +132,6 @@ def test_patchset_commands_match_pyhf(tmp_path):
 
 def test_patchset_of_a_real_analysis(tmp_path):
     same_output("patchset", "verify", LBB / "BkgOnly.json", LBB / "patchset.json")
-    same_output("digest", LBB / "BkgOnly.json")
     wrong = hifit("patchset", "verify", TWO_BIN, LBB / "patchset.json", code=2)
     assert "digest verification failed" in wrong.stderr
     hifit("patchset", "extract", PATCHSET, "--name", "nope", code=2)
@@ -127,6 +149,8 @@ def _close(got, expected, rtol=2e-3, atol=2e-4):
         assert len(got) == len(expected)
         for g, e in zip(got, expected, strict=True):
             _close(g, e, rtol, atol)
+    elif expected is None or isinstance(expected, str):
+        assert got == expected
     else:
         assert got == pytest.approx(expected, rel=rtol, abs=atol)
 
@@ -143,9 +167,7 @@ def test_fit_and_cls_match_pyhf(path):
         _close(got, expected)
 
 
-def test_cls_with_a_patch_and_toys():
-    patch = DATA / "pyhf-tests" / "test_patchset"
-    del patch
+def test_toy_cls_near_the_asymptotic_value():
     expected = json.loads(pyhf("cls", TWO_BIN, "--test-poi", "1"))
     got = json.loads(hifit("cls", TWO_BIN, "--test-poi", "1", "--calctype", "toybased").stdout)
     # 2000 toys: CLs within a few binomial standard errors of the asymptotic value

@@ -8,6 +8,7 @@
 #include "histfactory/sha256.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <set>
 
@@ -167,6 +168,35 @@ Json join_measurements(WorkspaceJoin join, const Json& left, const Json& right) 
     return merged;
 }
 
+// Python's repr of a double: the shortest digits that round-trip, in fixed notation
+// for decimal exponents -4..15, else d.ddde+XX. (nlohmann's Grisu2 is not always
+// the shortest, so digests would differ from pyhf's.)
+std::string python_float_repr(double x) {
+    char buf[64];
+    const auto res = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific);
+    std::string sci(buf, res.ptr);
+    std::string sign;
+    if (sci.front() == '-') {
+        sign = "-";
+        sci.erase(0, 1);
+    }
+    const auto epos = sci.find('e');
+    const int exp = std::stoi(sci.substr(epos + 1));
+    std::string digits = sci.substr(0, epos);
+    digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+    const int k = static_cast<int>(digits.size());
+    if (exp >= -4 && exp < 16) {
+        if (exp < 0) return sign + "0." + std::string(-exp - 1, '0') + digits;
+        if (k <= exp + 1) return sign + digits + std::string(exp + 1 - k, '0') + ".0";
+        return sign + digits.substr(0, exp + 1) + "." + digits.substr(exp + 1);
+    }
+    std::string mantissa = digits.substr(0, 1);
+    if (k > 1) mantissa += "." + digits.substr(1);
+    const int a = exp < 0 ? -exp : exp;
+    return sign + mantissa + "e" + (exp < 0 ? "-" : "+") + (a < 10 ? "0" : "") +
+           std::to_string(a);
+}
+
 // json.dumps(obj, sort_keys=True, ensure_ascii=False): ", " and ": " separators,
 // Python's float repr. nlohmann's object keys are already sorted by code point.
 void write_canonical(const Json& j, std::string& out) {
@@ -195,9 +225,11 @@ void write_canonical(const Json& j, std::string& out) {
         out += ']';
         break;
     }
+    case Json::value_t::number_float:
+        out += python_float_repr(j.get<double>());
+        break;
     default:
-        // Scalars: nlohmann writes the shortest round-trip float with Python's rules
-        // for fixed/exponent notation and ".0"; strings escaped as Python does.
+        // Integers, strings (escaped as Python does with ensure_ascii=False), literals.
         out += j.dump(-1, ' ', false);
     }
 }
