@@ -97,12 +97,12 @@ void bind_workspace(nb::module_& m) {
         .def(
             "prune",
             [](const Workspace& ws, std::vector<std::string> modifiers,
-               std::vector<std::string> modifier_types, std::vector<std::string> samples,
-               std::vector<std::string> channels, std::vector<std::string> measurements) {
-                return ws.prune(PruneSelection{std::move(modifiers),
-                                               std::move(modifier_types),
-                                               std::move(samples), std::move(channels),
-                                               std::move(measurements)});
+               std::vector<std::string> modifier_types,
+               std::vector<std::string> samples, std::vector<std::string> channels,
+               std::vector<std::string> measurements) {
+                return ws.prune(PruneSelection{
+                    std::move(modifiers), std::move(modifier_types), std::move(samples),
+                    std::move(channels), std::move(measurements)});
             },
             nb::arg("modifiers"), nb::arg("modifier_types"), nb::arg("samples"),
             nb::arg("channels"), nb::arg("measurements"))
@@ -111,7 +111,8 @@ void bind_workspace(nb::module_& m) {
             [](const Workspace& ws, Pairs modifiers, Pairs samples, Pairs channels,
                Pairs measurements) {
                 return ws.rename(RenameMap{std::move(modifiers), std::move(samples),
-                                           std::move(channels), std::move(measurements)});
+                                           std::move(channels),
+                                           std::move(measurements)});
             },
             nb::arg("modifiers"), nb::arg("samples"), nb::arg("channels"),
             nb::arg("measurements"))
@@ -120,7 +121,8 @@ void bind_workspace(nb::module_& m) {
             "combine",
             [](const Workspace& left, const Workspace& right, const std::string& join,
                bool merge_channels) {
-                return Workspace::combine(left, right, parse_join(join), merge_channels);
+                return Workspace::combine(left, right, parse_join(join),
+                                          merge_channels);
             },
             nb::arg("left"), nb::arg("right"), nb::arg("join") = "none",
             nb::arg("merge_channels") = false)

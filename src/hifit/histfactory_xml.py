@@ -1,4 +1,4 @@
-"""HistFactory XML + ROOT histograms <-> pyhf JSON workspaces (pyhf's xml2json/json2xml).
+"""HistFactory XML + ROOT histograms <-> pyhf JSON (pyhf's xml2json/json2xml).
 
 The XML is read with the standard library's ElementTree and the histograms with uproot;
 the conversion rules are pyhf's (readxml/writexml), so that both tools turn the same
@@ -15,7 +15,12 @@ from typing import Any
 from .exceptions import InvalidSpec
 
 # Where a parameter's ROOT name gets its prefix (the inverse of _root_name_of).
-_ROOT_PREFIX = {"normsys": "alpha_", "histosys": "alpha_", "shapesys": "gamma_", "staterror": "gamma_"}
+_ROOT_PREFIX = {
+    "normsys": "alpha_",
+    "histosys": "alpha_",
+    "shapesys": "gamma_",
+    "staterror": "gamma_",
+}
 _XML_TAG = {
     "histosys": "HistoSys",
     "staterror": "StatError",
@@ -30,7 +35,7 @@ _XML_TAG = {
 
 
 class _Histograms:
-    """ROOT files opened once each; paths resolved against the base folder and mounts."""
+    """ROOT files opened once each; paths resolved against base folder and mounts."""
 
     def __init__(self, basedir: Path, mounts: Iterable[tuple[Path, Path]]) -> None:
         self.basedir = basedir
@@ -45,7 +50,9 @@ class _Histograms:
                 break
         return self.basedir / path
 
-    def read(self, filename: str, folder: str, name: str) -> tuple[list[float], list[float]]:
+    def read(
+        self, filename: str, folder: str, name: str
+    ) -> tuple[list[float], list[float]]:
         """Bin contents and bin errors (sqrt of the sum of squared weights, or of the
         contents for an unweighted histogram) of ``folder/name`` in ``filename``."""
         import numpy as np
@@ -56,7 +63,9 @@ class _Histograms:
             try:
                 handle = uproot.open(full)
             except (OSError, ValueError) as err:
-                raise InvalidSpec(f"{full}: cannot read the ROOT file ({err})") from None
+                raise InvalidSpec(
+                    f"{full}: cannot read the ROOT file ({err})"
+                ) from None
             self.files[full] = (handle, set(handle.keys(cycle=False)))
         handle, keys = self.files[full]
         inside = "/".join([(folder or "").strip("/"), name])
@@ -77,10 +86,13 @@ def _float(element: ET.Element, attribute: str, where: str) -> float:
     try:
         return float(element.attrib[attribute])
     except KeyError:
-        raise InvalidSpec(f"{where}: <{element.tag}> has no {attribute} attribute") from None
+        raise InvalidSpec(
+            f"{where}: <{element.tag}> has no {attribute} attribute"
+        ) from None
     except ValueError:
         raise InvalidSpec(
-            f"{where}: <{element.tag} {attribute}={element.attrib[attribute]!r}> is not a number"
+            f"{where}: <{element.tag} {attribute}="
+            f"{element.attrib[attribute]!r}> is not a number"
         ) from None
 
 
@@ -88,11 +100,18 @@ def _attr(element: ET.Element, attribute: str, where: str) -> str:
     try:
         return element.attrib[attribute]
     except KeyError:
-        raise InvalidSpec(f"{where}: <{element.tag}> has no {attribute} attribute") from None
+        raise InvalidSpec(
+            f"{where}: <{element.tag}> has no {attribute} attribute"
+        ) from None
 
 
 def _sample(
-    node: ET.Element, hists: _Histograms, inputfile: str, histopath: str, channel: str, where: str
+    node: ET.Element,
+    hists: _Histograms,
+    inputfile: str,
+    histopath: str,
+    channel: str,
+    where: str,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     inputfile = node.attrib.get("InputFile", inputfile)
     histopath = node.attrib.get("HistoPath", histopath)
@@ -107,7 +126,10 @@ def _sample(
                 {
                     "name": _attr(tag, "Name", where),
                     "type": "normsys",
-                    "data": {"lo": _float(tag, "Low", where), "hi": _float(tag, "High", where)},
+                    "data": {
+                        "lo": _float(tag, "Low", where),
+                        "hi": _float(tag, "High", where),
+                    },
                 }
             )
         elif tag.tag == "NormFactor":
@@ -133,7 +155,11 @@ def _sample(
                 _attr(tag, "HistoNameHigh", where),
             )
             modifiers.append(
-                {"name": _attr(tag, "Name", where), "type": "histosys", "data": {"lo_data": lo, "hi_data": hi}}
+                {
+                    "name": _attr(tag, "Name", where),
+                    "type": "histosys",
+                    "data": {"lo_data": lo, "hi_data": hi},
+                }
             )
         elif tag.tag == "StatError" and tag.attrib.get("Activate") == "True":
             if tag.attrib.get("HistoName", "") == "":
@@ -146,8 +172,12 @@ def _sample(
                 )
                 staterror = [r * d for r, d in zip(relative, data, strict=False)]
             if not staterror:
-                raise InvalidSpec(f"{where}: cannot determine the statistical uncertainty")
-            modifiers.append({"name": f"staterror_{channel}", "type": "staterror", "data": staterror})
+                raise InvalidSpec(
+                    f"{where}: cannot determine the statistical uncertainty"
+                )
+            modifiers.append(
+                {"name": f"staterror_{channel}", "type": "staterror", "data": staterror}
+            )
         elif tag.tag == "ShapeSys":
             relative, _ = hists.read(
                 tag.attrib.get("InputFile", inputfile),
@@ -162,11 +192,19 @@ def _sample(
                 }
             )
         elif tag.tag == "ShapeFactor":
-            modifiers.append({"name": _attr(tag, "Name", where), "type": "shapefactor", "data": None})
-    return {"name": _attr(node, "Name", where), "data": data, "modifiers": modifiers}, configs
+            modifiers.append(
+                {"name": _attr(tag, "Name", where), "type": "shapefactor", "data": None}
+            )
+    return {
+        "name": _attr(node, "Name", where),
+        "data": data,
+        "modifiers": modifiers,
+    }, configs
 
 
-def _channel(path: Path, hists: _Histograms) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+def _channel(
+    path: Path, hists: _Histograms
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     where = str(path)
     root = _parse(path)
     inputfile = root.attrib.get("InputFile", "")
@@ -174,13 +212,18 @@ def _channel(path: Path, hists: _Histograms) -> tuple[dict[str, Any], dict[str, 
     name = _attr(root, "Name", where)
     data_nodes = root.findall("Data")
     if not data_nodes:
-        raise InvalidSpec(f"{where}: channel {name} has no <Data> (workspaces without data are not supported)")
+        raise InvalidSpec(
+            f"{where}: channel {name} has no <Data> "
+            "(workspaces without data are not supported)"
+        )
     data = data_nodes[0]
     data_file = data.attrib.get("InputFile", inputfile)
     data_name = data.attrib.get("HistoName", "")
     if data_file == "" or data_name == "":
         raise InvalidSpec(f"{where}: channel {name}: <Data> names no histogram")
-    observed, _ = hists.read(data_file, data.attrib.get("HistoPath", histopath), data_name)
+    observed, _ = hists.read(
+        data_file, data.attrib.get("HistoPath", histopath), data_name
+    )
     samples, configs = [], []
     for node in root.findall("Sample"):
         sample, sample_configs = _sample(node, hists, inputfile, histopath, name, where)
@@ -197,13 +240,14 @@ def _parse(path: Path) -> ET.Element:
 
 
 def _unique_configs(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One config per parameter; the same parameter configured differently is an error."""
+    """One config per parameter; one parameter configured two ways is an error."""
     by_name: dict[str, dict[str, Any]] = {}
     for config in configs:
         seen = by_name.setdefault(config["name"], config)
         if seen != config:
             raise InvalidSpec(
-                f"incompatible parameter configurations for {config['name']}: {seen} and {config}"
+                f"incompatible parameter configurations for {config['name']}: "
+                f"{seen} and {config}"
             )
     return list(by_name.values())
 
@@ -212,14 +256,17 @@ def _param_name(root_name: str) -> str:
     """The pyhf parameter behind a ROOT parameter name (alpha_X -> X, Lumi -> lumi)."""
     if root_name.startswith("gamma_"):
         raise InvalidSpec(
-            f"non-scalar parameters (gammas) cannot be set constant, such as {root_name}"
+            "non-scalar parameters (gammas) cannot be set constant, "
+            f"such as {root_name}"
         )
     if root_name == "Lumi":
         return "lumi"
     return root_name[len("alpha_") :] if root_name.startswith("alpha_") else root_name
 
 
-def _measurements(top: ET.Element, configs: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+def _measurements(
+    top: ET.Element, configs: list[dict[str, Any]], where: str
+) -> list[dict[str, Any]]:
     out = []
     for node in top.findall("Measurement"):
         by_name = {c["name"]: dict(c) for c in configs}
@@ -242,7 +289,9 @@ def _measurements(top: ET.Element, configs: list[dict[str, Any]], where: str) ->
                 update["fixed"] = setting.attrib["Const"] == "True"
             if setting.attrib.get("Val"):
                 update["inits"] = [_float(setting, "Val", where)]
-            for root_name in (setting.text or "").strip().split(" ") if setting.text else []:
+            for root_name in (
+                (setting.text or "").strip().split(" ") if setting.text else []
+            ):
                 param = _param_name(root_name)
                 if param == "lumi":
                     lumi_config.update(update)
@@ -276,7 +325,9 @@ def read_xml(
         for node in top.findall("Input"):
             if not node.text:
                 continue
-            channel, observation, channel_configs = _channel(hists.resolve(node.text), hists)
+            channel, observation, channel_configs = _channel(
+                hists.resolve(node.text), hists
+            )
             channels.append(channel)
             observations.append(observation)
             configs.extend(channel_configs)
@@ -300,7 +351,10 @@ def _hist_name(*parts: str, suffix: str = "") -> str:
 
 def _ratio(numerators: list[float], denominators: list[float]) -> list[float]:
     """Bin-by-bin ratio, 0 where the denominator is 0 (as pyhf writes them)."""
-    return [float(n) / float(d) if d != 0 else 0.0 for n, d in zip(numerators, denominators, strict=False)]
+    return [
+        float(n) / float(d) if d != 0 else 0.0
+        for n, d in zip(numerators, denominators, strict=False)
+    ]
 
 
 class _Writer:
@@ -308,7 +362,11 @@ class _Writer:
         self.spec = spec
         self.root_path = root_path
         self.hists: dict[str, list[float]] = {}
-        first = spec["measurements"][0]["config"]["parameters"] if spec.get("measurements") else []
+        first = (
+            spec["measurements"][0]["config"]["parameters"]
+            if spec.get("measurements")
+            else []
+        )
         self.first_measurement_params = {p["name"]: p for p in first}
 
     def hist(self, name: str, values: Iterable[float]) -> str:
@@ -317,14 +375,20 @@ class _Writer:
         self.hists[name] = [float(v) for v in values]
         return name
 
-    def modifier(self, mod: Mapping[str, Any], channel: str, sample: str, data: list[float]) -> ET.Element | None:
+    def modifier(
+        self, mod: Mapping[str, Any], channel: str, sample: str, data: list[float]
+    ) -> ET.Element | None:
         kind, name = mod["type"], mod["name"]
         if name == "lumi" or kind not in _XML_TAG:
             return None
         attrs = {"Name": name}
         if kind == "histosys":
-            attrs["HistoNameLow"] = self.hist(_hist_name(channel, sample, name, suffix="Low"), mod["data"]["lo_data"])
-            attrs["HistoNameHigh"] = self.hist(_hist_name(channel, sample, name, suffix="High"), mod["data"]["hi_data"])
+            attrs["HistoNameLow"] = self.hist(
+                _hist_name(channel, sample, name, suffix="Low"), mod["data"]["lo_data"]
+            )
+            attrs["HistoNameHigh"] = self.hist(
+                _hist_name(channel, sample, name, suffix="High"), mod["data"]["hi_data"]
+            )
         elif kind == "normsys":
             attrs["High"] = str(mod["data"]["hi"])
             attrs["Low"] = str(mod["data"]["lo"])
@@ -337,19 +401,29 @@ class _Writer:
         elif kind == "staterror":
             del attrs["Name"]
             attrs["Activate"] = "True"
-            attrs["HistoName"] = self.hist(_hist_name(channel, sample, name), _ratio(mod["data"], data))
+            attrs["HistoName"] = self.hist(
+                _hist_name(channel, sample, name), _ratio(mod["data"], data)
+            )
         elif kind == "shapesys":
             attrs["ConstraintType"] = "Poisson"
-            attrs["HistoName"] = self.hist(_hist_name(channel, sample, name), _ratio(mod["data"], data))
+            attrs["HistoName"] = self.hist(
+                _hist_name(channel, sample, name), _ratio(mod["data"], data)
+            )
         return ET.Element(_XML_TAG[kind], attrs)
 
     def channel(self, channel: Mapping[str, Any]) -> ET.Element:
         name = channel["name"]
         node = ET.Element("Channel", {"Name": name, "InputFile": str(self.root_path)})
-        observed = next((o for o in self.spec.get("observations", []) if o["name"] == name), None)
+        observed = next(
+            (o for o in self.spec.get("observations", []) if o["name"] == name), None
+        )
         if observed is not None:
             data_name = self.hist(_hist_name(name, "data"), observed["data"])
-            node.append(ET.Element("Data", {"HistoName": data_name, "InputFile": str(self.root_path)}))
+            node.append(
+                ET.Element(
+                    "Data", {"HistoName": data_name, "InputFile": str(self.root_path)}
+                )
+            )
         for sample in channel["samples"]:
             attrs = {
                 "Name": sample["name"],
@@ -368,19 +442,30 @@ class _Writer:
             node.append(element)
         return node
 
-    def measurement(self, measurement: Mapping[str, Any], types: Mapping[str, str]) -> ET.Element:
+    def measurement(
+        self, measurement: Mapping[str, Any], types: Mapping[str, str]
+    ) -> ET.Element:
         config = measurement["config"]
         lumi, lumi_error = 1.0, 0.0
         fixed = []
         for param in config["parameters"]:
             if param.get("fixed", False):
                 pname = param["name"]
-                fixed.append("Lumi" if pname == "lumi" else _ROOT_PREFIX.get(types.get(pname, ""), "") + pname)
+                fixed.append(
+                    "Lumi"
+                    if pname == "lumi"
+                    else _ROOT_PREFIX.get(types.get(pname, ""), "") + pname
+                )
             if param["name"] == "lumi":
                 lumi, lumi_error = param["auxdata"][0], param["sigmas"][0]
         node = ET.Element(
             "Measurement",
-            {"Name": measurement["name"], "Lumi": str(lumi), "LumiRelErr": str(lumi_error), "ExportOnly": "True"},
+            {
+                "Name": measurement["name"],
+                "Lumi": str(lumi),
+                "LumiRelErr": str(lumi_error),
+                "ExportOnly": "True",
+            },
         )
         poi = ET.SubElement(node, "POI")
         poi.text = config["poi"]
@@ -415,12 +500,17 @@ def write_xml(
     data_dir.mkdir(parents=True, exist_ok=True)
     root_path = data_dir / "data.root"
     writer = _Writer(spec, root_path)
-    combination = ET.Element("Combination", {"OutputFilePrefix": str(spec_dir / resultprefix)})
+    combination = ET.Element(
+        "Combination", {"OutputFilePrefix": str(spec_dir / resultprefix)}
+    )
     written = []
     for channel in spec["channels"]:
         channel_file = spec_dir / f"{resultprefix}_{channel['name']}.xml"
         element = writer.channel(channel)
-        write_text_atomic(channel_file, _xml_text(element, "<!DOCTYPE Channel SYSTEM '../HistFactorySchema.dtd'>"))
+        write_text_atomic(
+            channel_file,
+            _xml_text(element, "<!DOCTYPE Channel SYSTEM '../HistFactorySchema.dtd'>"),
+        )
         written.append(channel_file)
         ET.SubElement(combination, "Input").text = str(channel_file)
     types: dict[str, str] = {}
@@ -432,9 +522,17 @@ def write_xml(
         combination.append(writer.measurement(measurement, types))
     with root_file(root_path) as f:
         for name, values in writer.hists.items():
-            f[name] = (np.asarray(values, dtype=float), np.arange(len(values) + 1, dtype=float))
+            f[name] = (
+                np.asarray(values, dtype=float),
+                np.arange(len(values) + 1, dtype=float),
+            )
     written.append(root_path)
     top = out / f"{resultprefix}.xml"
-    write_text_atomic(top, _xml_text(combination, "<!DOCTYPE Combination  SYSTEM 'HistFactorySchema.dtd'>"))
+    write_text_atomic(
+        top,
+        _xml_text(
+            combination, "<!DOCTYPE Combination  SYSTEM 'HistFactorySchema.dtd'>"
+        ),
+    )
     written.append(top)
     return written

@@ -145,7 +145,7 @@ class Workspace:
         names = [m["name"] for m in measurements]
         if measurement_name is not None:
             if measurement_name not in names:
-                msg = f"no measurement by name {measurement_name!r} was found in the workspace"
+                msg = f"no measurement named {measurement_name!r} in the workspace"
                 raise InvalidArgument(msg)
             return measurements[names.index(measurement_name)]
         index = 0 if measurement_index is None else measurement_index
@@ -195,7 +195,7 @@ class Workspace:
 
     @classmethod
     def sorted(cls, workspace: Workspace) -> Workspace:
-        """A new workspace with every list sorted by name (pyhf's ``Workspace.sorted``)."""
+        """A new workspace, every list sorted by name (pyhf's ``Workspace.sorted``)."""
         return cls._wrap(workspace._ws.sorted())
 
     @classmethod
@@ -208,7 +208,9 @@ class Workspace:
     ) -> Workspace:
         """Channels, observations and measurements of two workspaces joined by name;
         ``join`` is one of pyhf's "none", "outer", "left outer", "right outer"."""
-        return cls._wrap(_core.Workspace.combine(left._ws, right._ws, join, merge_channels))
+        return cls._wrap(
+            _core.Workspace.combine(left._ws, right._ws, join, merge_channels)
+        )
 
     def digest(self, algorithm: str = "sha256") -> str:
         """pyhf.utils.digest of the workspace (sha256 computed in the core)."""
@@ -217,7 +219,9 @@ class Workspace:
         try:
             hasher = hashlib.new(algorithm)
         except ValueError:
-            msg = f"{algorithm} is not an algorithm provided by Python's hashlib library."
+            msg = (
+                f"{algorithm} is not an algorithm provided by Python's hashlib library."
+            )
             raise InvalidArgument(msg) from None
         hasher.update(self._ws.canonical_json().encode("utf-8"))
         return hasher.hexdigest(*(() if "shake" not in algorithm else (32,)))

@@ -20,7 +20,9 @@ def _model(channel: str, signal: Any, background: dict[str, Any]) -> Model:
                     {
                         "name": "signal",
                         "data": list(signal),
-                        "modifiers": [{"name": "mu", "type": "normfactor", "data": None}],
+                        "modifiers": [
+                            {"name": "mu", "type": "normfactor", "data": None}
+                        ],
                     },
                     background,
                 ],
@@ -44,7 +46,11 @@ def uncorrelated_background(
         "name": "background",
         "data": list(bkg),
         "modifiers": [
-            {"name": "uncorr_bkguncrt", "type": "shapesys", "data": list(bkg_uncertainty)}
+            {
+                "name": "uncorr_bkguncrt",
+                "type": "shapesys",
+                "data": list(bkg_uncertainty),
+            }
         ],
     }
     return _model("singlechannel", signal, background)

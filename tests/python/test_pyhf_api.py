@@ -15,13 +15,17 @@ pyhf = pytest.importorskip("pyhf")
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "pyhf"
 TWO_BIN = DATA / "pyhf-docs-json" / "2-bin_1-channel.json"
-COUPLED = DATA / "validation-workspaces" / "validation_2bin_2channel_coupledhistosys.json"
+COUPLED = (
+    DATA / "validation-workspaces" / "validation_2bin_2channel_coupledhistosys.json"
+)
 SBOTTOM = DATA / "atlas-sbottom-ins1748602" / "RegionA" / "BkgOnly.json"
 PATCHSET_DIR = DATA / "pyhf-tests" / "test_patchset"
 
 
 def both(path):
-    return hifit.Workspace.load(path), pyhf.Workspace(json.loads(Path(path).read_text()))
+    return hifit.Workspace.load(path), pyhf.Workspace(
+        json.loads(Path(path).read_text())
+    )
 
 
 @pytest.mark.parametrize("path", [TWO_BIN, COUPLED, SBOTTOM], ids=lambda p: p.stem)
@@ -43,7 +47,9 @@ def test_summaries_and_document_operations(path):
             ws.prune(modifiers=[name], samples=[ws.samples[0]])
     else:
         assert ws.prune(modifiers=[name], samples=[ws.samples[0]]).spec() == want
-    assert ws.prune(modifier_types=[kind]).spec() == dict(ref.prune(modifier_types=[kind]))
+    assert ws.prune(modifier_types=[kind]).spec() == dict(
+        ref.prune(modifier_types=[kind])
+    )
     names = {"modifiers": {name: "renamed"}, "channels": {ws.channels[0]: "c0"}}
     assert ws.rename(**names).spec() == dict(ref.rename(**names))
 
@@ -56,21 +62,39 @@ def test_combine_joins():
         want = pyhf.Workspace.combine(ref, other_ref, join=join)
         assert got.spec() == dict(want)
     same = hifit.Workspace.combine(ws, ws, join="outer", merge_channels=True)
-    assert same.spec() == dict(pyhf.Workspace.combine(ref, ref, join="outer", merge_channels=True))
+    assert same.spec() == dict(
+        pyhf.Workspace.combine(ref, ref, join="outer", merge_channels=True)
+    )
     with pytest.raises(hifit.HifitError, match="in common with the same name"):
         hifit.Workspace.combine(ws, ws)
 
 
 def test_digest_floats_as_python_writes_them():
     # numbers at every boundary of Python's repr (fixed vs exponent, shortest digits)
-    values = [1e16, 1e15, 9999999999999998.0, 1e-5, 0.0001, 0.3313450217247009, 5e-324,
-              1.7976931348623157e308, 123456789.125, 0.1 + 0.2, 2.5e-7]
+    values = [
+        1e16,
+        1e15,
+        9999999999999998.0,
+        1e-5,
+        0.0001,
+        0.3313450217247009,
+        5e-324,
+        1.7976931348623157e308,
+        123456789.125,
+        0.1 + 0.2,
+        2.5e-7,
+    ]
     spec = json.loads(TWO_BIN.read_text())
     spec["channels"][0]["samples"][0]["data"] = values[:2]
     spec["observations"][0]["data"] = values[2:4]
     spec["channels"][0]["samples"][1]["modifiers"][0]["data"] = values[4:6]
     spec["measurements"][0]["config"]["parameters"] = [
-        {"name": "mu", "bounds": [[-values[6], values[7]]], "inits": [values[8]], "auxdata": values[9:]}
+        {
+            "name": "mu",
+            "bounds": [[-values[6], values[7]]],
+            "inits": [values[8]],
+            "auxdata": values[9:],
+        }
     ]
     text = json.dumps(spec)
     got = hifit.Workspace._wrap(hifit._core.Workspace.from_json(text, "<edge>"))
@@ -80,7 +104,10 @@ def test_digest_floats_as_python_writes_them():
 def test_patchset_metadata_digests_verify():
     ws, ref = both(PATCHSET_DIR / "example_bkgonly.json")
     doc = json.loads((PATCHSET_DIR / "example_patchset.json").read_text())
-    ps, ps_ref = hifit.PatchSet.load(PATCHSET_DIR / "example_patchset.json"), pyhf.PatchSet(doc)
+    ps, ps_ref = (
+        hifit.PatchSet.load(PATCHSET_DIR / "example_patchset.json"),
+        pyhf.PatchSet(doc),
+    )
     assert ps.metadata == ps_ref.metadata
     assert ps.digests == ps_ref.digests
     ps.verify(ws)
@@ -90,23 +117,39 @@ def test_patchset_metadata_digests_verify():
 
 def test_simplemodels_and_model_methods():
     args = ([12.0, 11.0], [50.0, 52.0], [3.0, 7.0])
-    model, ref = simplemodels.uncorrelated_background(*args), pyhf.simplemodels.uncorrelated_background(*args)
+    model, ref = (
+        simplemodels.uncorrelated_background(*args),
+        pyhf.simplemodels.uncorrelated_background(*args),
+    )
     assert model.config.par_names == ref.config.par_names
     pars = [1.3, 0.9, 1.1]
-    np.testing.assert_allclose(model.expected_auxdata(pars), ref.expected_auxdata(pars), rtol=1e-12)
-    np.testing.assert_allclose(model.expected_data(pars), ref.expected_data(pars), rtol=1e-12)
+    np.testing.assert_allclose(
+        model.expected_auxdata(pars), ref.expected_auxdata(pars), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        model.expected_data(pars), ref.expected_data(pars), rtol=1e-12
+    )
     args = ([12.0, 11.0], [50.0, 52.0], [45.0, 57.0], [55.0, 47.0])
-    model, ref = simplemodels.correlated_background(*args), pyhf.simplemodels.correlated_background(*args)
+    model, ref = (
+        simplemodels.correlated_background(*args),
+        pyhf.simplemodels.correlated_background(*args),
+    )
     assert model.config.par_names == ref.config.par_names
     data = [62.0, 63.0, *model.config.auxdata]
-    np.testing.assert_allclose(model.logpdf([0.4, 0.7], data), ref.logpdf([0.4, 0.7], data), rtol=1e-10)
+    np.testing.assert_allclose(
+        model.logpdf([0.4, 0.7], data), ref.logpdf([0.4, 0.7], data), rtol=1e-10
+    )
 
 
 def test_infer_takes_a_pyhf_model():
-    ref = pyhf.simplemodels.uncorrelated_background([12.0, 11.0], [50.0, 52.0], [3.0, 7.0])
+    ref = pyhf.simplemodels.uncorrelated_background(
+        [12.0, 11.0], [50.0, 52.0], [3.0, 7.0]
+    )
     data = [51.0, 48.0, *ref.config.auxdata]
     fitted = hifit.infer.fit(data, ref)
     expected = pyhf.infer.mle.fit(data, ref, return_fitted_val=True)
     assert fitted.twice_nll == pytest.approx(float(expected[1]), rel=1e-6)
     cls = hifit.infer.hypotest(1.0, data, ref)
-    assert cls.CLs_obs == pytest.approx(float(pyhf.infer.hypotest(1.0, data, ref)), rel=2e-3)
+    assert cls.CLs_obs == pytest.approx(
+        float(pyhf.infer.hypotest(1.0, data, ref)), rel=2e-3
+    )

@@ -1,4 +1,4 @@
-"""`hifit pyhf <command>` against `pyhf <command>`: the same invocation on the same inputs.
+"""`hifit pyhf <command>` against `pyhf <command>`: same invocation, same inputs.
 
 pyhf's CLI (the installed reference, 0.7.6) runs in this process through click's test
 runner; hifit runs as users run it, in a subprocess, so exit codes and stderr are real.
@@ -30,17 +30,24 @@ BKG_ONLY = PATCHSET_DIR / "example_bkgonly.json"
 PATCHSET = PATCHSET_DIR / "example_patchset.json"
 LBB = DATA / "atlas-1Lbb-ins1755298"
 SBOTTOM = DATA / "atlas-sbottom-ins1748602" / "RegionA" / "BkgOnly.json"
-SMALL = [TWO_BIN, TWO_CHANNEL, COUPLED, *sorted(VALIDATION.glob("validation_1bin_*.json"))]
+SMALL = [
+    TWO_BIN,
+    TWO_CHANNEL,
+    COUPLED,
+    *sorted(VALIDATION.glob("validation_1bin_*.json")),
+]
 
 
 def pyhf(*args: object) -> str:
-    result = CliRunner().invoke(pyhf_cli, [str(a) for a in args], catch_exceptions=False)
+    result = CliRunner().invoke(
+        pyhf_cli, [str(a) for a in args], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
 
 def hifit(*args: object, code: int = 0) -> subprocess.CompletedProcess[str]:
-    """hifit's entry point (main: its exit codes and one-line errors) in this process."""
+    """hifit's entry point (main: exit codes, one-line errors) in this process."""
     from hifit.cli import main
 
     out, err = io.StringIO(), io.StringIO()
@@ -84,7 +91,10 @@ def test_digest_and_sort_match_pyhf(path):
 @pytest.mark.parametrize("path", SMALL, ids=lambda p: p.stem)
 def test_inspect_matches_pyhf(path, tmp_path):
     expected = pyhf("inspect", path, "--output-file", tmp_path / "pyhf.json")
-    assert hifit("inspect", path, "--output-file", tmp_path / "hifit.json").stdout == expected
+    assert (
+        hifit("inspect", path, "--output-file", tmp_path / "hifit.json").stdout
+        == expected
+    )
     assert (tmp_path / "hifit.json").read_text() == (tmp_path / "pyhf.json").read_text()
 
 
@@ -92,19 +102,41 @@ def test_prune_and_rename_match_pyhf(tmp_path):
     same_output("prune", TWO_CHANNEL, "-c", "signal")
     same_output("prune", COUPLED, "-m", "coupled_histosys", "-s", "signal")
     same_output("prune", COUPLED, "-t", "histosys")
-    same_output("rename", TWO_BIN, "-c", "singlechannel", "SR", "-m", "mu", "poi", "-s", "signal", "sig")
+    same_output(
+        "rename",
+        TWO_BIN,
+        "-c",
+        "singlechannel",
+        "SR",
+        "-m",
+        "mu",
+        "poi",
+        "-s",
+        "signal",
+        "sig",
+    )
     same_output("rename", SBOTTOM, "--measurement", "NormalMeasurement", "meas")
     # --output-file writes the printed text (without the final newline, as pyhf)
     pyhf("prune", SBOTTOM, "-t", "histosys", "--output-file", tmp_path / "pyhf.json")
     hifit("prune", SBOTTOM, "-t", "histosys", "--output-file", tmp_path / "hifit.json")
-    assert (tmp_path / "hifit.json").read_bytes() == (tmp_path / "pyhf.json").read_bytes()
+    assert (tmp_path / "hifit.json").read_bytes() == (
+        tmp_path / "pyhf.json"
+    ).read_bytes()
 
 
 def test_combine_matches_pyhf(tmp_path):
     renamed = tmp_path / "renamed.json"
     pyhf(
-        "rename", TWO_BIN, "-c", "singlechannel", "other", "--measurement", "Measurement", "m2",
-        "--output-file", renamed,
+        "rename",
+        TWO_BIN,
+        "-c",
+        "singlechannel",
+        "other",
+        "--measurement",
+        "Measurement",
+        "m2",
+        "--output-file",
+        renamed,
     )
     same_output("combine", TWO_BIN, renamed)
     same_output("combine", TWO_BIN, TWO_BIN, "--join", "outer")
@@ -116,7 +148,10 @@ def test_combine_refusals_are_one_line_exit_2():
     proc = hifit("combine", TWO_BIN, TWO_BIN, code=2)
     assert "in common with the same name: singlechannel" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
-    assert "not one of the channels" in hifit("prune", TWO_BIN, "-c", "nope", code=2).stderr
+    assert (
+        "not one of the channels"
+        in hifit("prune", TWO_BIN, "-c", "nope", code=2).stderr
+    )
 
 
 # ------------------------------------------------------------- patchsets
@@ -125,9 +160,20 @@ def test_combine_refusals_are_one_line_exit_2():
 def test_patchset_commands_match_pyhf(tmp_path):
     same_output("patchset", "inspect", PATCHSET)
     same_output("patchset", "verify", BKG_ONLY, PATCHSET)
-    same_output("patchset", "extract", PATCHSET, "--name", "patch_channel1_signal_syst1")
-    same_output("patchset", "extract", PATCHSET, "--name", "patch_channel1_signal_syst1", "--with-metadata")
-    same_output("patchset", "apply", BKG_ONLY, PATCHSET, "--name", "patch_channel1_signal_syst1")
+    same_output(
+        "patchset", "extract", PATCHSET, "--name", "patch_channel1_signal_syst1"
+    )
+    same_output(
+        "patchset",
+        "extract",
+        PATCHSET,
+        "--name",
+        "patch_channel1_signal_syst1",
+        "--with-metadata",
+    )
+    same_output(
+        "patchset", "apply", BKG_ONLY, PATCHSET, "--name", "patch_channel1_signal_syst1"
+    )
 
 
 def test_patchset_of_a_real_analysis(tmp_path):
@@ -158,7 +204,11 @@ def _close(got, expected, rtol=2e-3, atol=2e-4):
 @pytest.mark.parametrize("path", [TWO_BIN, TWO_CHANNEL, COUPLED], ids=lambda p: p.stem)
 def test_fit_and_cls_match_pyhf(path):
     expected = json.loads(pyhf("fit", path, "--value"))
-    got = json.loads(hifit("fit", path, "--value", "--backend", "numpy", "--optimizer", "minuit").stdout)
+    got = json.loads(
+        hifit(
+            "fit", path, "--value", "--backend", "numpy", "--optimizer", "minuit"
+        ).stdout
+    )
     _close(got, expected, rtol=5e-3, atol=5e-3)  # parameters: the minimizers' tolerance
     assert got["twice_nll"] == pytest.approx(expected["twice_nll"], rel=1e-7)
     for extra in ([], ["--test-poi", "0.5", "--test-stat", "q"]):
@@ -169,7 +219,9 @@ def test_fit_and_cls_match_pyhf(path):
 
 def test_toy_cls_near_the_asymptotic_value():
     expected = json.loads(pyhf("cls", TWO_BIN, "--test-poi", "1"))
-    got = json.loads(hifit("cls", TWO_BIN, "--test-poi", "1", "--calctype", "toybased").stdout)
+    got = json.loads(
+        hifit("cls", TWO_BIN, "--test-poi", "1", "--calctype", "toybased").stdout
+    )
     # 2000 toys: CLs within a few binomial standard errors of the asymptotic value
     assert got["CLs_obs"] == pytest.approx(expected["CLs_obs"], abs=0.05)
     assert len(got["CLs_exp"]) == 5
@@ -187,8 +239,24 @@ XML_CASES = sorted(
 @pytest.mark.parametrize("top", XML_CASES, ids=lambda p: p.parents[1].name)
 def test_xml2json_matches_pyhf(top, tmp_path):
     basedir = top.parents[1]
-    pyhf("xml2json", top, "--basedir", basedir, "--hide-progress", "--output-file", tmp_path / "p.json")
-    hifit("xml2json", top, "--basedir", basedir, "--hide-progress", "--output-file", tmp_path / "h.json")
+    pyhf(
+        "xml2json",
+        top,
+        "--basedir",
+        basedir,
+        "--hide-progress",
+        "--output-file",
+        tmp_path / "p.json",
+    )
+    hifit(
+        "xml2json",
+        top,
+        "--basedir",
+        basedir,
+        "--hide-progress",
+        "--output-file",
+        tmp_path / "h.json",
+    )
     assert (tmp_path / "h.json").read_text() == (tmp_path / "p.json").read_text()
 
 
@@ -196,13 +264,38 @@ def test_xml2json_matches_pyhf(top, tmp_path):
 def test_json2xml_round_trips_through_pyhf(top, tmp_path):
     basedir = top.parents[1]
     original = tmp_path / "original.json"
-    pyhf("xml2json", top, "--basedir", basedir, "--hide-progress", "--output-file", original)
+    pyhf(
+        "xml2json",
+        top,
+        "--basedir",
+        basedir,
+        "--hide-progress",
+        "--output-file",
+        original,
+    )
     out = tmp_path / "xml"
     out.mkdir()
     hifit("json2xml", original, "--output-dir", out)
     # pyhf reads hifit's XML back to the same workspace, and so does hifit
-    pyhf("xml2json", out / "FitConfig.xml", "--basedir", tmp_path, "--hide-progress", "--output-file", tmp_path / "p.json")
-    hifit("xml2json", out / "FitConfig.xml", "--basedir", tmp_path, "--output-file", tmp_path / "h.json")
+    pyhf(
+        "xml2json",
+        out / "FitConfig.xml",
+        "--basedir",
+        tmp_path,
+        "--hide-progress",
+        "--output-file",
+        tmp_path / "p.json",
+    )
+    hifit(
+        "xml2json",
+        out / "FitConfig.xml",
+        "--basedir",
+        tmp_path,
+        "--output-file",
+        tmp_path / "h.json",
+    )
     want = json.loads(original.read_text())
-    assert json.loads((tmp_path / "h.json").read_text()) == json.loads((tmp_path / "p.json").read_text())
+    assert json.loads((tmp_path / "h.json").read_text()) == json.loads(
+        (tmp_path / "p.json").read_text()
+    )
     _close(json.loads((tmp_path / "p.json").read_text()), want, rtol=1e-6, atol=1e-9)

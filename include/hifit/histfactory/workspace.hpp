@@ -76,7 +76,7 @@ class Workspace {
 
   private:
     std::shared_ptr<const Document> document() const; // doc_, or the spec written out
-    struct PatchOps; // a parsed JSON patch
+    struct PatchOps;                                  // a parsed JSON patch
     Workspace(std::shared_ptr<const WorkspaceSpec> spec,
               std::shared_ptr<const Document> doc, std::string source);
     Workspace apply_ops(const PatchOps& ops, const std::string& patch_source) const;

@@ -109,15 +109,17 @@ std::vector<std::pair<std::string, std::string>> PatchSet::digests() const {
     return out;
 }
 
-std::string PatchSet::metadata_json() const { return doc_->json["metadata"].dump(); }
+std::string PatchSet::metadata_json() const {
+    return doc_->json["metadata"].dump();
+}
 
 void PatchSet::verify(const Workspace& workspace) const {
     for (const auto& [alg, expected] : digests()) {
         if (alg != "sha256") continue;
         const std::string got = sha256_hex(workspace.canonical_json());
         if (got != expected) {
-            throw InvalidPatch("The digest verification failed for hash algorithm '" + alg +
-                               "'. Expected: " + expected + ". Got: " + got);
+            throw InvalidPatch("The digest verification failed for hash algorithm '" +
+                               alg + "'. Expected: " + expected + ". Got: " + got);
         }
     }
 }

@@ -30,7 +30,9 @@ std::string renamed(const std::vector<std::pair<std::string, std::string>>& map,
     return out;
 }
 
-std::string name_of(const Json& item) { return item.at("name").get<std::string>(); }
+std::string name_of(const Json& item) {
+    return item.at("name").get<std::string>();
+}
 
 // Items of `names` must all be in `known`; pyhf's InvalidWorkspaceOperation.
 template <class Names>
@@ -44,8 +46,8 @@ void require_known(const Names& names, const std::set<std::string>& known,
     }
 }
 
-std::vector<std::string> keys_of(
-    const std::vector<std::pair<std::string, std::string>>& pairs) {
+std::vector<std::string>
+keys_of(const std::vector<std::pair<std::string, std::string>>& pairs) {
     std::vector<std::string> out;
     for (const auto& p : pairs) out.push_back(p.first);
     return out;
@@ -65,14 +67,15 @@ Json join_items(WorkspaceJoin join, const Json& left, const Json& right,
         const auto at = std::find(keys.begin(), keys.end(), name);
         if (at != keys.end() && deep_merge_key != nullptr) {
             Json& target = joined[static_cast<std::size_t>(at - keys.begin())];
-            target[deep_merge_key] = join_items(WorkspaceJoin::left_outer,
-                                                target[deep_merge_key],
-                                                item.at(deep_merge_key));
+            target[deep_merge_key] =
+                join_items(WorkspaceJoin::left_outer, target[deep_merge_key],
+                           item.at(deep_merge_key));
             continue;
         }
         const bool in_primary =
             std::find(primary.begin(), primary.end(), item) != primary.end();
-        if (join == WorkspaceJoin::none || (join == WorkspaceJoin::outer && !in_primary) ||
+        if (join == WorkspaceJoin::none ||
+            (join == WorkspaceJoin::outer && !in_primary) ||
             ((join == WorkspaceJoin::left_outer || right_outer) && at == keys.end())) {
             joined.push_back(item);
         }
@@ -86,8 +89,8 @@ std::string join_list(const std::vector<std::string>& names) {
     return out;
 }
 
-const char* kJoinHint =
-    ". You can also try a different join operation: none, outer, left outer, right outer.";
+const char* kJoinHint = ". You can also try a different join operation: none, outer, "
+                        "left outer, right outer.";
 
 // Names appearing in both lists (join "none") or twice in the joined list ("outer").
 void check_join(WorkspaceJoin join, const Json& left, const Json& right,
@@ -100,9 +103,9 @@ void check_join(WorkspaceJoin join, const Json& left, const Json& right,
             if (left_names.contains(name_of(item))) clashes.push_back(name_of(item));
         }
         if (!clashes.empty()) {
-            throw InvalidArgument("Workspaces cannot have any " + what +
-                                  " in common with the same name: " + join_list(clashes) +
-                                  kJoinHint);
+            throw InvalidArgument(
+                "Workspaces cannot have any " + what +
+                " in common with the same name: " + join_list(clashes) + kJoinHint);
         }
     } else if (join == WorkspaceJoin::outer) {
         std::map<std::string, int> counts;
@@ -132,7 +135,8 @@ Json join_measurements(WorkspaceJoin join, const Json& left, const Json& right) 
     std::vector<std::string> bad_poi;
     for (const auto& name : order) {
         std::set<std::string> pois;
-        for (const Json* m : by_name[name]) pois.insert(m->at("config").at("poi").dump());
+        for (const Json* m : by_name[name])
+            pois.insert(m->at("config").at("poi").dump());
         if (pois.size() > 1) bad_poi.push_back(name);
     }
     if (!bad_poi.empty()) {
@@ -173,7 +177,8 @@ Json join_measurements(WorkspaceJoin join, const Json& left, const Json& right) 
 // the shortest, so digests would differ from pyhf's.)
 std::string python_float_repr(double x) {
     char buf[64];
-    const auto res = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific);
+    const auto res =
+        std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific);
     std::string sci(buf, res.ptr);
     std::string sign;
     if (sci.front() == '-') {
@@ -237,7 +242,8 @@ void write_canonical(const Json& j, std::string& out) {
 } // namespace
 
 std::shared_ptr<const Workspace::Document> Workspace::document() const {
-    return doc_ ? doc_ : std::make_shared<const Document>(Document{workspace_to_json(*spec_)});
+    return doc_ ? doc_
+                : std::make_shared<const Document>(Document{workspace_to_json(*spec_)});
 }
 
 std::vector<std::string> Workspace::channel_names() const {
@@ -312,8 +318,9 @@ Workspace Workspace::prune(const PruneSelection& sel) const {
         for (const auto& p : m.at("config").at("parameters")) {
             if (!contains(sel.modifiers, name_of(p))) params.push_back(p);
         }
-        kept_meas.push_back({{"name", m["name"]},
-                             {"config", {{"parameters", params}, {"poi", m["config"]["poi"]}}}});
+        kept_meas.push_back(
+            {{"name", m["name"]},
+             {"config", {{"parameters", params}, {"poi", m["config"]["poi"]}}}});
     }
     Json kept_obs = Json::array();
     for (const auto& o : ws.at("observations")) {
@@ -337,7 +344,8 @@ Workspace Workspace::rename(const RenameMap& names) const {
     const auto samples = sample_names();
     require_known(keys_of(names.modifiers), modifiers, "modifiers");
     require_known(keys_of(names.samples), {samples.begin(), samples.end()}, "samples");
-    require_known(keys_of(names.channels), {channels.begin(), channels.end()}, "channels");
+    require_known(keys_of(names.channels), {channels.begin(), channels.end()},
+                  "channels");
     require_known(keys_of(names.measurements), measurements, "measurements");
     Json chans = Json::array();
     for (const auto& c : ws.at("channels")) {
@@ -384,7 +392,9 @@ Workspace Workspace::rename(const RenameMap& names) const {
 
 Workspace Workspace::sorted() const {
     Json ws = document()->json;
-    const auto by_name = [](const Json& a, const Json& b) { return name_of(a) < name_of(b); };
+    const auto by_name = [](const Json& a, const Json& b) {
+        return name_of(a) < name_of(b);
+    };
     auto& chans = ws["channels"];
     std::stable_sort(chans.begin(), chans.end(), by_name);
     for (auto& c : chans) {
@@ -392,10 +402,11 @@ Workspace Workspace::sorted() const {
         std::stable_sort(samples.begin(), samples.end(), by_name);
         for (auto& s : samples) {
             auto& mods = s["modifiers"];
-            std::stable_sort(mods.begin(), mods.end(), [](const Json& a, const Json& b) {
-                return std::pair(name_of(a), a.at("type").get<std::string>()) <
-                       std::pair(name_of(b), b.at("type").get<std::string>());
-            });
+            std::stable_sort(
+                mods.begin(), mods.end(), [](const Json& a, const Json& b) {
+                    return std::pair(name_of(a), a.at("type").get<std::string>()) <
+                           std::pair(name_of(b), b.at("type").get<std::string>());
+                });
         }
     }
     auto& meas = ws["measurements"];
@@ -422,7 +433,8 @@ Workspace Workspace::combine(const Workspace& left, const Workspace& right,
     const Json& rj = r->json;
     if (lj.at("version") != rj.at("version")) {
         throw InvalidArgument("Workspaces of different versions cannot be combined: " +
-                              lj.at("version").dump() + " != " + rj.at("version").dump());
+                              lj.at("version").dump() +
+                              " != " + rj.at("version").dump());
     }
     Json channels = join_items(join, lj.at("channels"), rj.at("channels"),
                                merge_channels ? "samples" : nullptr);
@@ -430,7 +442,8 @@ Workspace Workspace::combine(const Workspace& left, const Workspace& right,
     Json observations = join_items(join, lj.at("observations"), rj.at("observations"));
     check_join(join, lj.at("observations"), rj.at("observations"), observations,
                "observations");
-    Json measurements = join_measurements(join, lj.at("measurements"), rj.at("measurements"));
+    Json measurements =
+        join_measurements(join, lj.at("measurements"), rj.at("measurements"));
     Json result = {{"channels", std::move(channels)},
                    {"measurements", std::move(measurements)},
                    {"observations", std::move(observations)},
@@ -445,6 +458,8 @@ std::string Workspace::canonical_json() const {
     return out;
 }
 
-std::string Workspace::sha256_digest() const { return sha256_hex(canonical_json()); }
+std::string Workspace::sha256_digest() const {
+    return sha256_hex(canonical_json());
+}
 
 } // namespace hifit

@@ -18,7 +18,15 @@ from ..io import check_outputs, write_text_atomic
 from ..pyhf_workspace import PatchSet, Workspace
 from ._common import cli
 
-MODIFIER_TYPES = ["histosys", "lumi", "normfactor", "normsys", "shapefactor", "shapesys", "staterror"]
+MODIFIER_TYPES = [
+    "histosys",
+    "lumi",
+    "normfactor",
+    "normsys",
+    "shapefactor",
+    "shapesys",
+    "staterror",
+]
 JOINS = ["none", "outer", "left outer", "right outer"]
 
 
@@ -32,7 +40,8 @@ def output_file_option(func: Any) -> Any:
         "--output-file",
         "-o",
         default=None,
-        help="The location of the output json file. If not specified, prints to screen.",
+        help="The location of the output json file. "
+        "If not specified, prints to screen.",
     )(func)
 
 

@@ -40,14 +40,17 @@ def engine_options(func):  # type: ignore[no-untyped-def]
         "--backend",
         type=click.Choice(BACKENDS),
         default="numpy",
-        help="The tensor backend used for the calculation (accepted; hifit's core is C++).",
+        help="The tensor backend used for the calculation "
+        "(accepted; hifit's core is C++).",
     )(func)
 
 
 def _check_optconf(optconf: tuple[str, ...]) -> None:
     for item in optconf:
         if "=" not in item:
-            raise click.BadParameter(f"{item} is not a valid KEY=VALUE pair", param_hint="--optconf")
+            raise click.BadParameter(
+                f"{item} is not a valid KEY=VALUE pair", param_hint="--optconf"
+            )
 
 
 @pyhf_group.command()
@@ -55,7 +58,12 @@ def _check_optconf(optconf: tuple[str, ...]) -> None:
 @output_file_option
 @click.option("--measurement", default=None)
 @click.option("-p", "--patch", multiple=True)
-@click.option("--value", default=False, is_flag=True, help="Flag for returning the fitted value of the objective function.")
+@click.option(
+    "--value",
+    default=False,
+    is_flag=True,
+    help="Flag for returning the fitted value of the objective function.",
+)
 @engine_options
 def fit(
     workspace: str,
@@ -93,7 +101,9 @@ def fit(
 @click.option("-p", "--patch", multiple=True)
 @click.option("--test-poi", default=1.0)
 @click.option("--test-stat", type=click.Choice(["q", "qtilde"]), default="qtilde")
-@click.option("--calctype", type=click.Choice(["asymptotics", "toybased"]), default="asymptotics")
+@click.option(
+    "--calctype", type=click.Choice(["asymptotics", "toybased"]), default="asymptotics"
+)
 @engine_options
 def cls(
     workspace: str,
@@ -114,14 +124,23 @@ def cls(
     ws = apply_patch_files(read_workspace(workspace), patch)
     model = ws.model(
         measurement_name=measurement,
-        modifier_settings={"normsys": {"interpcode": "code4"}, "histosys": {"interpcode": "code4p"}},
+        modifier_settings={
+            "normsys": {"interpcode": "code4"},
+            "histosys": {"interpcode": "code4p"},
+        },
     )
     if model.config.poi_index is None:
-        raise click.BadParameter("the measurement has no parameter of interest", param_hint="WORKSPACE")
+        raise click.BadParameter(
+            "the measurement has no parameter of interest", param_hint="WORKSPACE"
+        )
     data = ws.data(model)
     if calctype == "toybased":
-        r = infer.toys.hypotest(test_poi, data, model, ntoys=PYHF_NTOYS, test_stat=test_stat)
+        r = infer.toys.hypotest(
+            test_poi, data, model, ntoys=PYHF_NTOYS, test_stat=test_stat
+        )
     else:
         r = infer.hypotest(test_poi, data, model, test_stat=test_stat)
-    exit_if_failed(r.valid, r.message or f"the fits of the CLs at mu = {test_poi:g} failed")
+    exit_if_failed(
+        r.valid, r.message or f"the fits of the CLs at mu = {test_poi:g} failed"
+    )
     emit_document({"CLs_obs": r.CLs_obs, "CLs_exp": list(r.CLs_exp)}, output_file)

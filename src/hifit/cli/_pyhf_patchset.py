@@ -24,7 +24,8 @@ def patchset_group() -> None:
 def _known_name(patchset, name: str | None) -> str:  # type: ignore[no-untyped-def]
     if name is None or name not in patchset.patch_names:
         raise click.BadParameter(
-            f'No patch associated with "{name}" is defined in patchset.', param_hint="--name"
+            f'No patch associated with "{name}" is defined in patchset.',
+            param_hint="--name",
         )
     return name
 
@@ -34,9 +35,13 @@ def _known_name(patchset, name: str | None) -> str:  # type: ignore[no-untyped-d
 @click.option("--name", help="The name of the patch to extract.", default=None)
 @output_file_option
 @click.option(
-    "--with-metadata/--without-metadata", default=False, help="Include patchset metadata in output."
+    "--with-metadata/--without-metadata",
+    default=False,
+    help="Include patchset metadata in output.",
 )
-def extract(patchset: str, name: str | None, output_file: str | None, with_metadata: bool) -> None:
+def extract(
+    patchset: str, name: str | None, output_file: str | None, with_metadata: bool
+) -> None:
     """Extract a patch from a patchset."""
     check_output(output_file, (patchset,))
     ps = read_patchset(patchset)
@@ -55,7 +60,9 @@ def extract(patchset: str, name: str | None, output_file: str | None, with_metad
 @click.argument("patchset", default="-")
 @click.option("--name", help="The name of the patch to extract.", default=None)
 @output_file_option
-def apply(background_only: str, patchset: str, name: str | None, output_file: str | None) -> None:
+def apply(
+    background_only: str, patchset: str, name: str | None, output_file: str | None
+) -> None:
     """Apply a patch from patchset to the background-only workspace specification."""
     check_output(output_file, (background_only, patchset))
     ws = read_workspace(background_only)

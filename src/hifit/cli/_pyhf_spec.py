@@ -61,7 +61,11 @@ def inspect_summary(ws: Workspace) -> dict[str, Any]:
             for name, constraint in parameters
         ],
         "measurements": [
-            (m["name"], m["config"]["poi"], [p["name"] for p in m["config"]["parameters"]])
+            (
+                m["name"],
+                m["config"]["poi"],
+                [p["name"] for p in m["config"]["parameters"]],
+            )
             for m in ws.spec()["measurements"]
         ],
     }
@@ -82,7 +86,10 @@ def inspect_text(result: dict[str, Any], default_measurement: str) -> str:
     for key in ("channels", "samples", "parameters", "modifiers"):
         lines.append(f"{key: >{w}s}  {len(result[key])!s}")
     lines.append("")
-    lines += [f"{'channels': >{w}s}  {'nbins': ^5s}", f"{'-' * 10: >{w}s}  {'-' * 5: ^5s}"]
+    lines += [
+        f"{'channels': >{w}s}  {'nbins': ^5s}",
+        f"{'-' * 10: >{w}s}  {'-' * 5: ^5s}",
+    ]
     lines += [f"{c: >{w}s}  {n!s: ^5s}" for c, n in result["channels"]]
     lines.append("")
     lines += [f"{'samples': >{w}s}", f"{'-' * 10: >{w}s}"]
@@ -91,13 +98,17 @@ def inspect_text(result: dict[str, Any], default_measurement: str) -> str:
     lines.append(f"{'parameters': >{w}s}  {'constraint': <22s}  modifiers")
     lines.append(f"{'-' * 10: >{w}s}  {'-' * 10: <22s}  {'-' * 10}")
     for name, constraint, types in result["systematics"]:
-        lines.append(f"{name: >{w}s}  {constraint: <22s}  {','.join(sorted(set(types)))}")
+        lines.append(
+            f"{name: >{w}s}  {constraint: <22s}  {','.join(sorted(set(types)))}"
+        )
     lines.append("")
     lines.append(f"{'measurement': >{w}s}  {'poi': ^22s}  parameters")
     lines.append(f"{'-' * 10: >{w}s}  {'-' * 10: ^22s}  {'-' * 10}")
     for name, poi, params in result["measurements"]:
         label = ("(*) " if name == default_measurement else "") + name
-        lines.append(f"{label: >{w}s}  {poi: ^22s}  {','.join(params) if params else '(none)'}")
+        lines.append(
+            f"{label: >{w}s}  {poi: ^22s}  {','.join(params) if params else '(none)'}"
+        )
     lines.append("")
     return "\n".join(lines)
 
@@ -108,7 +119,13 @@ def inspect_text(result: dict[str, Any], default_measurement: str) -> str:
 @click.option("-c", "--channel", default=[], multiple=True, metavar="<CHANNEL>...")
 @click.option("-s", "--sample", default=[], multiple=True, metavar="<SAMPLE>...")
 @click.option("-m", "--modifier", default=[], multiple=True, metavar="<MODIFIER>...")
-@click.option("-t", "--modifier-type", default=[], multiple=True, type=click.Choice(MODIFIER_TYPES))
+@click.option(
+    "-t",
+    "--modifier-type",
+    default=[],
+    multiple=True,
+    type=click.Choice(MODIFIER_TYPES),
+)
 @click.option("--measurement", default=[], multiple=True, metavar="<MEASUREMENT>...")
 def prune(
     workspace: str,
@@ -137,10 +154,37 @@ _PAIR = click.Tuple([str, str])
 @pyhf_group.command()
 @click.argument("workspace", default="-")
 @output_file_option
-@click.option("-c", "--channel", default=[], multiple=True, type=_PAIR, metavar="<PATTERN> <REPLACE>...")
-@click.option("-s", "--sample", default=[], multiple=True, type=_PAIR, metavar="<PATTERN> <REPLACE>...")
-@click.option("-m", "--modifier", default=[], multiple=True, type=_PAIR, metavar="<PATTERN> <REPLACE>...")
-@click.option("--measurement", default=[], multiple=True, type=_PAIR, metavar="<PATTERN> <REPLACE>...")
+@click.option(
+    "-c",
+    "--channel",
+    default=[],
+    multiple=True,
+    type=_PAIR,
+    metavar="<PATTERN> <REPLACE>...",
+)
+@click.option(
+    "-s",
+    "--sample",
+    default=[],
+    multiple=True,
+    type=_PAIR,
+    metavar="<PATTERN> <REPLACE>...",
+)
+@click.option(
+    "-m",
+    "--modifier",
+    default=[],
+    multiple=True,
+    type=_PAIR,
+    metavar="<PATTERN> <REPLACE>...",
+)
+@click.option(
+    "--measurement",
+    default=[],
+    multiple=True,
+    type=_PAIR,
+    metavar="<PATTERN> <REPLACE>...",
+)
 def rename(
     workspace: str,
     output_file: str | None,
@@ -174,7 +218,8 @@ def rename(
 @click.option(
     "--merge-channels/--no-merge-channels",
     default=False,
-    help="Whether or not to deeply merge channels. Can only be done with left/right outer joins.",
+    help="Whether or not to deeply merge channels. "
+    "Can only be done with left/right outer joins.",
 )
 def combine(
     workspace_one: str,

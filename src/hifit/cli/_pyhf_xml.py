@@ -6,15 +6,25 @@ from pathlib import Path
 
 import click
 
-from ._pyhf import apply_patch_files, check_output, emit_document, output_file_option, pyhf_group
+from ._pyhf import (
+    apply_patch_files,
+    check_output,
+    emit_document,
+    output_file_option,
+    pyhf_group,
+)
 
 
 def _mount(value: str) -> tuple[Path, Path]:
     host, sep, mounted = value.partition(":")
     if not sep or not host or not mounted:
-        raise click.BadParameter(f"{value}: expected HOST_PATH:XML_PATH", param_hint="--mount")
+        raise click.BadParameter(
+            f"{value}: expected HOST_PATH:XML_PATH", param_hint="--mount"
+        )
     if not Path(host).exists():
-        raise click.BadParameter(f"{host}: no such file or folder", param_hint="--mount")
+        raise click.BadParameter(
+            f"{host}: no such file or folder", param_hint="--mount"
+        )
     return Path(host).resolve(), Path(mounted)
 
 
@@ -30,10 +40,13 @@ def _mount(value: str) -> tuple[Path, Path]:
     "-v",
     "--mount",
     multiple=True,
-    help="HOST_PATH:XML_PATH: files the XML names under XML_PATH are read from HOST_PATH.",
+    help="HOST_PATH:XML_PATH: files the XML names under XML_PATH "
+    "are read from HOST_PATH.",
 )
 @output_file_option
-@click.option("--track-progress/--hide-progress", default=True, help="Accepted (no progress bar).")
+@click.option(
+    "--track-progress/--hide-progress", default=True, help="Accepted (no progress bar)."
+)
 @click.option("--validation-as-error/--validation-as-warning", default=True)
 def xml2json(
     entrypoint_xml: str,
@@ -82,4 +95,3 @@ def json2xml(
     check_outputs([], [workspace] if workspace != "-" else [], folders=[output_dir])
     ws = apply_patch_files(read_workspace(workspace), patch)
     write_xml(ws.spec(), output_dir, specroot, dataroot, resultprefix)
-

@@ -1,6 +1,7 @@
 """Inference: fits, CLs, limits, significance, scans, ranking, toys, grids."""
 
 from . import toys
+from ._pyhf_models import accepts_pyhf_model
 from .grid import GridPoint, grid
 from .hypotest import (
     AsymptoticCalculator,
@@ -20,8 +21,6 @@ from .ranking import (
     ranking,
 )
 from .scans import MinosInterval, ScanResult, minos, scan
-
-from ._pyhf_models import accepts_pyhf_model
 
 # pyhf users pass pyhf Models: each function rebuilds them as hifit models.
 fit = accepts_pyhf_model(fit)
