@@ -260,6 +260,15 @@ def test_xml2json_matches_pyhf(top, tmp_path):
     assert (tmp_path / "h.json").read_text() == (tmp_path / "p.json").read_text()
 
 
+def test_xml_refusals_are_exit_2(tmp_path):
+    assert "not valid XML" in hifit("xml2json", TWO_BIN, code=2).stderr
+    top = XML_CASES[0]
+    # the histograms are not where the XML says (wrong base folder)
+    assert hifit("xml2json", top, "--basedir", tmp_path, code=2).stderr.startswith(
+        "hifit: error:"
+    )
+
+
 @pytest.mark.parametrize("top", XML_CASES[:3], ids=lambda p: p.parents[1].name)
 def test_json2xml_round_trips_through_pyhf(top, tmp_path):
     basedir = top.parents[1]
