@@ -153,3 +153,19 @@ def test_infer_takes_a_pyhf_model():
     assert cls.CLs_obs == pytest.approx(
         float(pyhf.infer.hypotest(1.0, data, ref)), rel=2e-3
     )
+
+
+@pytest.mark.parametrize("path", [TWO_BIN, COUPLED], ids=lambda p: p.stem)
+def test_main_and_constraint_logpdf_split_like_pyhf(path):
+    ws, ref = both(path)
+    model, ref_model = ws.model(), ref.model()
+    assert model.config.par_names == ref_model.config.par_names
+    pars = np.asarray(model.config.suggested_init()) * 1.1 + 0.05
+    main = np.asarray(ws.data(model, include_auxdata=False))
+    aux = np.asarray(model.config.auxdata)
+    want_main = float(np.sum(ref_model.mainlogpdf(main, pars)))
+    want_constraint = float(np.sum(ref_model.constraint_logpdf(aux, pars)))
+    assert model.mainlogpdf(main, pars)[0] == pytest.approx(want_main, rel=1e-10)
+    assert model.constraint_logpdf(aux, pars)[0] == pytest.approx(
+        want_constraint, rel=1e-10, abs=1e-12
+    )
