@@ -80,6 +80,10 @@ void bind_model(nb::module_& m) {
              [](Likelihood& lh, const InArray& pars) {
                  return lh.twice_nll(as_span(pars));
              })
+        .def("twice_nll_constraints",
+             [](const Likelihood& lh, const InArray& pars) {
+                 return lh.twice_nll_constraints(as_span(pars));
+             })
         .def("twice_nll_grad",
              [](Likelihood& lh, const InArray& pars) {
                  std::vector<double> g(lh.model().npars());

@@ -33,6 +33,18 @@ ModelOptions model_options(const std::string& measurement,
     return o;
 }
 
+using Pairs = std::vector<std::pair<std::string, std::string>>;
+
+WorkspaceJoin parse_join(const std::string& join) {
+    if (join == "none") return WorkspaceJoin::none;
+    if (join == "outer") return WorkspaceJoin::outer;
+    if (join == "left outer") return WorkspaceJoin::left_outer;
+    if (join == "right outer") return WorkspaceJoin::right_outer;
+    throw InvalidArgument("Workspaces must be joined using one of the valid join "
+                          "operations (none, outer, left outer, right outer); not " +
+                          join);
+}
+
 } // namespace
 
 void bind_workspace(nb::module_& m) {
@@ -75,12 +87,50 @@ void bind_workspace(nb::module_& m) {
                 return to_numpy(ws.data(model, include_auxdata));
             },
             nb::arg("model"), nb::arg("include_auxdata") = true)
-        .def("observations", [](const Workspace& ws) {
-            std::vector<std::pair<std::string, std::vector<double>>> out;
-            for (const auto& o : ws.spec().observations)
-                out.emplace_back(o.name, o.data);
-            return out;
-        });
+        .def("observations",
+             [](const Workspace& ws) {
+                 std::vector<std::pair<std::string, std::vector<double>>> out;
+                 for (const auto& o : ws.spec().observations)
+                     out.emplace_back(o.name, o.data);
+                 return out;
+             })
+        .def(
+            "prune",
+            [](const Workspace& ws, std::vector<std::string> modifiers,
+               std::vector<std::string> modifier_types,
+               std::vector<std::string> samples, std::vector<std::string> channels,
+               std::vector<std::string> measurements) {
+                return ws.prune(PruneSelection{
+                    std::move(modifiers), std::move(modifier_types), std::move(samples),
+                    std::move(channels), std::move(measurements)});
+            },
+            nb::arg("modifiers"), nb::arg("modifier_types"), nb::arg("samples"),
+            nb::arg("channels"), nb::arg("measurements"))
+        .def(
+            "rename",
+            [](const Workspace& ws, Pairs modifiers, Pairs samples, Pairs channels,
+               Pairs measurements) {
+                return ws.rename(RenameMap{std::move(modifiers), std::move(samples),
+                                           std::move(channels),
+                                           std::move(measurements)});
+            },
+            nb::arg("modifiers"), nb::arg("samples"), nb::arg("channels"),
+            nb::arg("measurements"))
+        .def("sorted", &Workspace::sorted)
+        .def_static(
+            "combine",
+            [](const Workspace& left, const Workspace& right, const std::string& join,
+               bool merge_channels) {
+                return Workspace::combine(left, right, parse_join(join),
+                                          merge_channels);
+            },
+            nb::arg("left"), nb::arg("right"), nb::arg("join") = "none",
+            nb::arg("merge_channels") = false)
+        .def("canonical_json", &Workspace::canonical_json)
+        .def("sha256_digest", &Workspace::sha256_digest)
+        .def("channel_names", &Workspace::channel_names)
+        .def("sample_names", &Workspace::sample_names)
+        .def("modifier_names", &Workspace::modifier_names);
 
     nb::class_<PatchSet>(m, "PatchSet")
         .def_static("from_json", &PatchSet::from_json, nb::arg("text"),
@@ -91,6 +141,9 @@ void bind_workspace(nb::module_& m) {
         .def_prop_ro("description", &PatchSet::description)
         .def("values_json", &PatchSet::values_json, nb::arg("index"))
         .def("patch_json", &PatchSet::patch_json, nb::arg("name"))
+        .def("digests", &PatchSet::digests)
+        .def("metadata_json", &PatchSet::metadata_json)
+        .def("verify", &PatchSet::verify, nb::arg("workspace"))
         .def("apply", &PatchSet::apply, nb::arg("workspace"), nb::arg("name"),
              nb::call_guard<nb::gil_scoped_release>());
 }

@@ -116,6 +116,27 @@ class Model:
         """ln L as an array of shape (1,), like pyhf's ``Model.logpdf``."""
         return np.array([-0.5 * self.twice_nll(pars, data)])
 
+    def _full_data(self, main: np.ndarray | None, aux: np.ndarray | None) -> np.ndarray:
+        c = self.config
+        main = np.zeros(c.nmaindata) if main is None else as_array(main)
+        aux = np.asarray(c.auxdata, dtype=float) if aux is None else as_array(aux)
+        return np.concatenate([main, aux])
+
+    def constraint_logpdf(
+        self, auxdata: Sequence[float], pars: Sequence[float]
+    ) -> np.ndarray:
+        """ln L of the constraint terms (pyhf's ``Model.constraint_logpdf``)."""
+        lh = self.likelihood(self._full_data(None, as_array(auxdata)))
+        return np.array([-0.5 * lh.twice_nll_constraints(as_array(pars))])
+
+    def mainlogpdf(
+        self, maindata: Sequence[float], pars: Sequence[float]
+    ) -> np.ndarray:
+        """ln L of the main (Poisson) terms (pyhf's ``Model.mainlogpdf``)."""
+        lh = self.likelihood(self._full_data(as_array(maindata), None))
+        p = as_array(pars)
+        return np.array([-0.5 * (lh.twice_nll(p) - lh.twice_nll_constraints(p))])
+
     def expected_data(
         self, pars: Sequence[float], include_auxdata: bool = True
     ) -> np.ndarray:
@@ -126,6 +147,10 @@ class Model:
 
     def expected_actualdata(self, pars: Sequence[float]) -> np.ndarray:
         return self.expected_data(pars, include_auxdata=False)
+
+    def expected_auxdata(self, pars: Sequence[float]) -> np.ndarray:
+        """Expected auxiliary data (the constraint terms' centres) at ``pars``."""
+        return self.expected_data(pars)[self.config.nmaindata :]
 
     def __repr__(self) -> str:
         c = self.config

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
 from typing import Any
 
 import numpy as np
 
 from . import _core
-from .exceptions import InvalidArgument, InvalidSpec
+from .exceptions import InvalidArgument, InvalidPatch, InvalidSpec
 from .model import Model
 
 # pyhf: Workspace.model() uses the measurement's POI unless poi_name is given;
@@ -113,6 +114,125 @@ class Workspace:
         """Observed main data (model channel order) followed by the auxiliary data."""
         return self._ws.data(model._model, include_auxdata)
 
+    # -- pyhf's summaries and document operations (the operations run in C++) --
+
+    @property
+    def channels(self) -> list[str]:
+        """Sorted unique channel names (pyhf's ``Workspace.channels``)."""
+        return list(self._ws.channel_names())
+
+    @property
+    def samples(self) -> list[str]:
+        """Sorted unique sample names."""
+        return list(self._ws.sample_names())
+
+    @property
+    def modifiers(self) -> list[tuple[str, str]]:
+        """Sorted unique (modifier name, modifier type) pairs."""
+        return [tuple(m) for m in self._ws.modifier_names()]
+
+    @property
+    def channel_nbins(self) -> dict[str, int]:
+        spec = self.spec()
+        nbins = {c["name"]: len(c["samples"][0]["data"]) for c in spec["channels"]}
+        return {name: nbins[name] for name in self.channels}
+
+    def get_measurement(
+        self, measurement_name: str | None = None, measurement_index: int | None = None
+    ) -> dict[str, Any]:
+        """The measurement object by name, by index, or the first one (as pyhf)."""
+        measurements = self.spec()["measurements"]
+        names = [m["name"] for m in measurements]
+        if measurement_name is not None:
+            if measurement_name not in names:
+                msg = f"no measurement named {measurement_name!r} in the workspace"
+                raise InvalidArgument(msg)
+            return measurements[names.index(measurement_name)]
+        index = 0 if measurement_index is None else measurement_index
+        if not -len(names) <= index < len(names):
+            msg = (
+                f"The measurement index {index} is out of bounds as only "
+                f"{len(names)} measurement(s) have been defined."
+            )
+            raise InvalidArgument(msg)
+        return measurements[index]
+
+    def prune(
+        self,
+        modifiers: Iterable[str] | None = None,
+        modifier_types: Iterable[str] | None = None,
+        samples: Iterable[str] | None = None,
+        channels: Iterable[str] | None = None,
+        measurements: Iterable[str] | None = None,
+    ) -> Workspace:
+        """A new workspace without the named components (pyhf's ``Workspace.prune``)."""
+        return self._wrap(
+            self._ws.prune(
+                list(modifiers or []),
+                list(modifier_types or []),
+                list(samples or []),
+                list(channels or []),
+                list(measurements or []),
+            )
+        )
+
+    def rename(
+        self,
+        modifiers: Mapping[str, str] | None = None,
+        samples: Mapping[str, str] | None = None,
+        channels: Mapping[str, str] | None = None,
+        measurements: Mapping[str, str] | None = None,
+    ) -> Workspace:
+        """A new workspace with components renamed (old name -> new name maps)."""
+        return self._wrap(
+            self._ws.rename(
+                list(dict(modifiers or {}).items()),
+                list(dict(samples or {}).items()),
+                list(dict(channels or {}).items()),
+                list(dict(measurements or {}).items()),
+            )
+        )
+
+    @classmethod
+    def sorted(cls, workspace: Workspace) -> Workspace:
+        """A new workspace, every list sorted by name (pyhf's ``Workspace.sorted``)."""
+        return cls._wrap(workspace._ws.sorted())
+
+    @classmethod
+    def combine(
+        cls,
+        left: Workspace,
+        right: Workspace,
+        join: str = "none",
+        merge_channels: bool = False,
+    ) -> Workspace:
+        """Channels, observations and measurements of two workspaces joined by name;
+        ``join`` is one of pyhf's "none", "outer", "left outer", "right outer"."""
+        return cls._wrap(
+            _core.Workspace.combine(left._ws, right._ws, join, merge_channels)
+        )
+
+    def digest(self, algorithm: str = "sha256") -> str:
+        """pyhf.utils.digest of the workspace (sha256 computed in the core)."""
+        if algorithm == "sha256":
+            return self._ws.sha256_digest()
+        try:
+            hasher = hashlib.new(algorithm)
+        except ValueError:
+            msg = (
+                f"{algorithm} is not an algorithm provided by Python's hashlib library."
+            )
+            raise InvalidArgument(msg) from None
+        hasher.update(self._ws.canonical_json().encode("utf-8"))
+        return hasher.hexdigest(*(() if "shake" not in algorithm else (32,)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Workspace):
+            return NotImplemented
+        return self.spec() == other.spec()
+
+    __hash__ = None  # type: ignore[assignment]
+
     def __repr__(self) -> str:
         return f"<hifit.Workspace from {self.source!r}>"
 
@@ -150,6 +270,32 @@ class PatchSet:
     def patch(self, name: str) -> list[dict[str, Any]]:
         return json.loads(self._ps.patch_json(name))
 
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The patchset's metadata object (digests, labels, description, references)."""
+        return json.loads(self._ps.metadata_json())
+
+    @property
+    def digests(self) -> dict[str, str]:
+        """Digests of the background-only workspace, by hash algorithm."""
+        return dict(self._ps.digests())
+
+    def verify(self, workspace: Workspace) -> None:
+        """Raise InvalidPatch unless the workspace's digests match the patchset's."""
+        if not isinstance(workspace, Workspace):
+            raise InvalidArgument("PatchSet.verify expects a hifit.Workspace")
+        self._ps.verify(workspace._ws)  # sha256, in the core
+        for algorithm, expected in self.digests.items():
+            if algorithm == "sha256":
+                continue
+            got = workspace.digest(algorithm)
+            if got != expected:
+                msg = (
+                    f"The digest verification failed for hash algorithm '{algorithm}'. "
+                    f"Expected: {expected}. Got: {got}"
+                )
+                raise InvalidPatch(msg)
+
     def apply(self, workspace: Workspace, name: str) -> Workspace:
         """A new workspace with the named patch applied."""
         if not isinstance(workspace, Workspace):
@@ -161,3 +307,50 @@ class PatchSet:
 
     def __repr__(self) -> str:
         return f"<hifit.PatchSet with {len(self)} patches>"
+
+
+def model_from_spec(
+    spec: Mapping[str, Any],
+    *,
+    poi_name: str | None = "mu",
+    modifier_settings: Mapping[str, Any] | None = None,
+) -> Model:
+    """A model from a pyhf *model* spec (channels, optional parameters), as
+    ``pyhf.Model(spec, poi_name=...)`` builds it: the workspace around it has one
+    measurement and placeholder observations (a model does not read them)."""
+    channels = list(spec["channels"])
+    measurement_poi = poi_name
+    if measurement_poi is None:  # the schema wants a POI name; the model drops it
+        measurement_poi = channels[0]["samples"][0]["modifiers"][0]["name"]
+    workspace = {
+        "channels": channels,
+        "observations": [
+            {"name": c["name"], "data": [0.0] * len(c["samples"][0]["data"])}
+            for c in channels
+        ],
+        "measurements": [
+            {
+                "name": "measurement",
+                "config": {
+                    "poi": measurement_poi,
+                    "parameters": list(spec.get("parameters", [])),
+                },
+            }
+        ],
+        "version": "1.0.0",
+    }
+    ws = Workspace(workspace, source="<model spec>")
+    return ws.model(poi_name=poi_name, modifier_settings=modifier_settings)
+
+
+def as_hifit_model(model: Any) -> Any:
+    """A pyhf ``Model`` rebuilt as a hifit model (through its spec, its POI and its
+    interpolation codes); anything else is returned unchanged. pyhf is never imported
+    here: the object's own class tells what it is."""
+    if isinstance(model, Model) or type(model).__module__.split(".")[0] != "pyhf":
+        return model
+    config = model.config
+    settings = getattr(config, "modifier_settings", None)
+    return model_from_spec(
+        model.spec, poi_name=config.poi_name, modifier_settings=settings
+    )

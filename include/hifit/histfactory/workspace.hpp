@@ -11,6 +11,20 @@
 
 namespace hifit {
 
+// What Workspace::prune removes (names must exist in the workspace, as in pyhf).
+struct PruneSelection {
+    std::vector<std::string> modifiers, modifier_types, samples, channels, measurements;
+};
+
+// Old name -> new name maps for Workspace::rename (old names must exist).
+struct RenameMap {
+    std::vector<std::pair<std::string, std::string>> modifiers, samples, channels,
+        measurements;
+};
+
+// pyhf's join operations for Workspace::combine.
+enum class WorkspaceJoin { none, outer, left_outer, right_outer };
+
 class Workspace {
   public:
     // Parses and validates a pyhf workspace (schema 1.0.0); errors name `source` and
@@ -27,6 +41,25 @@ class Workspace {
                           const std::string& patch_source = "<patch>") const;
 
     std::string to_json(int indent = -1) const;
+
+    // pyhf's document operations; each result is a new, re-validated workspace.
+    Workspace prune(const PruneSelection& selection) const;
+    Workspace rename(const RenameMap& names) const;
+    // Channels, samples, observations, measurements and their parameters by name;
+    // modifiers by (name, type).
+    Workspace sorted() const;
+    static Workspace combine(const Workspace& left, const Workspace& right,
+                             WorkspaceJoin join = WorkspaceJoin::none,
+                             bool merge_channels = false);
+    // The text pyhf hashes for a digest: json.dumps(ws, sort_keys=True,
+    // ensure_ascii=False), UTF-8.
+    std::string canonical_json() const;
+    // sha256 of canonical_json(), lowercase hex (pyhf.utils.digest).
+    std::string sha256_digest() const;
+    // Sorted unique channel names, sample names and (modifier name, type) pairs.
+    std::vector<std::string> channel_names() const;
+    std::vector<std::string> sample_names() const;
+    std::vector<std::pair<std::string, std::string>> modifier_names() const;
     const WorkspaceSpec& spec() const { return *spec_; }
     const std::string& source() const { return source_; }
 
@@ -42,7 +75,8 @@ class Workspace {
                                    std::string source);
 
   private:
-    struct PatchOps; // a parsed JSON patch
+    std::shared_ptr<const Document> document() const; // doc_, or the spec written out
+    struct PatchOps;                                  // a parsed JSON patch
     Workspace(std::shared_ptr<const WorkspaceSpec> spec,
               std::shared_ptr<const Document> doc, std::string source);
     Workspace apply_ops(const PatchOps& ops, const std::string& patch_source) const;
@@ -66,6 +100,13 @@ class PatchSet {
     std::string values_json(std::size_t index) const;
     std::string description() const;
     std::string patch_json(std::string_view name) const;
+    // metadata.digests as (algorithm, hex digest) pairs.
+    std::vector<std::pair<std::string, std::string>> digests() const;
+    // The patchset's metadata object as JSON text.
+    std::string metadata_json() const;
+    // Throws InvalidPatch when the workspace's sha256 digest differs from the
+    // patchset's (other algorithms are checked by the caller).
+    void verify(const Workspace& workspace) const;
     Workspace apply(const Workspace& workspace, std::string_view name) const;
 
     struct Document;

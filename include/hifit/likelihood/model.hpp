@@ -118,6 +118,9 @@ class Likelihood {
     // parameter at its measurement): the part of twice_nll that depends on the data
     // only.
     double twice_nll_saturated() const;
+    // -2 ln L of the constraint terms alone (with their constants), for pyhf's
+    // constraint_logpdf; the main terms are twice_nll minus this.
+    double twice_nll_constraints(std::span<const double> pars) const;
     // twice_nll - twice_nll_saturated, summed term by term without that subtraction.
     double twice_deviance(std::span<const double> pars);
     // Parameters profiled in closed form inside -2 ln L (Combine's Barlow-Beeston-lite

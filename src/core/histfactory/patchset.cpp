@@ -2,6 +2,7 @@
 #include <hifit/histfactory/workspace.hpp>
 
 #include "histfactory/documents.hpp"
+#include "histfactory/sha256.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -222,6 +223,36 @@ std::string PatchSet::description() const {
 
 std::string PatchSet::patch_json(std::string_view name) const {
     return doc_->json["patches"][index_of(name)]["patch"].dump();
+}
+
+std::vector<std::pair<std::string, std::string>> PatchSet::digests() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    const Json& digests = doc_->json["metadata"].value("digests", Json::object());
+    if (!digests.is_object()) {
+        schema_error(source_, "/metadata/digests", "an object", digests);
+    }
+    for (const auto& [alg, value] : digests.items()) {
+        if (!value.is_string()) {
+            schema_error(source_, "/metadata/digests/" + alg, "a string", value);
+        }
+        out.emplace_back(alg, value.get<std::string>());
+    }
+    return out;
+}
+
+std::string PatchSet::metadata_json() const {
+    return doc_->json["metadata"].dump();
+}
+
+void PatchSet::verify(const Workspace& workspace) const {
+    for (const auto& [alg, expected] : digests()) {
+        if (alg != "sha256") continue;
+        const std::string got = sha256_hex(workspace.canonical_json());
+        if (got != expected) {
+            throw InvalidPatch("The digest verification failed for hash algorithm '" +
+                               alg + "'. Expected: " + expected + ". Got: " + got);
+        }
+    }
 }
 
 Workspace PatchSet::apply(const Workspace& workspace, std::string_view name) const {

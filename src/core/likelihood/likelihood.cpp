@@ -87,6 +87,23 @@ double Likelihood::twice_nll_saturated() const {
     return 2.0 * scratch_->constant;
 }
 
+double Likelihood::twice_nll_constraints(std::span<const double> pars) const {
+    const ModelData& md = model_.compiled();
+    if (pars.size() != model_.npars()) {
+        throw InvalidArgument("parameter vector has " + std::to_string(pars.size()) +
+                              " entries, the model has " +
+                              std::to_string(model_.npars()));
+    }
+    const double* aux = data_.data() + md.nmain;
+    terms::CompensatedSum nll;
+    constraint_terms(md, pars, aux, {}, {}, nll);
+    for (const GaussianTerm& t : md.gaussian)
+        nll.add(terms::gaussian_constant(t.sigma));
+    for (const PoissonTerm& t : md.poisson)
+        nll.add(terms::poisson_constant(aux[t.aux]));
+    return 2.0 * nll.value();
+}
+
 double Likelihood::twice_deviance(std::span<const double> pars) {
     return 2.0 * deviance_terms(pars, {}, {});
 }

@@ -26,6 +26,7 @@ COMMANDS = {
     "run": "_workflow",
     "report": "_workflow",
     "cabinetry": "_cabinetry",
+    "pyhf": "_pyhf",
 }
 
 
