@@ -11,7 +11,7 @@ APT_TEST_PACKAGES := chromium
 BUILD_REQS := "scikit-build-core>=0.10" "nanobind>=2.4" cmake ninja
 
 # Every C++ file of the engine, bindings, tests and examples (folders recursed).
-CPP_SOURCES = $(shell find include src/core src/bindings tests/cpp tests/consumer examples/cpp -name '*.cpp' -o -name '*.hpp' | sort)
+CPP_SOURCES = $(shell find include src/core src/bindings tests/cpp tests/consumer tests/fuzz examples/cpp -name '*.cpp' -o -name '*.hpp' | sort)
 
 .PHONY: demo test system-deps venv install test-cpp test-python lint format bench clean \
 	sanitize sanitize-quick build-asan build-tsan test-tsan
