@@ -10,22 +10,6 @@
 
 namespace hifit::bindings {
 
-namespace {
-
-FitOptions fit_options(std::vector<double> init,
-                       std::vector<std::pair<double, double>> bounds,
-                       std::vector<bool> fixed) {
-    FitOptions o;
-    o.init = std::move(init);
-    o.bounds = std::move(bounds);
-    o.fixed = std::move(fixed);
-    return o;
-}
-
-#define HIFIT_FIT_ARGS nb::arg("init"), nb::arg("bounds"), nb::arg("fixed")
-
-} // namespace
-
 void bind_combine_methods(nb::module_& m) {
     nb::class_<SaturatedStatistics>(m, "SaturatedStatistics")
         .def_ro("statistic", &SaturatedStatistics::statistic)

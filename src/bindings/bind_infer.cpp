@@ -39,18 +39,7 @@ ExpectedAsimov parse_expected(const std::string& name) {
                           "\" (expected auto, prefit or postfit)");
 }
 
-FitOptions options(std::vector<double> init,
-                   std::vector<std::pair<double, double>> bounds,
-                   std::vector<bool> fixed) {
-    FitOptions o;
-    o.init = std::move(init);
-    o.bounds = std::move(bounds);
-    o.fixed = std::move(fixed);
-    return o;
-}
-
 using Release = nb::call_guard<nb::gil_scoped_release>;
-#define HIFIT_FIT_ARGS nb::arg("init"), nb::arg("bounds"), nb::arg("fixed")
 
 } // namespace
 
@@ -76,7 +65,7 @@ void bind_infer(nb::module_& m) {
                std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
                const std::string& convention, const std::string& asimov) {
                 FitOptions o =
-                    options(std::move(init), std::move(bounds), std::move(fixed));
+                    fit_options(std::move(init), std::move(bounds), std::move(fixed));
                 const TestStat s = parse_stat(stat);
                 const Convention c = parse_convention(convention);
                 const ExpectedAsimov a = parse_expected(asimov);
@@ -133,7 +122,7 @@ void bind_infer(nb::module_& m) {
            std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
            const std::string& convention, const std::string& expected) {
             const FitOptions o =
-                options(std::move(init), std::move(bounds), std::move(fixed));
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
             const Convention c = parse_convention(convention);
             const ExpectedAsimov e = parse_expected(expected);
             nb::gil_scoped_release release;
@@ -148,7 +137,7 @@ void bind_infer(nb::module_& m) {
            const std::string& kind, std::vector<double> init,
            std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
             const FitOptions o =
-                options(std::move(init), std::move(bounds), std::move(fixed));
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
             const ExpectedAsimov e = parse_expected(kind);
             FitResult generating;
             std::vector<double> out;
@@ -176,7 +165,7 @@ void bind_infer(nb::module_& m) {
            std::vector<double> init, std::vector<std::pair<double, double>> bounds,
            std::vector<bool> fixed, int jobs) {
             const FitOptions o =
-                options(std::move(init), std::move(bounds), std::move(fixed));
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
             nb::gil_scoped_release release;
             if (pars.size() == 1) return scan(model, data, pars[0], values_x, o, jobs);
             if (pars.size() != 2)
@@ -193,7 +182,7 @@ void bind_infer(nb::module_& m) {
            std::vector<bool> fixed, int max_iterations, double edm_tolerance,
            std::optional<FitResult> free) {
             FitOptions o =
-                options(std::move(init), std::move(bounds), std::move(fixed));
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
             o.max_iterations = max_iterations;
             o.edm_tolerance = edm_tolerance;
             nb::gil_scoped_release release;
@@ -218,7 +207,7 @@ void bind_infer(nb::module_& m) {
            std::size_t par, double delta, std::vector<double> init,
            std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
             const FitOptions o =
-                options(std::move(init), std::move(bounds), std::move(fixed));
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
             nb::gil_scoped_release release;
             return minos(model, data, best, par, delta, o);
         },
@@ -258,7 +247,7 @@ void bind_infer(nb::module_& m) {
            int jobs, std::optional<FitResult> best, bool prefit, double profile_delta,
            bool keep_fits) {
             const FitOptions o =
-                options(std::move(init), std::move(bounds), std::move(fixed));
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
             const ImpactOptions how{prefit, profile_delta, keep_fits};
             nb::gil_scoped_release release;
             return impacts(model, data, o, jobs, best ? &*best : nullptr, how);
@@ -299,7 +288,7 @@ void bind_infer(nb::module_& m) {
            std::vector<bool> fixed) {
             const TestStat s = parse_stat(stat);
             const FitOptions o =
-                options(std::move(init), std::move(bounds), std::move(fixed));
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
             nb::gil_scoped_release release;
             return hypotest_toys(model, data, mu, s, ntoys, seed, jobs, o);
         },
@@ -329,7 +318,7 @@ void bind_infer(nb::module_& m) {
            std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
             const TestStat s = parse_stat(stat);
             const FitOptions o =
-                options(std::move(init), std::move(bounds), std::move(fixed));
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
             nb::gil_scoped_release release;
             const TestStatResult r = test_statistic(model, data, mu, s, o);
             return nb::make_tuple(r.value, r.valid());

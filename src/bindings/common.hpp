@@ -9,6 +9,8 @@
 #include <nanobind/stl/string_view.h>
 #include <nanobind/stl/vector.h>
 
+#include <hifit/fit/minimizer.hpp>
+
 #include <span>
 #include <vector>
 
@@ -31,6 +33,19 @@ inline OutArray to_numpy(std::vector<double>&& v,
         owned, [](void* p) noexcept { delete static_cast<std::vector<double>*>(p); });
     return OutArray(owned->data(), shape.size(), shape.begin(), owner);
 }
+
+// The fit settings every inference binding takes (init, bounds, fixed).
+inline FitOptions fit_options(std::vector<double> init,
+                              std::vector<std::pair<double, double>> bounds,
+                              std::vector<bool> fixed) {
+    FitOptions o;
+    o.init = std::move(init);
+    o.bounds = std::move(bounds);
+    o.fixed = std::move(fixed);
+    return o;
+}
+
+#define HIFIT_FIT_ARGS nb::arg("init"), nb::arg("bounds"), nb::arg("fixed")
 
 inline OutArray to_numpy(std::vector<double>&& v) {
     const std::size_t n = v.size();
