@@ -88,7 +88,7 @@ struct Budget {
 
 inline constexpr Budget kBudgets[] = {
     {"smoke", 300, 60},
-    {"quick", 3000, 30},
+    {"quick", 20000, 30},
     {"sanitize", 100000, 600},
     {"campaign", static_cast<std::size_t>(-1), 600},
 };
