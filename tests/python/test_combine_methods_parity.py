@@ -23,6 +23,7 @@ import uproot
 from test_combine_real_runs import (
     CARDS,
     COMBINE,
+    INTERVAL_CASES,
     MINOS_SHORT,
     Q0_ABS,
     Q0_REL,
@@ -113,23 +114,7 @@ def test_multidimfit_singles(card, tmp_path_factory, capsys):
     assert float(printed.group(3)) == pytest.approx(hi - r, abs=5e-4)
 
 
-ENDS = [
-    pytest.param(
-        card,
-        end,
-        marks=pytest.mark.xfail(
-            strict=True, reason="Combine's MINOS stops 0.87 % of sigma_r short"
-        )
-        if card in MINOS_SHORT and end == "upper"
-        else (),
-        id=f"{card}-{end}",
-    )
-    for card in CARDS
-    for end in ("lower", "upper")
-]
-
-
-@pytest.mark.parametrize(("card", "end"), ENDS)
+@pytest.mark.parametrize(("card", "end"), INTERVAL_CASES)
 def test_multidimfit_interval_end(card, end, tmp_path_factory, capsys):
     ref = REFERENCE[card]
     tree, _ = combine(card, "mdf", tmp_path_factory, capsys)

@@ -2,25 +2,15 @@
 // (shared/reference/pyhf-model.md, Appendix A.1, computed with pyhf b3dc4bb) and
 // internal consistency checks. Parity on the published likelihoods is tested in Python
 // against pyhf itself.
+#include "simple_model.hpp"
+
 #include <hifit/hifit.hpp>
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-namespace {
-
-const std::string kData = HIFIT_SHARED_DATA;
-
-struct Simple {
-    hifit::Workspace ws = hifit::Workspace::load(
-        kData + "/pyhf/validation-workspaces/"
-                "simplemodels_uncorrelated_background_doc_example.json");
-    hifit::Model model = ws.model();
-    std::vector<double> data = ws.data(model);
-};
-
-} // namespace
+namespace {} // namespace
 
 TEST(Stats, DistributionFunctions) {
     EXPECT_NEAR(hifit::stats::normal_quantile(0.975), 1.959963984540054, 1e-13);

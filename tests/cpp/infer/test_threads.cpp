@@ -3,6 +3,8 @@
 // hypotests run concurrently on one workspace and patchset): each threaded result
 // equals the serial one. Its own executable, so that `make sanitize` builds it alone
 // with ThreadSanitizer.
+#include "simple_model.hpp"
+
 #include <hifit/hifit.hpp>
 
 #include <gtest/gtest.h>
@@ -11,16 +13,6 @@
 #include <thread>
 
 namespace {
-
-const std::string kData = HIFIT_SHARED_DATA;
-
-struct Simple {
-    hifit::Workspace ws = hifit::Workspace::load(
-        kData + "/pyhf/validation-workspaces/"
-                "simplemodels_uncorrelated_background_doc_example.json");
-    hifit::Model model = ws.model();
-    std::vector<double> data = ws.data(model);
-};
 
 // Runs work(t) for t = 0, 1 on two threads at once.
 template <class Work> void on_two_threads(Work work) {
