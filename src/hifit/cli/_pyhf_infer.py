@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import infer
+from ..pyhf_workspace import Workspace
 from ._common import exit_if_failed
 from ._pyhf import (
     apply_patch_files,
@@ -45,12 +46,21 @@ def engine_options(func):  # type: ignore[no-untyped-def]
     )(func)
 
 
-def _check_optconf(optconf: tuple[str, ...]) -> None:
+def _patched_workspace(
+    workspace: str,
+    output_file: str | None,
+    patch: tuple[str, ...],
+    optconf: tuple[str, ...],
+) -> Workspace:
+    """What fit and cls share: the options checked before any work, then the workspace
+    with its patches applied."""
     for item in optconf:
         if "=" not in item:
             raise click.BadParameter(
                 f"{item} is not a valid KEY=VALUE pair", param_hint="--optconf"
             )
+    check_output(output_file, (workspace, *patch))
+    return apply_patch_files(read_workspace(workspace), patch)
 
 
 @pyhf_group.command()
@@ -77,9 +87,7 @@ def fit(
 ) -> None:
     """Perform a maximum likelihood fit for a given pyhf workspace."""
     del backend, optimizer
-    _check_optconf(optconf)
-    check_output(output_file, (workspace, *patch))
-    ws = apply_patch_files(read_workspace(workspace), patch)
+    ws = _patched_workspace(workspace, output_file, patch, optconf)
     model = ws.model(measurement_name=measurement)
     result = infer.fit(ws.data(model), model)
     exit_if_failed(result.valid, f"the maximum-likelihood fit failed: {result.status}")
@@ -119,9 +127,7 @@ def cls(
 ) -> None:
     """Compute CLs value(s) for a given pyhf workspace."""
     del backend, optimizer
-    _check_optconf(optconf)
-    check_output(output_file, (workspace, *patch))
-    ws = apply_patch_files(read_workspace(workspace), patch)
+    ws = _patched_workspace(workspace, output_file, patch, optconf)
     model = ws.model(
         measurement_name=measurement,
         modifier_settings={
