@@ -156,7 +156,8 @@ def test_expected_from_grid_and_clsplusb_rows(tmp_path, monkeypatch):
 
 
 def combine_cls_quantile_statistic(q_b, q_sb, quantile):
-    """HybridNew::applyClsQuantile (Combine's default --clsQuantiles 1), transcribed:
+    """The rule of Combine's HybridNew::applyClsQuantile (its default --clsQuantiles
+    1), written independently in numpy as a reference:
     each b-only toy, by its position in the sorted b-only toys, gets CLs = P(q_sb >=
     q) / (its tail fraction); the toy where that CLs distribution reaches `quantile`."""
     b, s = np.sort(q_b), np.sort(q_sb)
