@@ -22,6 +22,7 @@ from ._common import (
     workspace_options,
     write_output,
 )
+from ._figures import check_label, figure_options, write_figures
 from ._inspect import render, summary
 
 
@@ -81,6 +82,7 @@ def _parse_fix(items: tuple[str, ...]) -> dict[str, float]:
     is_flag=True,
     help="Saturated-model goodness of fit (as cabinetry).",
 )
+@figure_options
 @output_option
 def fit_command(
     workspace: str,
@@ -91,6 +93,8 @@ def fit_command(
     fix: tuple[str, ...],
     minos_pars: tuple[str, ...],
     gof: bool,
+    figures_dir: str | None,
+    figure_label: str | None,
     output_file: str | None,
 ) -> None:
     """Maximum-likelihood fit: best-fit values, uncertainties and correlations.
@@ -100,7 +104,8 @@ def fit_command(
     bound is marked "at bound"; its uncertainty is the one-sided width towards the
     inside (--minos gives the exact interval).
     """
-    check_outputs([output_file], [workspace, patchset])
+    check_outputs([output_file], [workspace, patchset], folders=[figures_dir])
+    check_label(figures_dir, figure_label)
     model, data, fixes = _load(workspace, patchset, patch, measurement, no_poi)
     config = model.config
     init, fixed = config.suggested_init(), config.suggested_fixed()
@@ -164,6 +169,7 @@ def fit_command(
         )
     exit_if_failed(not failures, "; ".join(failures))
     write_output(output_file, payload)
+    write_figures("fit", payload, figures_dir, figure_label)
 
 
 def _load(

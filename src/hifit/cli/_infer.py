@@ -29,6 +29,7 @@ from ._common import (
     workspace_options,
     write_output,
 )
+from ._figures import check_label, figure_options, write_figures
 
 _TEST_STATS = click.Choice(["qtilde", "q", "q0"])
 
@@ -242,6 +243,7 @@ def _write_csv(path: str, labels: list[str], points: list[Any]) -> None:
     help="Interpolate on a fixed grid of N points instead of root finding.",
 )
 @convention_option
+@figure_options
 @output_option
 def limit(
     workspace: str,
@@ -251,6 +253,8 @@ def limit(
     level: float,
     scan_spec: str | None,
     convention: str,
+    figures_dir: str | None,
+    figure_label: str | None,
     output_file: str | None,
 ) -> None:
     """Observed and expected CLs upper limits on the POI (asymptotic, qtilde).
@@ -260,7 +264,8 @@ def limit(
     limits rely on did not converge; 2 when the --scan grid does not bracket every
     limit.
     """
-    check_outputs([output_file], [workspace, patchset])
+    check_outputs([output_file], [workspace, patchset], folders=[figures_dir])
+    check_label(figures_dir, figure_label)
     _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
     _require_free_poi(model)
     grid = parse_grid(scan_spec, "--scan") if scan_spec else None
@@ -296,6 +301,7 @@ def limit(
         )
     exit_if_failed(r.valid, r.message)
     write_output(output_file, r.to_dict())
+    write_figures("limit", r.to_dict(), figures_dir, figure_label)
 
 
 def _limit_text(value: float) -> str:
@@ -361,6 +367,7 @@ def significance(
     help="Grid per --par (default: best fit ± 2σ, 21 points).",
 )
 @jobs_option
+@figure_options
 @output_option
 def scan(
     workspace: str,
@@ -370,13 +377,16 @@ def scan(
     pars: tuple[str, ...],
     ranges: tuple[str, ...],
     jobs: int,
+    figures_dir: str | None,
+    figure_label: str | None,
     output_file: str | None,
 ) -> None:
     """Profile-likelihood scan of one or two parameters (-2 Δln L).
 
     Exit code 1 when the free fit or a fit at a scan point did not converge.
     """
-    check_outputs([output_file], [workspace, patchset])
+    check_outputs([output_file], [workspace, patchset], folders=[figures_dir])
+    check_label(figures_dir, figure_label)
     _, model, data = load_model(workspace, patchset, patch, measurement)
     names = list(pars) or (
         [model.config.par_names[model.config.poi_index]]
@@ -440,6 +450,7 @@ def scan(
             False, f"scan fits did not converge at {'; '.join(points)}{more}"
         )
     write_output(output_file, r.to_dict())
+    write_figures("scan", r.to_dict(), figures_dir, figure_label)
 
 
 def _scan_2d_table(names: list[str], r: Any) -> str:
@@ -462,6 +473,7 @@ def _scan_2d_table(names: list[str], r: Any) -> str:
     help="Parameters shown in the table.",
 )
 @jobs_option
+@figure_options
 @output_option
 def ranking(
     workspace: str,
@@ -470,13 +482,16 @@ def ranking(
     measurement: str | None,
     top: int,
     jobs: int,
+    figures_dir: str | None,
+    figure_label: str | None,
     output_file: str | None,
 ) -> None:
     """Impact of every nuisance parameter on the POI (cabinetry's ranking).
 
     Exit code 1 when the free fit or an impact refit did not converge.
     """
-    check_outputs([output_file], [workspace, patchset])
+    check_outputs([output_file], [workspace, patchset], folders=[figures_dir])
+    check_label(figures_dir, figure_label)
     _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
     _require_free_poi(model)
     if not _free_nuisances(model):
@@ -505,3 +520,4 @@ def ranking(
         r.valid, f"{r.failed_fits} impact refits did not converge: {r.message}"
     )
     write_output(output_file, r.to_dict())
+    write_figures("ranking", r.to_dict(), figures_dir, figure_label)

@@ -148,8 +148,9 @@ def scan_1d_figure(scans: Sequence[Scan1D], labels: Sequence[str] = ()) -> Any:
     return fig
 
 
-def scan_2d_figure(scan: Scan2D) -> Any:
-    """68 % and 95 % contours (2 deltaNLL = 2.30, 5.99) and the best fit."""
+def scan_2d_figure(scan: Scan2D, *, cms_label: bool = True) -> Any:
+    """68 % and 95 % contours (2 deltaNLL = 2.30, 5.99) and the best fit; the "CMS
+    Internal" mark unless ``cms_label`` is False (`hifit scan --figures`)."""
     plt, mplhep, style = _style()
     import matplotlib.tri as tri
 
@@ -173,7 +174,8 @@ def scan_2d_figure(scan: Scan2D) -> Any:
         ax.set_xlabel(scan.pois[0])
         ax.set_ylabel(scan.pois[1])
         ax.legend(loc="upper right", fontsize=14)
-        _label(mplhep, ax)
+        if cms_label:
+            _label(mplhep, ax)
         fig.contour_set = lines  # for tests: the drawn contour levels
     return fig
 

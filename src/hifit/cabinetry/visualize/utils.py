@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import math
 import pathlib
@@ -33,10 +34,66 @@ def style() -> Iterator[None]:
         yield
 
 
+# the experiment label of the figures being drawn (``label=`` of the visualize
+# functions); every figure passes through save_and_close, which draws it
+_EXPERIMENT_LABEL: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "experiment_label", default=None
+)
+
+# mplhep's experiment-specific label functions, by upper-case experiment name
+_EXPERIMENTS = ("ATLAS", "CMS", "LHCb", "ALICE")
+
+
+@contextlib.contextmanager
+def labelled(label: str | None) -> Iterator[None]:
+    """Figures drawn inside carry the experiment label ``label`` (None: none)."""
+    token = _EXPERIMENT_LABEL.set(label or None)
+    try:
+        yield
+    finally:
+        _EXPERIMENT_LABEL.reset(token)
+
+
+def experiment_label(ax: mpl.axes.Axes, label: str, *, inside: bool = False) -> None:
+    """An experiment label through mplhep, above ``ax`` on the left (``inside``: in
+    its top left corner).
+
+    The first word names the experiment (bold), the rest follows as the label
+    text: ``"ATLAS Internal"``. ATLAS, CMS, LHCb and ALICE get their mplhep
+    function (``mplhep.atlas.label`` ...), any other name mplhep's generic
+    ``mplhep.label.exp_label``. Nothing is added on the right (no luminosity or
+    energy), and nothing is prepended ("Simulation").
+    """
+    import mplhep  # only when a label is asked for
+
+    experiment, _, text = label.strip().partition(" ")
+    known = {name.upper(): name.lower() for name in _EXPERIMENTS}
+    module = known.get(experiment.upper())
+    draw = getattr(mplhep, module).label if module else mplhep.label.exp_label
+    loc = 1 if inside else 0
+    draw(exp=experiment, llabel=text.strip(), rlabel="", data=True, loc=loc, ax=ax)
+
+
+def _has_twin(fig: mpl.figure.Figure) -> bool:
+    """The first axes has a twin (the ranking's impact axis on top of the pulls)."""
+    first = fig.axes[0]
+    return any(ax.bbox.bounds == first.bbox.bounds for ax in fig.axes[1:])
+
+
 def save_and_close(
     fig: mpl.figure.Figure, path: pathlib.Path | None, close_figure: bool
 ) -> None:
-    """Save ``fig`` to ``path`` (creating its folder) unless None; close if asked."""
+    """Draw the experiment label if one is set (:func:`labelled`), save ``fig`` to
+    ``path`` (creating its folder) unless None, close if asked."""
+    label = _EXPERIMENT_LABEL.get()
+    if label and fig.axes:
+        ax = fig.axes[0]
+        twin = _has_twin(fig)
+        if twin:  # the twin's ticks fill the space above: label inside, on a free
+            # band added at the top (inverted axes included)
+            bottom, top = ax.get_ylim()
+            ax.set_ylim(bottom, top + 0.1 * (top - bottom))
+        experiment_label(ax, label, inside=twin)
     if path is not None:
         log.info("saving figure as %s", path)
         save_figure(fig, path)
