@@ -81,3 +81,34 @@ def test_combine_command_is_light(tmp_path: Path, card: str) -> None:
     assert "hifit.combine.methods" in modules
     assert _heavy(modules) == []
     assert (tmp_path / "higgsCombineTest.Significance.mH125.root").is_file()
+
+
+PYHF_TWO_BIN = (
+    Path(__file__).resolve().parents[2]
+    / ".."
+    / "shared"
+    / "data"
+    / "pyhf"
+    / "pyhf-docs-json"
+    / "2-bin_1-channel.json"
+)
+
+
+@pytest.mark.skipif(not PYHF_TWO_BIN.is_file(), reason="shared pyhf data missing")
+def test_matplotlib_only_with_figures(tmp_path: Path) -> None:
+    """`hifit fit` loads no plotting library; `--figures` loads matplotlib (and
+    mplhep only for `--label`)."""
+
+    def fit(*extra: str) -> set[str]:
+        code = (
+            "from hifit.cli import main\ntry:\n"
+            f"    main(['fit', {str(PYHF_TWO_BIN)!r}, *{list(extra)!r}])\n"
+            "except SystemExit as e:\n    assert e.code == 0, e.code"
+        )
+        return _imported(code, cwd=tmp_path)
+
+    assert _heavy(fit()) == []
+    with_figures = fit("--figures", "figs")
+    assert "matplotlib" in with_figures and "mplhep" not in with_figures
+    assert "mplhep" in fit("--figures", "figs", "--label", "ATLAS Internal")
+    assert (tmp_path / "figs" / "pulls.pdf").is_file()

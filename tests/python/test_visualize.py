@@ -421,3 +421,47 @@ def test_same_outputs_as_cabinetry(example, tmp_path):
         visualize.data_mc(prediction, example.data, figure_folder=folder)
         expected = cabinetry.visualize._figure_name("Signal_region", label)
         assert [p.name for p in folder.iterdir()] == [expected]
+
+
+# --- experiment label (hifit's addition) --------------------------------------
+
+
+def _label_texts(fig) -> list[str]:
+    import mplhep.label
+
+    return [
+        t.get_text()
+        for ax in fig.axes
+        for t in ax.texts
+        if isinstance(t, mplhep.label.ExpLabel | mplhep.label.ExpText)
+    ]
+
+
+def test_experiment_label_on_every_function(example, tmp_path):
+    """label= draws "<experiment>" (bold) and the rest through mplhep on every
+    figure; without it, no mplhep label (cabinetry's figures unchanged)."""
+    options = {"save_figure": False, "close_figure": False}
+    draws = {
+        "pulls": lambda **kw: visualize.pulls(example.fit_results, **kw),
+        "correlation_matrix": lambda **kw: visualize.correlation_matrix(
+            example.fit_results, **kw
+        ),
+        "ranking": lambda **kw: visualize.ranking(example.ranking, **kw),
+        "scan": lambda **kw: visualize.scan(example.scan, **kw),
+        "limit": lambda **kw: visualize.limit(example.limit, **kw),
+        "modifier_grid": lambda **kw: visualize.modifier_grid(example.model, **kw),
+        "data_mc": lambda **kw: visualize.data_mc(
+            example.postfit, example.data, config=example.config, **kw
+        )[0]["figure"],
+    }
+    for name, draw in draws.items():
+        assert _label_texts(draw(**options)) == [], name
+        texts = _label_texts(draw(label="ATLAS Internal", **options))
+        assert texts == ["ATLAS", "Internal"], name
+    # any experiment name: mplhep's generic label
+    fig = visualize.pulls(example.fit_results, label="FCC-ee Simulation", **options)
+    assert _label_texts(fig) == ["FCC-ee", "Simulation"]
+    # the label is drawn before saving: it is in the written file's figure
+    fig = visualize.limit(example.limit, figure_folder=tmp_path, label="CMS")
+    assert _label_texts(fig)[0] == "CMS"
+    assert (tmp_path / "limit.pdf").read_bytes()[:5] == b"%PDF-"
