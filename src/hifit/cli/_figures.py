@@ -17,8 +17,6 @@ from typing import Any
 
 import click
 
-FIGURE_KINDS = ("fit", "ranking", "scan", "limit")
-
 
 def figure_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """--figures DIR and --label TEXT (passed as ``figures_dir``, ``figure_label``)."""

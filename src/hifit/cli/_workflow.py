@@ -96,26 +96,38 @@ def _require(valid: bool, message: str) -> None:
     show_default=True,
     help="Folder for the workspace, results, tables, figures and report.",
 )
-def run_command(config: str, output_dir: str) -> None:
+@click.option(
+    "--label",
+    metavar="TEXT",
+    help='Experiment label on the figures and the report, through mplhep ("ATLAS '
+    'Internal": the first word names the experiment).',
+)
+def run_command(config: str, output_dir: str, label: str | None) -> None:
     """The whole chain: templates → workspace → fit → ranking, limit and
     significance → yield tables, figures → report, written into one folder. Results
     are the same documents the inference commands write with -o (fit.json,
-    ranking.json, limit.json, significance.json, scan.json).
+    ranking.json, limit.json, hypotest.json: CLs at POI = 1, significance.json,
+    scan.json).
 
     Exit code 1 when a fit the results rely on did not converge (naming it); then
-    nothing is written into the folder, as every fit runs before the first write."""
+    nothing is written into the folder, as every fit runs before the first write.
+    run.json records the hifit version, the config and every input file with its
+    SHA-256 digest."""
     check_outputs([], [config], folders=[output_dir])
+    if label is not None and not label.strip():
+        raise click.BadParameter("the label is empty", param_hint="--label")
     try:
-        _run(config, Path(output_dir))
+        _run(config, Path(output_dir), label)
     except _FailedFit as err:
         exit_if_failed(False, f"{err}; nothing written to {output_dir}")
 
 
-def _run(config: str, out: Path) -> None:
+def _run(config: str, out: Path, label: str | None) -> None:
     from .. import infer
     from ..cabinetry import model_utils, tabulate, workspace
     from ..cabinetry.fit.results_containers import from_document
     from . import report
+    from ._run_inputs import run_document
 
     jobs = os.cpu_count() or 1
     steps = _Steps(9)
@@ -150,23 +162,29 @@ def _run(config: str, out: Path) -> None:
             _require(significance.valid, f"significance: {significance.message}")
             documents["limit"] = limit.to_dict()
             documents["significance"] = significance.to_dict()
+            lo, hi = model.config.suggested_bounds()[model.config.poi_index]
+            if lo <= 1.0 <= hi:  # CLs of the nominal signal, for the report
+                cls = infer.hypotest(1.0, data, model)
+                _require(cls.valid, f"CLs at POI = 1: {cls.message}")
+                documents["hypotest"] = cls.to_dict()
             documents["scan"] = _poi_scan(infer, data, model, fitted, jobs)
 
         steps.run("ranking", ranking)
-        steps.run("limit, significance and POI scan", inference)
+        steps.run("limit, CLs, significance and POI scan", inference)
     else:
         steps.done += 2
 
     # every fit converged: from here on only writing
     def results() -> dict[str, Any]:
         out.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(out / "run.json", run_document(config, cfg, label))
         workspace.save(ws, out / "workspace.json")
         for kind, doc in documents.items():
             write_json_atomic(out / f"{kind}.json", doc)
         predictions: dict[str, Any] = {}
-        for label, res in (("prefit", None), ("postfit", result)):
+        for which, res in (("prefit", None), ("postfit", result)):
             prediction = model_utils.prediction(model, fit_results=res)
-            predictions[label] = prediction
+            predictions[which] = prediction
             tabulate.yields(
                 prediction, data, table_folder=str(out / "tables"), per_channel=True
             )
@@ -182,6 +200,7 @@ def _run(config: str, out: Path) -> None:
             result=result,
             predictions=predictions,
             documents=documents,
+            label=label,
         ),
     )
     steps.run("report", lambda: report.write(out))
@@ -192,8 +211,9 @@ def _run(config: str, out: Path) -> None:
             f"{fitted.uncertainty[poi]:.4f}"
         )
     click.echo(
-        f"results in {out}/ (workspace.json, fit.json, ranking.json, limit.json, "
-        "significance.json, scan.json, tables/, figures/, report.html)"
+        f"results in {out}/ (run.json, workspace.json, fit.json, ranking.json, "
+        "limit.json, hypotest.json, significance.json, scan.json, tables/, figures/, "
+        "report.html)"
     )
 
 
@@ -215,12 +235,21 @@ def _poi_scan(infer: Any, data: Any, model: Any, fitted: Any, jobs: int) -> Any:
 
 @cli.command("report")
 @click.argument("output_dir", type=click.Path(file_okay=False, exists=True))
-def report_command(output_dir: str) -> None:
+@click.option(
+    "--label",
+    metavar="TEXT",
+    help="Experiment label in the page's heading (default: the one `hifit run "
+    "--label` gave, recorded in run.json).",
+)
+def report_command(output_dir: str, label: str | None) -> None:
     """Write OUTPUT_DIR/report.html, a self-contained HTML page of what `hifit run`
-    wrote into OUTPUT_DIR (fit, POI, limit, significance, yields, ranking, figures)."""
+    wrote into OUTPUT_DIR (inputs, fit status, fit, POI, limit, significance,
+    p-values, yields, ranking, templates, modifier grid, figures)."""
     from . import report
 
-    click.echo(f"report written to {report.write(output_dir)}")
+    if label is not None and not label.strip():
+        raise click.BadParameter("the label is empty", param_hint="--label")
+    click.echo(f"report written to {report.write(output_dir, label=label)}")
 
 
 def _make_figures(
@@ -231,9 +260,11 @@ def _make_figures(
     result: Any,
     predictions: dict[str, Any],
     documents: dict[str, dict[str, Any]],
+    label: str | None = None,
 ) -> None:
     """All figures of a run, each saved as PNG and PDF into ``folder``; results are
-    drawn from their documents, as `hifit.visualize` draws a file of the CLI."""
+    drawn from their documents, as `hifit.visualize` draws a file of the CLI;
+    ``label``: the experiment label on each."""
     import matplotlib.pyplot as plt
 
     from ..cabinetry import visualize
@@ -245,12 +276,16 @@ def _make_figures(
             save_figure(fig, folder / f"{name}.{suffix}", dpi=100)
         plt.close(fig)
 
-    options: dict[str, Any] = {"save_figure": False, "close_figure": False}
+    options: dict[str, Any] = {
+        "save_figure": False,
+        "close_figure": False,
+        "label": label,
+    }
     save(visualize.pulls(result, **options), "pulls")
     save(visualize.correlation_matrix(result, **options), "correlation_matrix")
-    for label, prediction in predictions.items():
+    for which, prediction in predictions.items():
         for entry in visualize.data_mc(prediction, data, config=cfg, **options) or []:
-            save(entry["figure"], f"{entry['region'].replace(' ', '-')}_{label}")
+            save(entry["figure"], f"{entry['region'].replace(' ', '-')}_{which}")
     if "ranking" in documents:
         save(visualize.ranking(documents["ranking"], **options), "ranking")
     if "scan" in documents:

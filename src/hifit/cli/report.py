@@ -1,23 +1,37 @@
 """A self-contained HTML report of a ``hifit run`` output folder.
 
-:func:`write` reads what the run wrote into the folder (``fit.json``,
-``ranking.json``, ``limit.json``, ``significance.json`` — hifit result documents —,
-``tables/*.txt`` and ``figures/*.png``) and writes
-``report.html`` next to them: fit results, POI, limit and significance, yield
-tables, ranking and every figure embedded as a base64 PNG. The page loads no
-external resources. Missing inputs are skipped with a note in the page.
+:func:`write` reads what the run wrote into the folder (``run.json``,
+``workspace.json``, ``fit.json``, ``ranking.json``, ``limit.json``,
+``significance.json``, ``scan.json`` — hifit result documents —, ``tables/*.txt``
+and ``figures/*.png``; a ``hypotest.json`` written by `hifit cls -o` is read too)
+and writes ``report.html`` next to them: the run and its inputs (hifit version,
+config and input files with SHA-256 digests), fit status and validity, fit
+results, POI, limit and significance, p-values, yield tables, ranking, the
+pre-/post-fit templates (data/MC figures), the modifier grid and every other
+figure, each embedded as a base64 PNG. The page loads no external resources.
+Missing inputs are skipped with a note in the page.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import os
 from pathlib import Path
 from typing import Any
 
 from .. import results
 from ..io import write_text_atomic
+from ._report_html import esc as _esc
+from ._report_html import fmt as _fmt
+from ._report_html import note as _note
+from ._report_html import table as _table
+from ._report_sections import (
+    inputs_section,
+    modifiers_section,
+    pvalues_section,
+    read_run,
+    status_section,
+)
 
 __all__ = ["FIGURE_ORDER", "figure_files", "render", "write"]
 
@@ -46,6 +60,9 @@ pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.85em; 
 figure { display: inline-block; margin: 0.5em; vertical-align: top; }
 figure img { max-width: 520px; border: 1px solid #ddd; }
 figcaption { text-align: center; font-size: 0.9em; }
+.label { font-size: 1.3em; }
+.failed { color: #a00000; font-weight: bold; }
+.ok { color: #006400; }
 """
 
 # sets the page title to "N/M images loaded" once the page has loaded, so a headless
@@ -62,36 +79,12 @@ window.addEventListener("load", function () {
 """
 
 
-def _esc(value: Any) -> str:
-    return html.escape(str(value))
-
-
-def _note(text: str) -> str:
-    return f'<p class="note">{_esc(text)}</p>'
-
-
 def _read(folder: Path, kind: str) -> dict[str, Any] | None:
     """The ``kind`` result document of a run folder (``<kind>.json``), or None."""
     try:
         return results.load(folder / f"{kind}.json", kind)
     except results.InvalidResult:
         return None
-
-
-def _table(
-    header: list[str], rows: list[list[Any]], classes: list[str] | None = None
-) -> str:
-    head = "".join(f"<th>{_esc(h)}</th>" for h in header)
-    body = []
-    for i, row in enumerate(rows):
-        cls = f' class="{classes[i]}"' if classes and classes[i] else ""
-        cells = "".join(f"<td>{_esc(c)}</td>" for c in row)
-        body.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.4f}"
 
 
 def _fit_section(fit: dict[str, Any] | None) -> str:
@@ -194,11 +187,15 @@ def figure_files(out_dir: str | os.PathLike[str]) -> list[Path]:
     return sorted(folder.glob("*.png"), key=_figure_rank)
 
 
-def _figures_section(out_dir: Path) -> str:
-    out = ['<h2 id="figures">Figures</h2>']
-    files = figure_files(out_dir)
-    if not files:
-        out.append(_note("No figures found in figures/: skipped."))
+def _is_template_figure(path: Path) -> bool:
+    """The data/MC figures (stacked pre-/post-fit templates): ``*_prefit``,
+    ``*_postfit``, with ``_log`` for a logarithmic axis."""
+    stem = path.stem.removesuffix("_log")
+    return stem.endswith(("_prefit", "_postfit"))
+
+
+def _embedded(files: list[Path]) -> str:
+    out = []
     for path in files:
         data = base64.b64encode(path.read_bytes()).decode("ascii")
         out.append(
@@ -209,18 +206,53 @@ def _figures_section(out_dir: Path) -> str:
     return "".join(out)
 
 
-def render(out_dir: str | os.PathLike[str]) -> str:
-    """The report page of a run folder, as HTML text."""
+def _templates_section(out_dir: Path) -> str:
+    out = '<h2 id="templates">Templates: pre- and post-fit</h2>'
+    files = [p for p in figure_files(out_dir) if _is_template_figure(p)]
+    if not files:
+        return out + _note("No data/MC figures found in figures/: skipped.")
+    return out + _embedded(files)
+
+
+def _figures_section(out_dir: Path) -> str:
+    out = '<h2 id="figures">Figures</h2>'
+    files = [p for p in figure_files(out_dir) if not _is_template_figure(p)]
+    if not files:
+        return out + _note("No figures found in figures/: skipped.")
+    return out + _embedded(files)
+
+
+def _heading(label: str | None) -> str:
+    if not label:
+        return "<h1>hifit report</h1>"
+    experiment, _, text = label.strip().partition(" ")
+    return (
+        f'<h1>hifit report <span class="label"><b>{_esc(experiment)}</b> '
+        f"<i>{_esc(text.strip())}</i></span></h1>"
+    )
+
+
+def render(out_dir: str | os.PathLike[str], label: str | None = None) -> str:
+    """The report page of a run folder, as HTML text; ``label``: the experiment
+    label of the heading (default: the run's, from ``run.json``)."""
     folder = Path(out_dir)
-    fit = _read(folder, "fit")
+    run = read_run(folder)
+    kinds = ("fit", "ranking", "limit", "significance", "scan", "hypotest")
+    docs = {kind: _read(folder, kind) for kind in kinds}
+    fit = docs["fit"]
     body = [
-        "<h1>hifit report</h1>",
+        _heading(label or (run or {}).get("label")),
         f"<p>Run folder: <code>{_esc(folder.resolve())}</code></p>",
+        inputs_section(run),
+        status_section(docs),
         _fit_section(fit),
         _poi_section(fit),
-        _limit_section(_read(folder, "limit"), _read(folder, "significance")),
+        _limit_section(docs["limit"], docs["significance"]),
+        pvalues_section(docs),
         _yields_section(folder / "tables"),
-        _ranking_section(_read(folder, "ranking")),
+        _ranking_section(docs["ranking"]),
+        _templates_section(folder),
+        modifiers_section(folder),
         _figures_section(folder),
     ]
     return (
@@ -232,11 +264,11 @@ def render(out_dir: str | os.PathLike[str]) -> str:
     )
 
 
-def write(out_dir: str | os.PathLike[str]) -> Path:
+def write(out_dir: str | os.PathLike[str], label: str | None = None) -> Path:
     """Write ``report.html`` into a run folder (atomically) and return its path."""
     folder = Path(out_dir)
     if not folder.is_dir():
         raise FileNotFoundError(f"run folder {folder} not found")
     target = folder / "report.html"
-    write_text_atomic(target, render(folder))
+    write_text_atomic(target, render(folder, label))
     return target
