@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import html
 import json
 import re
 import shutil
@@ -15,7 +17,20 @@ import pytest
 from hifit.cli import report
 from hifit.results import document
 
-SECTIONS = ("fit", "poi", "limit", "yields", "ranking", "figures")
+SECTIONS = (
+    "inputs",
+    "status",
+    "fit",
+    "poi",
+    "limit",
+    "pvalues",
+    "yields",
+    "ranking",
+    "templates",
+    "modifiers",
+    "figures",
+)
+LABEL = "ATLAS Internal"
 # pulls, correlation matrix, data/MC pre- and post-fit for SR and CR, ranking,
 # scan of the POI, limit
 N_FIGURES = 9
@@ -44,7 +59,8 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )
     out = base / "out"
-    proc = _hifit("run", str(base / "demo" / "config.yml"), "-o", str(out), cwd=base)
+    config = str(base / "demo" / "config.yml")
+    proc = _hifit("run", config, "-o", str(out), "--label", LABEL, cwd=base)
     assert "[8/9] figures" in proc.stderr
     assert "[9/9] report" in proc.stderr
     return out
@@ -115,7 +131,163 @@ def test_missing_inputs_are_noted(tmp_path: Path) -> None:
     assert "No upper limit" in page
     assert "No yield tables" in page
     assert "No figures" in page
+    assert "No run.json" in page
+    assert "No p-values" in page
+    assert "No data/MC figures" in page
+    assert "No workspace.json" in page
     assert "<img" not in page
+
+
+def _section(page: str, name: str) -> str:
+    """The HTML of one section: from its heading to the next one."""
+    start = page.index(f'<h2 id="{name}">')
+    end = page.find("<h2 ", start + 1)
+    return page[start : end if end > 0 else None]
+
+
+def _rows(section: str) -> list[list[str]]:
+    """The cells of every table row of a section, unescaped."""
+    return [
+        [html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", row)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", section)
+    ]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _doc(run_dir: Path, kind: str) -> dict:
+    return json.loads((run_dir / f"{kind}.json").read_text())
+
+
+def test_report_inputs(run_dir: Path) -> None:
+    import hifit
+
+    page = (run_dir / "report.html").read_text()
+    rows = dict(r for r in _rows(_section(page, "inputs")) if len(r) == 2)
+    config = (run_dir.parent / "demo" / "config.yml").resolve()
+    ntuples = (run_dir.parent / "demo" / "ntuples.root").resolve()
+    assert rows["results written by hifit"] == hifit.__version__
+    assert rows["report written by hifit"] == hifit.__version__
+    assert rows["config"] == str(config)
+    assert rows["config SHA-256"] == _sha256(config)
+    assert rows[str(ntuples)] == _sha256(ntuples)  # the one ntuple file
+    text = re.search(r'<pre id="config-text">(.*?)</pre>', page, re.S)
+    assert text is not None and html.unescape(text.group(1)) == config.read_text()
+
+
+def test_report_fit_status(run_dir: Path) -> None:
+    section = _section((run_dir / "report.html").read_text(), "status")
+    rows = dict(r for r in _rows(section) if len(r) == 2)
+    fit, ranking = _doc(run_dir, "fit"), _doc(run_dir, "ranking")
+    assert fit["valid"] and rows["converged"] == "yes"
+    assert rows["minimizer status"] == fit["status"] == "converged"
+    assert rows["EDM"] == f"{fit['edm']:.3g}"
+    assert rows["covariance"] == "accurate (Hessian positive definite)"
+    assert rows["iterations"] == str(fit["iterations"])
+    assert rows["parameters"] == str(len(fit["parameters"]))
+    assert rows["ranking"] == (
+        f"{ranking['refits']} refits, {ranking['failed_fits']} failed"
+    )
+    scan = _doc(run_dir, "scan")
+    assert rows["scan"] == f"{sum(scan['valid'])} of {len(scan['valid'])} points valid"
+    assert "Every fit converged." in section and "Failed fits" not in section
+
+
+def test_report_p_values(run_dir: Path) -> None:
+    rows = _rows(_section((run_dir / "report.html").read_text(), "pvalues"))
+    sig, cls = _doc(run_dir, "significance"), _doc(run_dir, "hypotest")
+    for which in ("observed", "expected"):
+        assert [which, f"{sig[f'{which}_p_value']:.4g}"] == [
+            r[:2] for r in rows if r and r[0] == which
+        ][0]
+    assert cls["mu"] == 1.0
+    observed = next(r for r in rows if r and r[0] == "POI = 1, observed")
+    assert observed[1:] == [f"{cls[k]:.4g}" for k in ("CLs_obs", "CLsb", "CLb")]
+    bands = ("-2σ", "-1σ", "median", "+1σ", "+2σ")
+    for band, value in zip(bands, cls["CLs_exp"], strict=True):
+        row = next(r for r in rows if r and r[0] == f"POI = 1, expected {band}")
+        assert row[1] == f"{value:.4g}"
+
+
+def test_report_templates_and_figures(run_dir: Path) -> None:
+    page = (run_dir / "report.html").read_text()
+    templates = re.findall(r'alt="([^"]+)"', _section(page, "templates"))
+    assert sorted(templates) == ["CR_postfit", "CR_prefit", "SR_postfit", "SR_prefit"]
+    others = re.findall(r'alt="([^"]+)"', _section(page, "figures"))
+    assert others == [
+        "pulls",
+        "correlation_matrix",
+        "ranking",
+        "scan_mu_signal",
+        "limit",
+    ]
+
+
+def test_report_modifier_grid(run_dir: Path) -> None:
+    """Every (channel, sample) cell lists the modifiers of workspace.json."""
+    rows = _rows(_section((run_dir / "report.html").read_text(), "modifiers"))
+    spec = json.loads((run_dir / "workspace.json").read_text())
+    samples = sorted({s["name"] for c in spec["channels"] for s in c["samples"]})
+    header = re.findall(
+        r"<th>(.*?)</th>", _section((run_dir / "report.html").read_text(), "modifiers")
+    )
+    assert header[1:] == samples
+    by_channel = {r[0]: r[1:] for r in rows if r}
+    assert sorted(by_channel) == sorted(c["name"] for c in spec["channels"])
+    for channel in spec["channels"]:
+        cells = dict(zip(samples, by_channel[channel["name"]], strict=True))
+        for sample in channel["samples"]:
+            expected = {f"{m['name']} ({m['type']})" for m in sample["modifiers"]}
+            assert set(cells[sample["name"]].split(", ")) == expected
+
+
+def test_report_label(run_dir: Path, tmp_path: Path) -> None:
+    """The run's label heads its report; `hifit report --label` replaces it."""
+    page = (run_dir / "report.html").read_text()
+    assert '<span class="label"><b>ATLAS</b> <i>Internal</i></span>' in page
+    assert json.loads((run_dir / "run.json").read_text())["label"] == LABEL
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    _hifit("report", str(copy), "--label", "CMS Preliminary", cwd=tmp_path)
+    page = (copy / "report.html").read_text()
+    assert '<span class="label"><b>CMS</b> <i>Preliminary</i></span>' in page
+
+
+def test_failed_fits_are_named(tmp_path: Path) -> None:
+    fit = document(
+        "fit",
+        {
+            "parameters": [{"name": "a", "value": 1.0, "uncertainty": 0.0}],
+            "poi": None,
+            "twice_nll": 3.0,
+            "valid": False,
+            "status": "maximum number of iterations reached",
+            "edm": 0.25,
+            "iterations": 1000,
+        },
+    )
+    ranking = document(
+        "ranking",
+        {
+            "valid": False,
+            "refits": 4,
+            "failed_fits": 1,
+            "message": "a refit did not converge",
+            "parameters": [],
+        },
+    )
+    (tmp_path / "fit.json").write_text(json.dumps(fit))
+    (tmp_path / "ranking.json").write_text(json.dumps(ranking))
+    section = _section(report.render(tmp_path), "status")
+    rows = dict(r for r in _rows(section) if len(r) == 2)
+    assert rows["converged"] == "NO"
+    assert rows["EDM"] == "0.25"
+    assert rows["covariance"] == "not computed (no minimum)"
+    assert "Failed fits" in section
+    assert "fit to data: maximum number of iterations reached" in section
+    assert "ranking: 1 of 4 impact refits: a refit did not converge" in section
 
 
 def _chromium() -> str | None:
