@@ -51,6 +51,13 @@ void bind_model(nb::module_& m) {
         },
         nb::arg("model"), nb::arg("pars"));
     m.def(
+        "nominal_by_sample",
+        [](const Model& model) {
+            const std::size_t ns = model.samples().size(), nb = model.nmain();
+            return to_numpy(nominal_by_sample(model), {ns, nb});
+        },
+        nb::arg("model"));
+    m.def(
         "predict",
         [](const Model& model, std::vector<double> pars,
            std::vector<double> uncertainties, std::vector<double> correlation) {

@@ -145,6 +145,17 @@ class Model:
         dummy[self.config.nmaindata :] = self.config.auxdata
         return self.likelihood(dummy).expected_data(as_array(pars), include_auxdata)
 
+    @property
+    def nominal_rates(self) -> np.ndarray:
+        """The samples' nominal rates before any modifier, as pyhf's
+        ``Model.nominal_rates``: shape (1, samples, 1, bins) — modifier, sample
+        (``config.samples`` order), alpha-set (hifit models are not batched) and
+        main-bin axes —, zero where a sample is absent from a channel. HistFactory
+        models only (a Combine model raises
+        :class:`hifit.exceptions.InvalidArgument`)."""
+        rates = _core.nominal_by_sample(self._model)
+        return rates.reshape(1, rates.shape[0], 1, rates.shape[1])
+
     def expected_actualdata(self, pars: Sequence[float]) -> np.ndarray:
         return self.expected_data(pars, include_auxdata=False)
 

@@ -169,3 +169,29 @@ def test_main_and_constraint_logpdf_split_like_pyhf(path):
     assert model.constraint_logpdf(aux, pars)[0] == pytest.approx(
         want_constraint, rel=1e-10, abs=1e-12
     )
+
+
+@pytest.mark.parametrize("path", [TWO_BIN, COUPLED, SBOTTOM], ids=lambda p: p.stem)
+def test_nominal_rates_as_pyhf(path):
+    """Same shape (1, samples, 1, bins), order and values as pyhf's (zeros where a
+    sample is absent from a channel). POI-less models: the background-only file
+    names a POI no modifier declares."""
+    ws, ref = both(path)
+    model, ref_model = ws.model(poi_name=None), ref.model(poi_name=None)
+    assert model.config.samples == ref_model.config.samples
+    want = np.asarray(ref_model.nominal_rates)
+    assert model.nominal_rates.shape == want.shape
+    np.testing.assert_array_equal(model.nominal_rates, want)
+
+
+def test_nominal_rates_need_a_histfactory_model():
+    from hifit import datacard
+    from hifit.exceptions import InvalidArgument
+
+    card = DATA.parent / "combine" / "tutorials" / "counting"
+    card = card / "simple-counting-experiment.txt"
+    if not card.is_file():
+        pytest.skip("shared Combine data missing")
+    model = datacard.load_model(card).model
+    with pytest.raises(InvalidArgument, match="HistFactory"):
+        model.nominal_rates  # noqa: B018

@@ -22,6 +22,12 @@ struct Prediction {
 std::vector<double> expected_by_sample(const Model& model,
                                        std::span<const double> pars);
 
+// The nominal rate of every (sample, bin), before any modifier: the samples' `data`
+// as the workspace gives them, zero where a sample is absent from a channel (pyhf's
+// Model.nominal_rates): nsamples x nmain, row-major. HistFactory models only; throws
+// InvalidArgument for a Combine model (its processes have no pyhf nominal).
+std::vector<double> nominal_by_sample(const Model& model);
+
 // Yields at `pars` and their standard deviations from symmetrised +-1 sigma shifts of
 // each parameter, combined with the correlation matrix (identity when empty), per
 // sample, for the sum over samples, per bin and per channel (cabinetry's yield_stdev).

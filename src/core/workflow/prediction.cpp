@@ -1,6 +1,7 @@
 #include <hifit/errors.hpp>
 #include <hifit/workflow/prediction.hpp>
 
+#include "histfactory/main_terms.hpp"
 #include "likelihood/model_data.hpp"
 
 #include <cmath>
@@ -50,6 +51,21 @@ std::vector<double> expected_by_sample(const Model& model,
     Likelihood lh(model, std::vector<double>(md.nmain + md.auxdata.size(), 0.0));
     std::vector<double> rates, out(md.samples.size() * md.nmain);
     by_sample(lh, md, pars, rates, out);
+    return out;
+}
+
+std::vector<double> nominal_by_sample(const Model& model) {
+    const ModelData& md = model.compiled();
+    const auto* hf = dynamic_cast<const HistFactoryTerms*>(md.main.get());
+    if (hf == nullptr) {
+        throw InvalidArgument(std::string("nominal rates are defined for HistFactory "
+                                          "models, not for a ") +
+                              to_string(model.kind()) + " model");
+    }
+    std::vector<double> out(md.samples.size() * md.nmain, 0.0);
+    for (std::size_t c = 0; c < md.cells.size(); ++c) {
+        out[md.cells[c].sample * md.nmain + md.cells[c].bin] = hf->cells[c].nominal;
+    }
     return out;
 }
 
