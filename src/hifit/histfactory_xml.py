@@ -489,9 +489,12 @@ def write_xml(
 ) -> list[Path]:
     """Write ``spec`` as HistFactory XML (``<output_dir>/<resultprefix>.xml`` and one
     file per channel under ``specroot``) with its histograms in
-    ``<dataroot>/data.root``; returns the files written. Writes are atomic."""
+    ``<dataroot>/data.root`` and the document type the files name,
+    ``HistFactorySchema.dtd``, in the parent of ``specroot`` (as pyhf);
+    returns the files written. Writes are atomic."""
     import numpy as np
 
+    from . import histfactory_dtd
     from .io import root_file, write_text_atomic
 
     out = Path(output_dir)
@@ -503,7 +506,9 @@ def write_xml(
     combination = ET.Element(
         "Combination", {"OutputFilePrefix": str(spec_dir / resultprefix)}
     )
-    written = []
+    dtd = spec_dir.parent / histfactory_dtd.FILE_NAME
+    write_text_atomic(dtd, histfactory_dtd.DTD)
+    written = [dtd]
     for channel in spec["channels"]:
         channel_file = spec_dir / f"{resultprefix}_{channel['name']}.xml"
         element = writer.channel(channel)

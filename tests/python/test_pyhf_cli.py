@@ -285,6 +285,7 @@ def test_json2xml_round_trips_through_pyhf(top, tmp_path):
     out = tmp_path / "xml"
     out.mkdir()
     hifit("json2xml", original, "--output-dir", out)
+    _validate_with_dtd(out)
     # pyhf reads hifit's XML back to the same workspace, and so does hifit
     pyhf(
         "xml2json",
@@ -308,3 +309,81 @@ def test_json2xml_round_trips_through_pyhf(top, tmp_path):
         (tmp_path / "p.json").read_text()
     )
     _close(json.loads((tmp_path / "p.json").read_text()), want, rtol=1e-6, atol=1e-9)
+
+
+def _validate_with_dtd(out: Path) -> int:
+    """Every XML file hifit wrote into ``out`` names HistFactorySchema.dtd (written
+    beside the top-level file, as pyhf does) and is valid against it; the number of
+    files checked."""
+    etree = pytest.importorskip("lxml.etree")
+    dtd_file = out / "HistFactorySchema.dtd"
+    dtd = etree.DTD(str(dtd_file))
+    files = [out / "FitConfig.xml", *sorted((out / "config").glob("*.xml"))]
+    parser = etree.XMLParser(dtd_validation=True, load_dtd=True, no_network=True)
+    for xml in files:
+        tree = etree.parse(str(xml), parser)  # validates against its DOCTYPE's DTD
+        assert (xml.parent / tree.docinfo.system_url).resolve() == dtd_file.resolve()
+        assert dtd.validate(tree), (xml, dtd.error_log.filter_from_errors())
+    return len(files)
+
+
+def test_dtd_refuses_what_hifit_does_not_write(tmp_path):
+    """The DTD is not permissive: an unknown element or a missing attribute fails."""
+    etree = pytest.importorskip("lxml.etree")
+    hifit("json2xml", COUPLED, "--output-dir", tmp_path)
+    dtd = etree.DTD(str(tmp_path / "HistFactorySchema.dtd"))
+    channel = next((tmp_path / "config").glob("*.xml"))
+    tree = etree.parse(str(channel))
+    assert dtd.validate(tree)
+    sample = tree.getroot().find("Sample")
+    etree.SubElement(sample, "Unknown")
+    assert not dtd.validate(tree)
+    tree = etree.parse(str(channel))
+    del tree.getroot().find("Sample").attrib["HistoName"]
+    assert not dtd.validate(tree)
+
+
+@pytest.mark.parametrize(
+    "path", sorted(VALIDATION.glob("*.json")), ids=lambda p: p.stem
+)
+def test_json2xml_writes_a_dtd_its_xml_validates_against(path, tmp_path):
+    """hifit's XML of each validation workspace is valid against hifit's DTD (written
+    where pyhf writes its own), and pyhf's xml2json reads it to the workspace pyhf
+    reads from pyhf's own json2xml output."""
+    ours, theirs = tmp_path / "hifit", tmp_path / "pyhf"
+    for folder in (ours, theirs):
+        folder.mkdir()
+    hifit("json2xml", path, "--output-dir", ours)
+    pyhf("json2xml", path, "--output-dir", theirs)
+    assert (theirs / "HistFactorySchema.dtd").is_file()  # pyhf's place for it
+    assert _validate_with_dtd(ours) == 1 + len(json.loads(path.read_text())["channels"])
+    read = {}
+    for name, folder in (("hifit", ours), ("pyhf", theirs)):
+        pyhf(
+            "xml2json",
+            folder / "FitConfig.xml",
+            "--basedir",
+            tmp_path,
+            "--hide-progress",
+            "--output-file",
+            tmp_path / f"{name}.json",
+        )
+        read[name] = json.loads((tmp_path / f"{name}.json").read_text())
+    _close(read["hifit"], read["pyhf"], rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("top", XML_CASES, ids=lambda p: p.parents[1].name)
+def test_json2xml_of_every_xml_case_validates(top, tmp_path):
+    """Every modifier kind (StatError: xmlimport_input) in hifit's XML is valid."""
+    original = tmp_path / "original.json"
+    pyhf(
+        "xml2json",
+        top,
+        "--basedir",
+        top.parents[1],
+        "--hide-progress",
+        "--output-file",
+        original,
+    )
+    hifit("json2xml", original, "--output-dir", tmp_path / "xml")
+    _validate_with_dtd(tmp_path / "xml")
