@@ -1,8 +1,9 @@
 """cabinetry's ``histo`` module: template histograms as boost-histogram objects.
 
-hifit stores templates as ROOT files (see :mod:`.template_files`); this class reads them
-back with the same names cabinetry uses (``Histogram.from_config``, ``from_path``,
-``yields``, ``stdev``, ``bins``).
+hifit stores templates as cabinetry does (see :mod:`.template_files`); this class reads
+them back with the same names cabinetry uses (``Histogram.from_config``, ``from_path``,
+``yields``, ``stdev``, ``bins``), and ``save`` (``.npz``), ``validate`` and
+``normalize_to_yield`` behave as cabinetry's.
 """
 
 from __future__ import annotations
@@ -69,6 +70,25 @@ class Histogram(bh.Histogram):
     @property
     def bins(self) -> np.ndarray:
         return self.axes[0].edges
+
+    def _template(self) -> template_files.Template:
+        return template_files.Template(self.yields, self.stdev, self.bins)
+
+    def save(self, histo_path: pathlib.Path) -> None:
+        """Write ``histo_path`` with suffix ``.npz`` (yields, stdev, bins)."""
+        path = pathlib.Path(histo_path).with_suffix(".npz")
+        template_files.save(self._template(), path.parent, path.stem, "npz")
+
+    def validate(self, name: str) -> None:
+        """Log warnings for empty bins and ill-defined stat. uncertainties."""
+        template_files.validate(self._template(), name)
+
+    def normalize_to_yield(self, reference_histogram: Histogram) -> float:
+        """Scale yields and stdev to the reference's total yield; returns the old
+        total over the new one."""
+        ratio = sum(self.yields) / sum(reference_histogram.yields)
+        self /= ratio
+        return ratio
 
 
 def name(
