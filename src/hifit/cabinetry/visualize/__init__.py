@@ -26,10 +26,12 @@ The array-level functions are in :mod:`.plot_model` and :mod:`.plot_result`.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import pathlib
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import matplotlib as mpl
 import numpy as np
@@ -64,6 +66,27 @@ log = logging.getLogger(__name__.removeprefix("hifit."))  # cabinetry's logger n
 
 FigurePath = str | pathlib.Path
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _with_label(func: F) -> F:
+    """Give a cabinetry function hifit's keyword ``label`` (last, default None):
+    the figures it draws carry that experiment label."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, label: str | None = None, **kwargs: Any) -> Any:
+        with utils.labelled(label):
+            return func(*args, **kwargs)
+
+    signature = inspect.signature(func)
+    keyword = inspect.Parameter(
+        "label", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="str | None"
+    )
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), keyword]
+    )
+    return wrapper  # type: ignore[return-value]
+
 
 def _figure_path(
     figure_folder: FigurePath, name: str, save_figure: bool
@@ -95,6 +118,7 @@ def _region_binning(
     return default, variable
 
 
+@_with_label
 def data_mc(
     model_prediction: Any,
     data: Sequence[float],
@@ -107,7 +131,6 @@ def data_mc(
     colors: Mapping[str, str] | None = None,
     close_figure: bool = False,
     save_figure: bool = True,
-    label: str | None = None,
 ) -> list[dict[str, Any]] | None:
     """Pre- or post-fit data/MC figures of a model prediction, one per channel.
 
@@ -130,63 +153,58 @@ def data_mc(
     Returns:
         ``[{"figure": Figure, "region": channel}]``, or None if no channel matched
     """
-    with utils.labelled(label):
-        from .. import model_utils
+    from .. import model_utils
 
-        model = model_prediction.model
-        if colors is not None:
-            missing = set(model.config.samples).difference(colors)
-            if missing:
-                raise ValueError(
-                    f"colors need to be provided for all samples, missing for {missing}"
-                )
-        data_yields = model_utils._data_per_channel(
-            model, np.asarray(data, dtype=float)
+    model = model_prediction.model
+    if colors is not None:
+        missing = set(model.config.samples).difference(colors)
+        if missing:
+            raise ValueError(
+                f"colors need to be provided for all samples, missing for {missing}"
+            )
+    data_yields = model_utils._data_per_channel(model, np.asarray(data, dtype=float))
+    selected = model_utils._filter_channels(model, channels)
+    if not selected:
+        return None
+
+    figures = []
+    for channel in selected:
+        i_chan = model.config.channels.index(channel)
+        bin_edges, variable = _region_binning(config, channel, len(data_yields[i_chan]))
+        histograms = [
+            {
+                "label": sample,
+                "isData": False,
+                "yields": np.asarray(model_prediction.model_yields[i_chan][i_sam]),
+                "variable": variable,
+            }
+            for i_sam, sample in enumerate(model.config.samples)
+        ]
+        histograms.append(
+            {
+                "label": "Data",
+                "isData": True,
+                "yields": np.asarray(data_yields[i_chan]),
+                "variable": variable,
+            }
         )
-        selected = model_utils._filter_channels(model, channels)
-        if not selected:
-            return None
-
-        figures = []
-        for channel in selected:
-            i_chan = model.config.channels.index(channel)
-            bin_edges, variable = _region_binning(
-                config, channel, len(data_yields[i_chan])
-            )
-            histograms = [
-                {
-                    "label": sample,
-                    "isData": False,
-                    "yields": np.asarray(model_prediction.model_yields[i_chan][i_sam]),
-                    "variable": variable,
-                }
-                for i_sam, sample in enumerate(model.config.samples)
-            ]
-            histograms.append(
-                {
-                    "label": "Data",
-                    "isData": True,
-                    "yields": np.asarray(data_yields[i_chan]),
-                    "variable": variable,
-                }
-            )
-            fig = plot_model.data_mc(
-                histograms,
-                np.asarray(model_prediction.total_stdev_model_bins[i_chan][-1]),
-                bin_edges,
-                figure_path=_figure_path(
-                    figure_folder,
-                    _data_mc_figure_name(channel, model_prediction.label),
-                    save_figure,
-                ),
-                log_scale=log_scale,
-                log_scale_x=log_scale_x,
-                label=f"{channel}\n{model_prediction.label}",
-                colors=colors,
-                close_figure=close_figure,
-            )
-            figures.append({"figure": fig, "region": channel})
-        return figures
+        fig = plot_model.data_mc(
+            histograms,
+            np.asarray(model_prediction.total_stdev_model_bins[i_chan][-1]),
+            bin_edges,
+            figure_path=_figure_path(
+                figure_folder,
+                _data_mc_figure_name(channel, model_prediction.label),
+                save_figure,
+            ),
+            log_scale=log_scale,
+            log_scale_x=log_scale_x,
+            label=f"{channel}\n{model_prediction.label}",
+            colors=colors,
+            close_figure=close_figure,
+        )
+        figures.append({"figure": fig, "region": channel})
+    return figures
 
 
 def _total_yield_uncertainty(stdev_list: Sequence[np.ndarray]) -> np.ndarray:
@@ -194,6 +212,7 @@ def _total_yield_uncertainty(stdev_list: Sequence[np.ndarray]) -> np.ndarray:
     return np.sqrt(np.sum(np.power(np.asarray(stdev_list, dtype=float), 2), axis=0))
 
 
+@_with_label
 def data_mc_from_histograms(
     config: Mapping[str, Any],
     *,
@@ -204,7 +223,6 @@ def data_mc_from_histograms(
     colors: Mapping[str, str] | None = None,
     close_figure: bool = False,
     save_figure: bool = True,
-    label: str | None = None,
 ) -> list[dict[str, Any]]:
     """Pre-fit data/MC figures straight from the (post-processed) template histograms.
 
@@ -228,75 +246,74 @@ def data_mc_from_histograms(
     Returns:
         ``[{"figure": Figure, "region": region name}]``
     """
-    with utils.labelled(label):
-        from .. import templates as hifit_templates
+    from .. import templates as hifit_templates
 
-        log.info("visualizing histogram")
-        if colors is not None:
-            missing = {
-                sample["Name"] for sample in config["Samples"] if not sample.get("Data")
-            }.difference(colors)
-            if missing:
-                raise ValueError(
-                    f"colors need to be provided for all samples, missing for {missing}"
-                )
-        if isinstance(channels, str):
-            channels = [channels]
-
-        figures = []
-        for region in config["Regions"]:
-            if channels is not None and region["Name"] not in channels:
-                continue
-            variable = region.get("Variable", "bin")
-            histograms, model_stdevs = [], []
-            bin_edges = None
-            # reverse config order: the first config sample is drawn last (on top)
-            for sample in config["Samples"][::-1]:
-                is_data = bool(sample.get("Data", False))
-                template = hifit_templates.load_template(
-                    dict(config), region, sample, modified=True
-                )
-                histograms.append(
-                    {
-                        "label": sample["Name"],
-                        "isData": is_data,
-                        "yields": template.yields,
-                        "variable": variable,
-                    }
-                )
-                if not is_data:
-                    model_stdevs.append(template.stdev)
-                bin_edges = template.bins
-            fig = plot_model.data_mc(
-                histograms,
-                _total_yield_uncertainty(model_stdevs),
-                bin_edges,
-                figure_path=_figure_path(
-                    figure_folder,
-                    _data_mc_figure_name(region["Name"], "pre-fit"),
-                    save_figure,
-                ),
-                log_scale=log_scale,
-                log_scale_x=log_scale_x,
-                label=f"{region['Name']}\npre-fit",
-                colors=colors,
-                close_figure=close_figure,
+    log.info("visualizing histogram")
+    if colors is not None:
+        missing = {
+            sample["Name"] for sample in config["Samples"] if not sample.get("Data")
+        }.difference(colors)
+        if missing:
+            raise ValueError(
+                f"colors need to be provided for all samples, missing for {missing}"
             )
-            figures.append({"figure": fig, "region": region["Name"]})
-        return figures
+    if isinstance(channels, str):
+        channels = [channels]
+
+    figures = []
+    for region in config["Regions"]:
+        if channels is not None and region["Name"] not in channels:
+            continue
+        variable = region.get("Variable", "bin")
+        histograms, model_stdevs = [], []
+        bin_edges = None
+        # reverse config order: the first config sample is drawn last (on top)
+        for sample in config["Samples"][::-1]:
+            is_data = bool(sample.get("Data", False))
+            template = hifit_templates.load_template(
+                dict(config), region, sample, modified=True
+            )
+            histograms.append(
+                {
+                    "label": sample["Name"],
+                    "isData": is_data,
+                    "yields": template.yields,
+                    "variable": variable,
+                }
+            )
+            if not is_data:
+                model_stdevs.append(template.stdev)
+            bin_edges = template.bins
+        fig = plot_model.data_mc(
+            histograms,
+            _total_yield_uncertainty(model_stdevs),
+            bin_edges,
+            figure_path=_figure_path(
+                figure_folder,
+                _data_mc_figure_name(region["Name"], "pre-fit"),
+                save_figure,
+            ),
+            log_scale=log_scale,
+            log_scale_x=log_scale_x,
+            label=f"{region['Name']}\npre-fit",
+            colors=colors,
+            close_figure=close_figure,
+        )
+        figures.append({"figure": fig, "region": region["Name"]})
+    return figures
 
 
 def _yields_and_stdev(template: Any) -> dict[str, np.ndarray]:
     return {"yields": template.yields, "stdev": template.stdev}
 
 
+@_with_label
 def templates(
     config: Mapping[str, Any],
     *,
     figure_folder: FigurePath = "figures",
     close_figure: bool = False,
     save_figure: bool = True,
-    label: str | None = None,
 ) -> list[dict[str, Any]]:
     """Systematic templates before and after post-processing, one figure each.
 
@@ -316,82 +333,80 @@ def templates(
     Returns:
         ``[{"figure", "region", "sample", "systematic"}]``
     """
-    with utils.labelled(label):
-        from .. import template_files
-        from .. import templates as hifit_templates
+    from .. import template_files
+    from .. import templates as hifit_templates
 
-        log.info("visualizing systematic templates")
-        histogram_folder = pathlib.Path(config["General"]["HistogramFolder"])
-        template_folder = pathlib.Path(figure_folder) / "templates"
-        config_dict = dict(config)
+    log.info("visualizing systematic templates")
+    histogram_folder = pathlib.Path(config["General"]["HistogramFolder"])
+    template_folder = pathlib.Path(figure_folder) / "templates"
+    config_dict = dict(config)
 
-        figures = []
-        for region in config["Regions"]:
-            for sample in config["Samples"]:
-                if sample.get("Data", False):
-                    continue
-                for systematic in config.get("Systematics", []):
-                    variations: dict[str, dict[str, dict[str, np.ndarray]]] = {}
-                    for direction in ("Up", "Down"):
-                        name = template_files.name(
-                            region, sample, systematic, template=direction
-                        )
-                        modified = template_files.find(
-                            histogram_folder, name + template_files.MODIFIED_SUFFIX
-                        )
-                        if modified is None:
-                            continue  # no template (normalisation, symmetrised)
-                        variations[direction] = {
-                            kind: _yields_and_stdev(
-                                hifit_templates.load_template(
-                                    config_dict,
-                                    region,
-                                    sample,
-                                    systematic,
-                                    direction,
-                                    modified=is_modified,
-                                )
+    figures = []
+    for region in config["Regions"]:
+        for sample in config["Samples"]:
+            if sample.get("Data", False):
+                continue
+            for systematic in config.get("Systematics", []):
+                variations: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+                for direction in ("Up", "Down"):
+                    name = template_files.name(
+                        region, sample, systematic, template=direction
+                    )
+                    modified = template_files.find(
+                        histogram_folder, name + template_files.MODIFIED_SUFFIX
+                    )
+                    if modified is None:
+                        continue  # no template (normalisation, symmetrised)
+                    variations[direction] = {
+                        kind: _yields_and_stdev(
+                            hifit_templates.load_template(
+                                config_dict,
+                                region,
+                                sample,
+                                systematic,
+                                direction,
+                                modified=is_modified,
                             )
-                            for kind, is_modified in (("orig", False), ("mod", True))
-                        }
-                    if not variations:
-                        continue
-                    nominal = hifit_templates.load_template(config_dict, region, sample)
-                    empty: dict[str, dict[str, np.ndarray]] = {"orig": {}, "mod": {}}
-                    up = variations.get("Up", empty)
-                    down = variations.get("Down", empty)
-                    figure_name = (
-                        f"{region['Name']}_{sample['Name']}_{systematic['Name']}.pdf"
-                    ).replace(" ", "-")
-                    fig = plot_model.templates(
-                        _yields_and_stdev(nominal),
-                        up["orig"],
-                        down["orig"],
-                        up["mod"],
-                        down["mod"],
-                        nominal.bins,
-                        # Variable is optional for histogram inputs
-                        region.get("Variable", "observable"),
-                        figure_path=_figure_path(
-                            template_folder, figure_name, save_figure
-                        ),
-                        label=(
-                            f"region: {region['Name']}\nsample: {sample['Name']}"
-                            f"\nsystematic: {systematic['Name']}"
-                        ),
-                        close_figure=close_figure,
-                    )
-                    figures.append(
-                        {
-                            "figure": fig,
-                            "region": region["Name"],
-                            "sample": sample["Name"],
-                            "systematic": systematic["Name"],
-                        }
-                    )
-        return figures
+                        )
+                        for kind, is_modified in (("orig", False), ("mod", True))
+                    }
+                if not variations:
+                    continue
+                nominal = hifit_templates.load_template(config_dict, region, sample)
+                empty: dict[str, dict[str, np.ndarray]] = {"orig": {}, "mod": {}}
+                up = variations.get("Up", empty)
+                down = variations.get("Down", empty)
+                figure_name = (
+                    f"{region['Name']}_{sample['Name']}_{systematic['Name']}.pdf"
+                ).replace(" ", "-")
+                fig = plot_model.templates(
+                    _yields_and_stdev(nominal),
+                    up["orig"],
+                    down["orig"],
+                    up["mod"],
+                    down["mod"],
+                    nominal.bins,
+                    # Variable is optional for histogram inputs
+                    region.get("Variable", "observable"),
+                    figure_path=_figure_path(template_folder, figure_name, save_figure),
+                    label=(
+                        f"region: {region['Name']}\nsample: {sample['Name']}"
+                        f"\nsystematic: {systematic['Name']}"
+                    ),
+                    close_figure=close_figure,
+                )
+                figures.append(
+                    {
+                        "figure": fig,
+                        "region": region["Name"],
+                        "sample": sample["Name"],
+                        "systematic": systematic["Name"],
+                    }
+                )
+    return figures
 
 
+@_with_label
 def correlation_matrix(
     fit_results: FitResults | Document,
     *,
@@ -399,30 +414,27 @@ def correlation_matrix(
     pruning_threshold: float = 0.0,
     close_figure: bool = True,
     save_figure: bool = True,
-    label: str | None = None,
 ) -> mpl.figure.Figure:
     """Correlation matrix of a fit, saved as ``correlation_matrix.pdf``.
 
     Fixed parameters (all-zero rows) are left out, as are parameters whose
     correlations with every other parameter are below ``pruning_threshold``.
     """
-    with utils.labelled(label):
-        fit_results = from_document(fit_results)
-        corr = np.asarray(fit_results.corr_mat, dtype=float)
-        weak = np.abs(corr) < pruning_threshold
-        np.fill_diagonal(weak, True)
-        drop = np.all(weak, axis=0) | np.all(corr == 0.0, axis=0)
-        keep = ~drop
-        return plot_result.correlation_matrix(
-            corr[np.ix_(keep, keep)],
-            [name for name, k in zip(fit_results.labels, keep, strict=True) if k],
-            figure_path=_figure_path(
-                figure_folder, "correlation_matrix.pdf", save_figure
-            ),
-            close_figure=close_figure,
-        )
+    fit_results = from_document(fit_results)
+    corr = np.asarray(fit_results.corr_mat, dtype=float)
+    weak = np.abs(corr) < pruning_threshold
+    np.fill_diagonal(weak, True)
+    drop = np.all(weak, axis=0) | np.all(corr == 0.0, axis=0)
+    keep = ~drop
+    return plot_result.correlation_matrix(
+        corr[np.ix_(keep, keep)],
+        [label for label, k in zip(fit_results.labels, keep, strict=True) if k],
+        figure_path=_figure_path(figure_folder, "correlation_matrix.pdf", save_figure),
+        close_figure=close_figure,
+    )
 
 
+@_with_label
 def pulls(
     fit_results: FitResults | Document,
     *,
@@ -430,36 +442,35 @@ def pulls(
     exclude: str | Sequence[str] | None = None,
     close_figure: bool = True,
     save_figure: bool = True,
-    label: str | None = None,
 ) -> mpl.figure.Figure:
     """Pull plot of a fit, saved as ``pulls.pdf``.
 
     Left out: parameters in ``exclude``, fixed parameters (uncertainty 0) and
     ``staterror_*`` parameters (centred at 1).
     """
-    with utils.labelled(label):
-        fit_results = from_document(fit_results)
-        excluded = {exclude} if isinstance(exclude, str) else set(exclude or ())
-        labels = list(fit_results.labels)
-        uncertainty = np.asarray(fit_results.uncertainty, dtype=float)
-        keep = np.array(
-            [
-                name not in excluded
-                and uncertainty[i] != 0.0
-                and not name.startswith("staterror_")
-                for i, name in enumerate(labels)
-            ],
-            dtype=bool,
-        )
-        return plot_result.pulls(
-            np.asarray(fit_results.bestfit, dtype=float)[keep],
-            uncertainty[keep],
-            [name for name, k in zip(labels, keep, strict=True) if k],
-            figure_path=_figure_path(figure_folder, "pulls.pdf", save_figure),
-            close_figure=close_figure,
-        )
+    fit_results = from_document(fit_results)
+    excluded = {exclude} if isinstance(exclude, str) else set(exclude or ())
+    labels = list(fit_results.labels)
+    uncertainty = np.asarray(fit_results.uncertainty, dtype=float)
+    keep = np.array(
+        [
+            label not in excluded
+            and uncertainty[i] != 0.0
+            and not label.startswith("staterror_")
+            for i, label in enumerate(labels)
+        ],
+        dtype=bool,
+    )
+    return plot_result.pulls(
+        np.asarray(fit_results.bestfit, dtype=float)[keep],
+        uncertainty[keep],
+        [label for label, k in zip(labels, keep, strict=True) if k],
+        figure_path=_figure_path(figure_folder, "pulls.pdf", save_figure),
+        close_figure=close_figure,
+    )
 
 
+@_with_label
 def ranking(
     ranking_results: RankingResults | Document,
     *,
@@ -467,79 +478,75 @@ def ranking(
     max_pars: int | None = None,
     close_figure: bool = True,
     save_figure: bool = True,
-    label: str | None = None,
 ) -> mpl.figure.Figure:
     """Impact ranking, saved as ``ranking.pdf``.
 
     Parameters are sorted by decreasing largest post-fit impact, and only the
     first ``max_pars`` are shown when given.
     """
-    with utils.labelled(label):
-        ranking_results = from_document(ranking_results)
-        post_up = np.asarray(ranking_results.postfit_up, dtype=float)
-        post_down = np.asarray(ranking_results.postfit_down, dtype=float)
-        order = np.argsort(np.maximum(np.abs(post_up), np.abs(post_down)))[::-1]
-        if max_pars is not None:
-            order = order[:max_pars]
+    ranking_results = from_document(ranking_results)
+    post_up = np.asarray(ranking_results.postfit_up, dtype=float)
+    post_down = np.asarray(ranking_results.postfit_down, dtype=float)
+    order = np.argsort(np.maximum(np.abs(post_up), np.abs(post_down)))[::-1]
+    if max_pars is not None:
+        order = order[:max_pars]
 
-        def pick(values: Any) -> np.ndarray:
-            return np.asarray(values)[order]
+    def pick(values: Any) -> np.ndarray:
+        return np.asarray(values)[order]
 
-        return plot_result.ranking(
-            pick(ranking_results.bestfit),
-            pick(ranking_results.uncertainty),
-            [str(name) for name in pick(ranking_results.labels)],
-            pick(ranking_results.prefit_up),
-            pick(ranking_results.prefit_down),
-            pick(post_up),
-            pick(post_down),
-            figure_path=_figure_path(figure_folder, "ranking.pdf", save_figure),
-            close_figure=close_figure,
-        )
+    return plot_result.ranking(
+        pick(ranking_results.bestfit),
+        pick(ranking_results.uncertainty),
+        [str(label) for label in pick(ranking_results.labels)],
+        pick(ranking_results.prefit_up),
+        pick(ranking_results.prefit_down),
+        pick(post_up),
+        pick(post_down),
+        figure_path=_figure_path(figure_folder, "ranking.pdf", save_figure),
+        close_figure=close_figure,
+    )
 
 
+@_with_label
 def scan(
     scan_results: ScanResults | Document,
     *,
     figure_folder: FigurePath = "figures",
     close_figure: bool = True,
     save_figure: bool = True,
-    label: str | None = None,
 ) -> mpl.figure.Figure:
     """Likelihood scan, saved as ``scan_{parameter}.pdf`` (``[`` → ``_``, no ``]``)."""
-    with utils.labelled(label):
-        scan_results = from_document(scan_results)
-        name = scan_results.name.replace("[", "_").replace("]", "")
-        return plot_result.scan(
-            scan_results.name,
-            scan_results.bestfit,
-            scan_results.uncertainty,
-            scan_results.parameter_values,
-            scan_results.delta_nlls,
-            figure_path=_figure_path(figure_folder, f"scan_{name}.pdf", save_figure),
-            close_figure=close_figure,
-        )
+    scan_results = from_document(scan_results)
+    name = scan_results.name.replace("[", "_").replace("]", "")
+    return plot_result.scan(
+        scan_results.name,
+        scan_results.bestfit,
+        scan_results.uncertainty,
+        scan_results.parameter_values,
+        scan_results.delta_nlls,
+        figure_path=_figure_path(figure_folder, f"scan_{name}.pdf", save_figure),
+        close_figure=close_figure,
+    )
 
 
+@_with_label
 def limit(
     limit_results: LimitResults | Document,
     *,
     figure_folder: FigurePath = "figures",
     close_figure: bool = True,
     save_figure: bool = True,
-    label: str | None = None,
 ) -> mpl.figure.Figure:
     """Observed and expected CLs against the POI, saved as ``limit.pdf``."""
-    with utils.labelled(label):
-        limit_results = from_document(limit_results)
-        return plot_result.limit(
-            limit_results.observed_CLs,
-            limit_results.expected_CLs,
-            limit_results.poi_values,
-            1 - limit_results.confidence_level,
-            figure_path=_figure_path(figure_folder, "limit.pdf", save_figure),
-            close_figure=close_figure,
-        )
+    limit_results = from_document(limit_results)
+    return plot_result.limit(
+        limit_results.observed_CLs,
+        limit_results.expected_CLs,
+        limit_results.poi_values,
+        1 - limit_results.confidence_level,
+        figure_path=_figure_path(figure_folder, "limit.pdf", save_figure),
+        close_figure=close_figure,
+    )
 
 
 _MODIFIER_CATEGORIES = [
@@ -555,6 +562,7 @@ _MODIFIER_CATEGORIES = [
 ]
 
 
+@_with_label
 def modifier_grid(
     model: Any,
     *,
@@ -562,7 +570,6 @@ def modifier_grid(
     split_by_sample: bool = False,
     close_figure: bool = True,
     save_figure: bool = True,
-    label: str | None = None,
 ) -> mpl.figure.Figure:
     """Which modifier types act on which channel, sample and parameter.
 
@@ -570,34 +577,33 @@ def modifier_grid(
     per sample with ``split_by_sample``; saved as ``modifier_grid.pdf``. The model
     must come from :func:`.model_utils.model_and_data` (it needs the spec).
     """
-    with utils.labelled(label):
-        from .. import model_utils
+    from .. import model_utils
 
-        modifiers = model_utils._modifier_map(model)
-        channels, samples = model.config.channels, model.config.samples
-        parameters = model.config.par_order
-        outer, inner = (samples, channels) if split_by_sample else (channels, samples)
-        index = {name: i for i, name in enumerate(_MODIFIER_CATEGORIES)}
-        grids = []
-        for outer_name in outer:
-            grid = np.zeros((len(inner), len(parameters)))
-            for i_row, inner_name in enumerate(inner):
-                pair = (inner_name, outer_name), (outer_name, inner_name)
-                channel, sample = pair[0] if split_by_sample else pair[1]
-                for i_par, parameter in enumerate(parameters):
-                    types = modifiers.get((channel, sample, parameter), [])
-                    category = " + ".join(sorted(types, reverse=True)) or "none"
-                    if category not in index:
-                        raise ValueError(
-                            f"modifiers for {channel}, {sample}, {parameter} not "
-                            f"supported: {types}"
-                        )
-                    grid[i_row, i_par] = index[category]
-            grids.append(grid)
-        return plot_model.modifier_grid(
-            grids,
-            [outer, inner, parameters],
-            dict(enumerate(_MODIFIER_CATEGORIES)),
-            figure_path=_figure_path(figure_folder, "modifier_grid.pdf", save_figure),
-            close_figure=close_figure,
-        )
+    modifiers = model_utils._modifier_map(model)
+    channels, samples = model.config.channels, model.config.samples
+    parameters = model.config.par_order
+    outer, inner = (samples, channels) if split_by_sample else (channels, samples)
+    index = {name: i for i, name in enumerate(_MODIFIER_CATEGORIES)}
+    grids = []
+    for outer_name in outer:
+        grid = np.zeros((len(inner), len(parameters)))
+        for i_row, inner_name in enumerate(inner):
+            pair = (inner_name, outer_name), (outer_name, inner_name)
+            channel, sample = pair[0] if split_by_sample else pair[1]
+            for i_par, parameter in enumerate(parameters):
+                types = modifiers.get((channel, sample, parameter), [])
+                category = " + ".join(sorted(types, reverse=True)) or "none"
+                if category not in index:
+                    raise ValueError(
+                        f"modifiers for {channel}, {sample}, {parameter} not "
+                        f"supported: {types}"
+                    )
+                grid[i_row, i_par] = index[category]
+        grids.append(grid)
+    return plot_model.modifier_grid(
+        grids,
+        [outer, inner, parameters],
+        dict(enumerate(_MODIFIER_CATEGORIES)),
+        figure_path=_figure_path(figure_folder, "modifier_grid.pdf", save_figure),
+        close_figure=close_figure,
+    )
