@@ -51,8 +51,8 @@ const char* to_string(ExpectedAsimov kind) {
     return enum_name(kind, names);
 }
 
-// pyhf's value: t = max(2NLL(mu, theta-hat-hat) - 2NLL(mu-hat, theta-hat), 0), set to 0 for
-// q_mu when mu-hat > mu and for q0 when mu-hat < 0.
+// pyhf's value: t = max(2NLL(mu, theta-hat-hat) - 2NLL(mu-hat, theta-hat), 0), set to 0
+// for q_mu when mu-hat > mu and for q0 when mu-hat < 0.
 double statistic_value(TestStat stat, double mu, double muhat, double fixed_nll,
                        double free_nll) {
     const double t = std::max(fixed_nll - free_nll, 0.0);

@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <utility>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 namespace hifit {
 
@@ -75,7 +75,8 @@ void ToySampler::sample(unsigned long long seed, unsigned long long index,
 
 ToyTestStatistic::ToyTestStatistic(const Model& model, const FitOptions& options,
                                    double mu, TestStat stat,
-                                   std::span<const double> generator, bool warm_reference)
+                                   std::span<const double> generator,
+                                   bool warm_reference)
     : model_(model), options_(options), generator_(generator.begin(), generator.end()),
       poi_(*model.poi_index()), mu_(stat == TestStat::q0 ? 0.0 : mu), stat_(stat),
       warm_reference_(warm_reference),

@@ -80,7 +80,8 @@ class ToyTestStatistic {
   private:
     using Vec = Eigen::VectorXd;
     using Mat = Eigen::MatrixXd;
-    using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    using RowMat =
+        Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     // Minimizes -2 ln L (into f) from x_ with options.fixed: steps with the fixed
     // factorization `chord` of a nearby Hessian on `set` (gradients only), then
     // Newton steps, else the minimizer from where they got (options.init is

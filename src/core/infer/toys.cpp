@@ -122,8 +122,8 @@ ToyResult hypotest_toys(const Model& model, std::span<const double> data, double
             std::vector<double> toy(sb_toys.size());
             // q of toy `index` around `gen`; each toy's fits start at its generating
             // point, so q does not depend on the chunks.
-            auto q_of = [&](ToySampler& toys, ToyTestStatistic& fast,
-                            std::size_t index, char& ok) {
+            auto q_of = [&](ToySampler& toys, ToyTestStatistic& fast, std::size_t index,
+                            char& ok) {
                 toys.sample(seed, index, toy);
                 if (fits == ToyFits::fast) {
                     bool valid = false;
