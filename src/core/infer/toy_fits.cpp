@@ -7,16 +7,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <utility>
 
 namespace hifit {
 
 namespace {
 
-// Newton steps per fit before the minimizer takes over: from a warm start a fit of a
-// well-behaved likelihood converges in three to five.
+// Newton steps per fit before the minimizer takes over. Near the minimum a few
+// suffice; where the Hessian is not positive definite (most free fits of 1Lbb toys
+// start so) or a step does not lower -2 ln L, the minimizer's damped steps take over.
 constexpr int kNewtonSteps = 12;
 // Steps with a fixed Hessian (gradients only) before them, until the decrease they
 // predict is below kChordGoal.
