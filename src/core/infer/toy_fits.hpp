@@ -56,7 +56,9 @@ struct ToyFitCounts {
 };
 
 // The test statistic of toys of one model at one tested POI value. Its value agrees
-// with test_statistic's (full fits from the default start) to the fits' tolerance:
+// with test_statistic's (full fits from the default start) to the fits' tolerance
+// where both reach the same minima (on 1Lbb, 199 of 200 toys within 1e-9; in the
+// other the reference's unconditional fit stopped in a local minimum 0.005 higher):
 // the unconditional fit starts at the generating point, the conditional one at the
 // unconditional solution; both take Newton steps with the exact Hessian, projected on
 // the box, while every step lowers -2 ln L, and fall back to the minimizer from where
