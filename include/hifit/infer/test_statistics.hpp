@@ -42,6 +42,15 @@ struct TestStatResult {
     bool valid() const { return free_fit.valid && fixed_fit.valid; }
 };
 
+// The statistic from the two fits: t = max(2NLL(mu, theta-hat-hat) - 2NLL(mu-hat,
+// theta-hat), 0), set to 0 for q_mu and q~_mu when mu-hat > mu and for q0 when mu-hat
+// < 0 (pyhf's definitions).
+double statistic_value(TestStat stat, double mu, double muhat, double fixed_nll,
+                       double free_nll);
+// Whether statistic_value depends on fixed_nll at this mu-hat (the fit with the POI
+// fixed is needed).
+bool needs_fixed_fit(TestStat stat, double mu, double muhat);
+
 // Evaluates a test statistic at POI value `mu` (two fits). `free_fit` may carry an
 // already computed unconditional fit (its bestfit is reused).
 TestStatResult test_statistic(const Model& model, std::span<const double> data,

@@ -39,9 +39,17 @@ std::vector<double> sample_toy_prior(const Model& model, std::span<const double>
                                      const std::vector<bool>& fixed,
                                      unsigned long long seed, unsigned long long index);
 
+// How each toy's test statistic is computed. `reference`: test_statistic's fits from
+// the initial values (several starts, continuation). `fast` (the default): the fits
+// start at the toy's generating point and take Newton steps, the conditional fit is
+// skipped where q does not depend on it, and the reference fits are the fallback
+// (see infer/toy_fits.hpp); q agrees with the reference to the fits' tolerance.
+enum class ToyFits { fast, reference };
+
 // Toy-based CLs (pyhf's ToyCalculator semantics).
 ToyResult hypotest_toys(const Model& model, std::span<const double> data, double mu,
                         TestStat stat, int ntoys, unsigned long long seed = 0,
-                        int jobs = 1, const FitOptions& base = {});
+                        int jobs = 1, const FitOptions& base = {},
+                        ToyFits fits = ToyFits::fast);
 
 } // namespace hifit

@@ -8,6 +8,7 @@
 #include "fit/setup.hpp"
 #include "infer/messages.hpp"
 #include "infer/parallel.hpp"
+#include "infer/toy_fits.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -161,16 +162,19 @@ void HybridNew::add_batch(HybridPoint& point, std::size_t batch) {
         std::find(order_.begin(), order_.end(), point.r) - order_.begin());
     const unsigned long long base = ((rank << 12) + batch) << 24;
     parallel_chunks(total, opt_.jobs, [&](std::size_t begin, std::size_t end) {
+        // the fits start where the toy was generated (warm start), as do the
+        // reference fits of the fallback
+        ToySampler sb_toys(model_, sb_gen), b_toys(model_, b_gen_);
+        ToyTestStatistic sb_q(model_, options_, point.r, TestStat::qmu_tilde, sb_gen,
+                              true),
+            b_q(model_, options_, point.r, TestStat::qmu_tilde, b_gen_, true);
+        std::vector<double> toy(sb_toys.size());
         for (std::size_t i = begin; i < end; ++i) {
             const bool sb = i < n_sb;
-            const auto toy =
-                sample_toy(model_, sb ? sb_gen : b_gen_, opt_.seed, base + i);
-            // the fits start where the toy was generated (warm start)
-            const TestStatResult t =
-                test_statistic(model_, toy, point.r, TestStat::qmu_tilde,
-                               warm(options_, sb ? sb_gen : b_gen_));
-            q[i] = t.value;
-            ok[i] = t.valid();
+            (sb ? sb_toys : b_toys).sample(opt_.seed, base + i, toy);
+            bool valid = false;
+            q[i] = (sb ? sb_q : b_q).evaluate(toy, valid);
+            ok[i] = valid;
         }
     });
     for (std::size_t i = 0; i < total; ++i) {

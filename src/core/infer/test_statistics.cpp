@@ -51,18 +51,8 @@ const char* to_string(ExpectedAsimov kind) {
     return enum_name(kind, names);
 }
 
-namespace {
-
-std::size_t require_poi(const Model& model) {
-    if (!model.poi_index()) {
-        throw InvalidArgument(
-            "this inference needs a model with a parameter of interest");
-    }
-    return *model.poi_index();
-}
-
-// pyhf: t = max(2NLL(mu, theta-hat-hat) - 2NLL(mu-hat, theta-hat), 0), set to 0 for
-// q_mu when mu-hat > mu and for q0 when mu-hat < 0.
+// pyhf's value: t = max(2NLL(mu, theta-hat-hat) - 2NLL(mu-hat, theta-hat), 0), set to 0
+// for q_mu when mu-hat > mu and for q0 when mu-hat < 0.
 double statistic_value(TestStat stat, double mu, double muhat, double fixed_nll,
                        double free_nll) {
     const double t = std::max(fixed_nll - free_nll, 0.0);
@@ -75,6 +65,28 @@ double statistic_value(TestStat stat, double mu, double muhat, double fixed_nll,
     default:
         return t;
     }
+}
+
+bool needs_fixed_fit(TestStat stat, double mu, double muhat) {
+    switch (stat) {
+    case TestStat::q0:
+        return !(muhat < 0.0);
+    case TestStat::qmu:
+    case TestStat::qmu_tilde:
+        return !(muhat > mu);
+    default:
+        return true;
+    }
+}
+
+namespace {
+
+std::size_t require_poi(const Model& model) {
+    if (!model.poi_index()) {
+        throw InvalidArgument(
+            "this inference needs a model with a parameter of interest");
+    }
+    return *model.poi_index();
 }
 
 // Asimov data (main and auxiliary) at POI = mu; see ExpectedAsimov. `start` warm-starts

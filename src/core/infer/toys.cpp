@@ -9,6 +9,7 @@
 #include "fit/setup.hpp"
 #include "infer/messages.hpp"
 #include "infer/parallel.hpp"
+#include "infer/toy_fits.hpp"
 #include "likelihood/model_data.hpp"
 
 #include <algorithm>
@@ -18,14 +19,6 @@
 namespace hifit {
 
 namespace {
-
-// splitmix64: decorrelated seeds for (seed, toy index) pairs.
-std::uint64_t mix(std::uint64_t x) {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
 
 double poisson(std::mt19937_64& rng, double mean) {
     if (!(mean > 0)) return 0.0;
@@ -51,19 +44,8 @@ double percentile(const std::vector<double>& sorted, double q) {
 
 std::vector<double> sample_toy(const Model& model, std::span<const double> pars,
                                unsigned long long seed, unsigned long long index) {
-    const ModelData& md = model.compiled();
-    std::mt19937_64 rng(mix(mix(seed) ^ index));
     std::vector<double> out(model.nmain() + model.naux());
-    Likelihood lh(model, std::vector<double>(out.size(), 0.0));
-    std::vector<double> expected(model.nmain());
-    lh.expected_data(pars, expected, false);
-    for (std::size_t b = 0; b < model.nmain(); ++b) out[b] = poisson(rng, expected[b]);
-    double* aux = out.data() + model.nmain();
-    for (const GaussianTerm& t : md.gaussian) {
-        aux[t.aux] = std::normal_distribution<double>(pars[t.par], t.sigma)(rng);
-    }
-    for (const PoissonTerm& t : md.poisson)
-        aux[t.aux] = poisson(rng, pars[t.par] * t.factor);
+    ToySampler(model, pars).sample(seed, index, out);
     return out;
 }
 
@@ -78,7 +60,7 @@ std::vector<double> sample_toy_prior(const Model& model, std::span<const double>
         bounds.size() != model.npars() || fixed.size() != model.npars())
         throw InvalidArgument(
             "sample_toy_prior: data, pars, bounds or fixed of the wrong size");
-    std::mt19937_64 rng(mix(mix(seed) ^ index));
+    std::mt19937_64 rng = toy_rng(seed, index);
     const double* aux = data.data() + model.nmain();
     std::vector<double> drawn(pars.begin(), pars.end());
     // RooFit draws within the parameter's range: redraw outside it (a truncated pdf)
@@ -107,7 +89,7 @@ std::vector<double> sample_toy_prior(const Model& model, std::span<const double>
 
 ToyResult hypotest_toys(const Model& model, std::span<const double> data, double mu,
                         TestStat stat, int ntoys, unsigned long long seed, int jobs,
-                        const FitOptions& base) {
+                        const FitOptions& base, ToyFits fits) {
     if (!model.poi_index())
         throw InvalidArgument("toys need a model with a parameter of interest");
     if (ntoys <= 0) throw InvalidArgument("the number of toys must be positive");
@@ -134,18 +116,29 @@ ToyResult hypotest_toys(const Model& model, std::span<const double> data, double
         ok_b(static_cast<std::size_t>(ntoys));
     parallel_chunks(
         static_cast<std::size_t>(ntoys), jobs, [&](std::size_t begin, std::size_t end) {
+            ToySampler sb_toys(model, sb_fit.bestfit), b_toys(model, b_fit.bestfit);
+            ToyTestStatistic sb_fast(model, options, mu, stat, sb_fit.bestfit),
+                b_fast(model, options, mu, stat, b_fit.bestfit);
+            std::vector<double> toy(sb_toys.size());
+            // q of toy `index` around `gen`; each toy's fits start at its generating
+            // point, so q does not depend on the chunks.
+            auto q_of = [&](ToySampler& toys, ToyTestStatistic& fast, std::size_t index,
+                            char& ok) {
+                toys.sample(seed, index, toy);
+                if (fits == ToyFits::fast) {
+                    bool valid = false;
+                    const double q = fast.evaluate(toy, valid);
+                    ok = valid;
+                    return q;
+                }
+                const TestStatResult r = test_statistic(model, toy, mu, stat, options);
+                ok = r.valid();
+                return r.value;
+            };
             for (std::size_t i = begin; i < end; ++i) {
                 // Distinct streams for the two hypotheses: index 2i and 2i + 1.
-                const auto toy_sb = sample_toy(model, sb_fit.bestfit, seed, 2 * i);
-                const auto toy_b = sample_toy(model, b_fit.bestfit, seed, 2 * i + 1);
-                const TestStatResult rsb =
-                    test_statistic(model, toy_sb, mu, stat, options);
-                const TestStatResult rb =
-                    test_statistic(model, toy_b, mu, stat, options);
-                out.q_sb[i] = rsb.value;
-                out.q_b[i] = rb.value;
-                ok_sb[i] = rsb.valid();
-                ok_b[i] = rb.valid();
+                out.q_sb[i] = q_of(sb_toys, sb_fast, 2 * i, ok_sb[i]);
+                out.q_b[i] = q_of(b_toys, b_fast, 2 * i + 1, ok_b[i]);
             }
         });
     // Toys whose fits failed are left out and counted, never silently kept.
