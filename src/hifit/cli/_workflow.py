@@ -96,7 +96,14 @@ def _require(valid: bool, message: str) -> None:
     show_default=True,
     help="Folder for the workspace, results, tables, figures and report.",
 )
-def run_command(config: str, output_dir: str) -> None:
+@click.option(
+    "--blind",
+    is_flag=True,
+    help="Every step on the pre-fit Asimov data set (cabinetry's "
+    "model_utils.asimov_data) instead of the observed data: results, tables, "
+    "figures and report never show the observations; the report says blinded.",
+)
+def run_command(config: str, output_dir: str, blind: bool) -> None:
     """The whole chain: templates → workspace → fit → ranking, limit and
     significance → yield tables, figures → report, written into one folder. Results
     are the same documents the inference commands write with -o (fit.json,
@@ -106,12 +113,12 @@ def run_command(config: str, output_dir: str) -> None:
     nothing is written into the folder, as every fit runs before the first write."""
     check_outputs([], [config], folders=[output_dir])
     try:
-        _run(config, Path(output_dir))
+        _run(config, Path(output_dir), blind)
     except _FailedFit as err:
         exit_if_failed(False, f"{err}; nothing written to {output_dir}")
 
 
-def _run(config: str, out: Path) -> None:
+def _run(config: str, out: Path, blind: bool = False) -> None:
     from .. import infer
     from ..cabinetry import model_utils, tabulate, workspace
     from ..cabinetry.fit.results_containers import from_document
@@ -122,7 +129,9 @@ def _run(config: str, out: Path) -> None:
     cfg = steps.run("reading the config", lambda: _load_config(config))
     steps.run("building templates", lambda: _make_templates(cfg))
     ws = steps.run("building the workspace", lambda: workspace.build(cfg))
-    model, data = model_utils.model_and_data(ws)
+    # blinded: the observations are never read into the run
+    model, data = model_utils.model_and_data(ws, asimov=blind)
+    label = {"data": "asimov" if blind else "observed"}
 
     def fit() -> Any:
         fitted = infer.fit(data, model)
@@ -132,7 +141,7 @@ def _run(config: str, out: Path) -> None:
     fitted = steps.run("fitting", fit)
     result = from_document(fitted.to_dict())
     has_poi = model.config.poi_index is not None
-    documents: dict[str, dict[str, Any]] = {"fit": fitted.to_dict()}
+    documents: dict[str, dict[str, Any]] = {"fit": {**fitted.to_dict(), **label}}
     if has_poi:
 
         def ranking() -> None:
@@ -141,16 +150,16 @@ def _run(config: str, out: Path) -> None:
                 r.valid,
                 f"ranking: {r.failed_fits} impact refits did not converge: {r.message}",
             )
-            documents["ranking"] = r.to_dict()
+            documents["ranking"] = {**r.to_dict(), **label}
 
         def inference() -> None:
             limit = infer.upper_limit(data, model)
             _require(limit.valid, f"upper limit: {limit.message}")
             significance = infer.significance(data, model)
             _require(significance.valid, f"significance: {significance.message}")
-            documents["limit"] = limit.to_dict()
-            documents["significance"] = significance.to_dict()
-            documents["scan"] = _poi_scan(infer, data, model, fitted, jobs)
+            documents["limit"] = {**limit.to_dict(), **label}
+            documents["significance"] = {**significance.to_dict(), **label}
+            documents["scan"] = {**_poi_scan(infer, data, model, fitted, jobs), **label}
 
         steps.run("ranking", ranking)
         steps.run("limit, significance and POI scan", inference)
@@ -191,6 +200,8 @@ def _run(config: str, out: Path) -> None:
             f"{model.config.poi_name} = {fitted.bestfit[poi]:.4f} ± "
             f"{fitted.uncertainty[poi]:.4f}"
         )
+    if blind:
+        click.echo("blinded: every result is on the Asimov data set")
     click.echo(
         f"results in {out}/ (workspace.json, fit.json, ranking.json, limit.json, "
         "significance.json, scan.json, tables/, figures/, report.html)"

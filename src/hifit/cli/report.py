@@ -62,6 +62,12 @@ window.addEventListener("load", function () {
 """
 
 
+BLINDED = (
+    "Blinded (hifit run --blind): every result, table and figure is on the pre-fit "
+    "Asimov data set; the observed data were not used."
+)
+
+
 def _esc(value: Any) -> str:
     return html.escape(str(value))
 
@@ -216,6 +222,7 @@ def render(out_dir: str | os.PathLike[str]) -> str:
     body = [
         "<h1>hifit report</h1>",
         f"<p>Run folder: <code>{_esc(folder.resolve())}</code></p>",
+        *([_note(BLINDED)] if fit and fit.get("data") == "asimov" else []),
         _fit_section(fit),
         _poi_section(fit),
         _limit_section(_read(folder, "limit"), _read(folder, "significance")),
