@@ -16,9 +16,9 @@ from ..pyhf_workspace import PatchSet, Workspace
 from ..results import document
 from ._common import (
     MAX_GRID_POINTS,
+    FitSettings,
     check_within_bounds,
     cli,
-    FitSettings,
     exit_if_failed,
     finite,
     fit_options,
@@ -70,7 +70,9 @@ def _load(
 ) -> tuple[Any, FitSettings]:
     """The model and what its fits start from: data (observed or Asimov), initial
     values and fixed flags with --fix applied."""
-    _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=need_poi)
+    _, model, data = load_model(
+        workspace, patchset, patch, measurement, need_poi=need_poi
+    )
     card = is_datacard(workspace)
     return model, fit_settings(model, data, fix, asimov, card=card)
 
