@@ -267,3 +267,36 @@ def test_poi_line_under_the_fit_table(tmp_path, ws_path):
     )
     proc = run("fit", ws_path, "--fix", "mu=2")
     assert proc.stdout.strip().splitlines()[-1] == "mu = 2.000000 (fixed)"
+
+
+COUNTING_CARD = (
+    DATA
+    / ".."
+    / "combine"
+    / "tutorials"
+    / "counting"
+    / "realistic-counting-experiment.txt"
+)
+
+
+def test_asimov_on_a_card_is_combines_t_minus_1(tmp_path):
+    """On a datacard --asimov is Combine's -t -1 (a-priori, r at --expectSignal 0):
+    the data set and the fit are those of `hifit combine -M MultiDimFit -t -1`'s
+    setup (hifit.combine.setup), with and without a frozen nuisance."""
+    import hifit
+    from hifit.combine import options, setup
+
+    for fix in ([], ["bg_others"]):
+        args = ["--freeze", ",".join(fix)] if fix else []
+        got = hifit_json(tmp_path, "fit", COUNTING_CARD, "--asimov", *args)
+        argv = [str(COUNTING_CARD), "-M", "MultiDimFit", "-t", "-1", "--mass", "120"]
+        if fix:
+            argv += ["--freezeParameters", ",".join(fix)]
+        ref = setup.build(options.parse(argv))
+        fit = hifit.infer.fit(ref.data, ref.model, **ref.fit_kwargs())
+        assert got["data"] == "asimov"
+        values = [p["value"] for p in got["parameters"]]
+        assert [p["name"] for p in got["parameters"]] == ref.model.config.par_names
+        np.testing.assert_allclose(values, fit.bestfit, atol=1e-6)
+        assert got["twice_nll"] == pytest.approx(fit.twice_nll, abs=1e-6)
+        assert [p["fixed"] for p in got["parameters"]] == list(fit.fixed)
