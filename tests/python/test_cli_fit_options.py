@@ -300,3 +300,32 @@ def test_asimov_on_a_card_is_combines_t_minus_1(tmp_path):
         np.testing.assert_allclose(values, fit.bestfit, atol=1e-6)
         assert got["twice_nll"] == pytest.approx(fit.twice_nll, abs=1e-6)
         assert [p["fixed"] for p in got["parameters"]] == list(fit.fixed)
+
+
+def test_toy_cls_prints_and_writes_its_monte_carlo_error(tmp_path, ws_path):
+    """`hifit cls --calctype toybased` (pyhf's name) is `--toys`: CLs ± its error, the
+    error in JSON; the error is Combine's propagation of the binomial errors of the
+    toy counts, computed in numpy from the same toys (same seed) thrown in Python."""
+    import hifit
+
+    out = tmp_path / "cls.json"
+    args = ["cls", ws_path, "--toys", "300", "--seed", "7", "--fix", "shape=0.2"]
+    proc = run(*args, "--calctype", "toybased", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    assert doc["calculator"] == "toys" and doc["ntoys"] == 300
+    assert f"CLs_obs = {doc['CLs_obs']:.6g} ± {doc['CLs_obs_error']:.2g}" in proc.stdout
+    ws = hifit.Workspace(SPEC)
+    model = ws.model()
+    init, fixed = fixed_setup(model, {"shape": 0.2})
+    toys = hifit.infer.toys.hypotest(
+        1.0, ws.data(model), model, ntoys=300, seed=7, jobs=1,
+        init_pars=init, fixed_params=fixed,
+    )  # fmt: skip
+    clsb, clb = np.mean(toys.q_sb >= toys.q_obs), np.mean(toys.q_b >= toys.q_obs)
+    err_sb, err_b = np.sqrt(clsb * (1 - clsb) / 300), np.sqrt(clb * (1 - clb) / 300)
+    error = np.sqrt(err_sb**2 + err_b**2 * (clsb / clb) ** 2) / clb
+    assert doc["CLs_obs"] == pytest.approx(clsb / clb, rel=1e-12)
+    assert doc["CLs_obs_error"] == pytest.approx(error, rel=1e-12)
+    proc = run(*args, "--calctype", "asymptotics")
+    assert proc.returncode == 2 and "--calctype" in proc.stderr

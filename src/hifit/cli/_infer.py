@@ -35,6 +35,7 @@ from ._common import (
 )
 
 _TEST_STATS = click.Choice(["qtilde", "q", "q0"])
+PYHF_NTOYS = 2000  # pyhf's ToyCalculator default
 
 convention_option = click.option(
     "--convention",
@@ -125,6 +126,12 @@ def _require_free_poi(model: Any, settings: FitSettings) -> None:
     help="Toy-based instead of asymptotic (at most 10^6 toys).",
 )
 @click.option(
+    "--calctype",
+    type=click.Choice(["asymptotics", "toybased"]),
+    help="pyhf's name for the calculator: toybased is --toys 2000 (pyhf's default) "
+    "unless --toys says how many.",
+)
+@click.option(
     "--seed",
     type=click.IntRange(0, 2**64 - 1),
     default=0,
@@ -149,6 +156,7 @@ def cls(
     mu: float,
     test_stat: str,
     toys: int | None,
+    calctype: str | None,
     seed: int,
     csv_file: str | None,
     convention: str,
@@ -166,6 +174,12 @@ def cls(
     propagated as Combine's HybridNew does; CLs_obs_error in the JSON).
     """
     check_outputs([output_file, csv_file], [workspace, patchset])
+    if calctype == "asymptotics" and toys:
+        raise click.BadParameter(
+            "--toys asks for the toy-based calculator", param_hint="--calctype"
+        )
+    if calctype == "toybased":
+        toys = toys or PYHF_NTOYS
     if patchset is not None and patch is None:
         if asimov or fix:
             raise click.UsageError(
