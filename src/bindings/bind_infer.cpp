@@ -276,6 +276,7 @@ void bind_infer(nb::module_& m) {
         .def_ro("cls_obs", &ToyResult::cls_obs)
         .def_ro("clsb_obs", &ToyResult::clsb_obs)
         .def_ro("clb_obs", &ToyResult::clb_obs)
+        .def_ro("cls_obs_err", &ToyResult::cls_obs_err)
         .def_ro("cls_exp", &ToyResult::cls_exp)
         .def_ro("failed_toys", &ToyResult::failed_toys)
         .def_ro("valid", &ToyResult::valid)

@@ -752,6 +752,22 @@ ROWS = [
         _cmd("fit", SIMPLE, "--fix", "mu=nan", "-o", OUT),
         "expected a finite number",
     ),
+    # --fix/--freeze on every inference command (issue 15 item 3)
+    Row(
+        "ranking-wrong-freeze-name",
+        _cmd("ranking", SIMPLE, "--freeze", "muu", "-o", OUT),
+        "no parameter named 'muu'; did you mean 'mu'?",
+    ),
+    Row(
+        "cls-fixes-the-poi",
+        _cmd("cls", SIMPLE, "--fix", "mu=1", "-o", OUT),
+        "'mu' is fixed by --fix",
+    ),
+    Row(
+        "limit-fix-outside-bounds",
+        _cmd("limit", SIMPLE, "--fix", "uncorr_bkguncrt[0]=-1", "-o", OUT),
+        "outside the bounds",
+    ),
     # output files (issue 13 item 3)
     Row(
         "output-is-the-input",

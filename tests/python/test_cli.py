@@ -106,7 +106,7 @@ def test_inspect_with_patchset_matches_pyhf_patchset_apply(tmp_path):
     ("args", "fragment"),
     [
         (["fit", "/no/such/file.json"], "/no/such/file.json: cannot open file"),
-        (["fit", TWO_BIN, "--fix", "mu"], "expected NAME=VALUE"),
+        (["fit", TWO_BIN, "--fix", "mu=x"], "expected NAME or NAME=VALUE"),
         (["fit", TWO_BIN, "--fix", "nope=1"], "no parameter named 'nope'"),
         (
             [

@@ -960,6 +960,49 @@ def test_toys_are_reproducible(toy_model):
     assert not np.array_equal(other.q_b, first.q_b)
 
 
+def _combine_cls_error(q_sb, q_b, q_obs):
+    """Combine's HybridNew error of CLs (RooStats HypoTestResult::CLsError): binomial
+    errors of CLs+b and CLb from the toy counts, CLs sqrt((e_sb/CLs+b)^2 +
+    (e_b/CLb)^2), in numpy from the returned toy arrays."""
+    clsb, clb = np.mean(q_sb >= q_obs), np.mean(q_b >= q_obs)
+    e_sb = math.sqrt(clsb * (1 - clsb) / len(q_sb))
+    e_b = math.sqrt(clb * (1 - clb) / len(q_b))
+    return clsb / clb * math.hypot(e_sb / clsb, e_b / clb)
+
+
+def test_toy_cls_error_is_combines_binomial_propagation(toy_model):
+    model, data = toy_model
+    toys = hifit.infer.toys.hypotest(1.0, data, model, ntoys=500, seed=3, jobs=2)
+    assert toys.valid, toys.message
+    expected = _combine_cls_error(toys.q_sb, toys.q_b, toys.q_obs)
+    assert toys.CLs_obs_error == pytest.approx(expected, rel=1e-12)
+    assert toys.to_dict()["CLs_obs_error"] == toys.CLs_obs_error
+    # discovery (q0): CLs is CLs+b, its error the binomial one alone
+    q0 = hifit.infer.toys.hypotest(
+        0.0, data, model, ntoys=300, seed=3, jobs=2, test_stat="q0"
+    )
+    p0 = np.mean(q0.q_sb >= q0.q_obs)
+    assert q0.CLs_obs == pytest.approx(p0, rel=1e-15)
+    assert q0.CLs_obs_error == pytest.approx(
+        math.sqrt(p0 * (1 - p0) / len(q0.q_sb)), rel=1e-12
+    )
+
+
+def test_toy_cls_error_predicts_the_spread_over_seeds(toy_model):
+    """The Monte-Carlo error is the spread of CLs over independent toy sets: the
+    standard deviation of CLs over 16 seeds (200 toys each) agrees with the mean
+    reported error within the sampling error of a 16-sample standard deviation."""
+    model, data = toy_model
+    runs = [
+        hifit.infer.toys.hypotest(1.0, data, model, ntoys=200, seed=100 + s, jobs=2)
+        for s in range(16)
+    ]
+    spread = np.std([r.CLs_obs for r in runs], ddof=1)
+    reported = np.mean([r.CLs_obs_error for r in runs])
+    # a standard deviation from n = 16 samples scatters by ~1/sqrt(2 (n - 1)) = 18 %
+    assert 0.55 < spread / reported < 1.45, (spread, reported)
+
+
 # --------------------------------------------------------------------------
 # Signal grid
 # --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ struct ToyResult {
     std::vector<double> q_sb; // test statistic of signal+background toys
     std::vector<double> q_b;  // of background-only toys
     double cls_obs = 0.0, clsb_obs = 0.0, clb_obs = 0.0;
+    double cls_obs_err = 0.0; // Monte-Carlo error of cls_obs (stats::cls_mc_error)
     std::array<double, 5> cls_exp{};
     int failed_toys = 0;
     bool valid = false;

@@ -66,4 +66,17 @@ double chi2_sf(double x, double ndof) {
     return gamma_q(0.5 * ndof, 0.5 * x);
 }
 
+double binomial_error(double p, double n) {
+    if (!(n > 0)) return std::numeric_limits<double>::quiet_NaN();
+    return std::sqrt(p * (1.0 - p) / n);
+}
+
+double cls_mc_error(double clsb, double n_sb, double clb, double n_b) {
+    if (!(clb > 0) || !(n_sb > 0) || !(n_b > 0))
+        return std::numeric_limits<double>::quiet_NaN();
+    const double cls = clsb / clb;
+    const double err_sb = binomial_error(clsb, n_sb), err_b = binomial_error(clb, n_b);
+    return std::sqrt(err_sb * err_sb + err_b * err_b * cls * cls) / clb;
+}
+
 } // namespace hifit::stats

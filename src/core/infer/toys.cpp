@@ -3,6 +3,7 @@
 #include <hifit/infer/impacts.hpp>
 #include <hifit/infer/limits.hpp>
 #include <hifit/infer/scans.hpp>
+#include <hifit/infer/stats.hpp>
 #include <hifit/infer/test_statistics.hpp>
 #include <hifit/infer/toys.hpp>
 
@@ -158,6 +159,11 @@ ToyResult hypotest_toys(const Model& model, std::span<const double> data, double
     out.clsb_obs = tail_fraction(out.q_sb, out.q_obs);
     out.clb_obs = tail_fraction(out.q_b, out.q_obs);
     out.cls_obs = stat == TestStat::q0 ? out.clsb_obs : out.clsb_obs / out.clb_obs;
+    const auto n_sb = static_cast<double>(out.q_sb.size());
+    out.cls_obs_err = stat == TestStat::q0
+                          ? stats::binomial_error(out.clsb_obs, n_sb)
+                          : stats::cls_mc_error(out.clsb_obs, n_sb, out.clb_obs,
+                                                static_cast<double>(out.q_b.size()));
     // Expected band: CLs of every background-only toy, at pyhf's percentiles.
     std::vector<double> cls_of_b;
     for (double q : out.q_b) {

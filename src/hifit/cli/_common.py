@@ -251,6 +251,7 @@ def load_card_model(path: str, patchset: str | None, no_poi: bool) -> Any:
     )
     for note in built.notes:
         click.echo(f"note: {note}", err=True)
+    click.get_current_context().meta["hifit_card_pois"] = list(built.pois)
     return built
 
 
@@ -318,3 +319,142 @@ def resolve_jobs(jobs: int) -> int:
 def write_output(output_file: str | None, payload: dict[str, Any]) -> None:
     if output_file:
         write_json_atomic(output_file, payload)
+
+
+# --- what every inference command fits: --asimov and --fix/--freeze ---------------
+
+ASIMOV_HELP = (
+    "Fit the Asimov data set instead of the observed data. pyhf workspaces: "
+    "cabinetry's (model_utils.asimov_data: every parameter at its pre-fit value, "
+    "the POI at its initial value, auxiliary data included). Datacards: Combine's "
+    "-t -1 (nuisances at their pre-fit values, the POIs at 0 as --expectSignal 0 "
+    "unless --fix gives them a value, global observables as observed)."
+)
+
+
+def fit_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--asimov and --fix/--freeze NAME[=VALUE], shared by every inference command;
+    :func:`fit_settings` turns them into the data and fit arguments."""
+    func = click.option(
+        "--fix",
+        "--freeze",
+        "fix",
+        multiple=True,
+        metavar="NAME[=VALUE]",
+        help="Hold a parameter fixed, at VALUE or at its initial value (Combine's "
+        "--freezeParameters with --setParameters); comma lists and repeats allowed.",
+    )(func)
+    return click.option("--asimov", is_flag=True, help=ASIMOV_HELP)(func)
+
+
+def parse_fixes(items: Sequence[str], hint: str = "--fix") -> dict[str, float | None]:
+    """NAME or NAME=VALUE per item (or comma list): the value, None for 'its initial
+    value'. A name given twice or a value that is not a finite number is refused."""
+    fixes: dict[str, float | None] = {}
+    for item in (part for text in items for part in text.split(",")):
+        name, sep, text = (s.strip() for s in item.partition("="))
+        value = None
+        if sep:
+            try:
+                value = float(text)
+            except ValueError:
+                name = ""
+        if not name:
+            raise click.BadParameter(
+                f"expected NAME or NAME=VALUE, found {item!r}", param_hint=hint
+            )
+        if name in fixes:
+            raise click.BadParameter(f"{name!r} is given twice", param_hint=hint)
+        fixes[name] = None if value is None else finite(value, hint)
+    return fixes
+
+
+class FitSettings:
+    """The data a command fits (observed or Asimov) and the initial values and
+    fixed flags of its fits, with --fix applied."""
+
+    def __init__(
+        self, data: np.ndarray, init: list[float], fixed: list[bool], asimov: bool
+    ) -> None:
+        self.data, self.init, self.fixed, self.asimov = data, init, fixed, asimov
+
+    def kwargs(self) -> dict[str, Any]:
+        """init_pars and fixed_params for hifit.infer."""
+        return {"init_pars": self.init, "fixed_params": self.fixed}
+
+    def require_free(self, model: Model, name: str, what: str) -> None:
+        """Refuse (exit 2) a command on a parameter that --fix holds fixed."""
+        i = model.config.par_names.index(name)
+        if self.fixed[i] and not model.config.suggested_fixed()[i]:
+            raise click.BadParameter(
+                f"{name!r} is fixed by --fix; {what} needs it free", param_hint="--fix"
+            )
+
+
+def fit_settings(
+    model: Model,
+    data: np.ndarray,
+    fix: Sequence[str],
+    asimov: bool,
+    *,
+    card: bool,
+    preset: dict[str, float] | None = None,
+) -> FitSettings:
+    """Data, initial values and fixed flags of a command: ``preset`` (fixed by the
+    command itself, e.g. --no-poi on a card) and --fix applied, and with --asimov
+    the Asimov data set (see ASIMOV_HELP) in place of the observed data."""
+    config = model.config
+    fixes = {**(preset or {}), **parse_fixes(fix)}
+    init, fixed = list(config.suggested_init()), list(config.suggested_fixed())
+    for name, value in fixes.items():
+        if name not in config.par_names:
+            unknown_name(name, config.par_names, "parameter", "--fix")
+        i = config.par_names.index(name)
+        if value is not None:
+            check_within_bounds(model, name, [value], "--fix")
+            init[i] = value
+        fixed[i] = True
+    if asimov:
+        data = _card_asimov(model, data, init, fixed, fixes) if card else _asimov(model)
+    return FitSettings(np.asarray(data, dtype=float), init, fixed, asimov)
+
+
+def _asimov(model: Model) -> np.ndarray:
+    """cabinetry's Asimov data set (model_utils.asimov_data)."""
+    from ..cabinetry.model_utils import asimov_data
+
+    return np.asarray(asimov_data(model), dtype=float)
+
+
+def _card_asimov(
+    model: Model,
+    data: np.ndarray,
+    init: list[float],
+    fixed: list[bool],
+    fixes: dict[str, float | None],
+) -> np.ndarray:
+    """Combine's -t -1 data set: a-priori, at the parameters as set, the POIs at 0
+    (--expectSignal 0) unless --fix set them (hifit.combine.setup's generation
+    point); the POIs are held fixed as Combine holds them for the generating fit."""
+    config = model.config
+    if config.poi_index is None:
+        raise click.UsageError("--asimov on a datacard needs a signal process (a POI)")
+    pars, held = list(init), list(fixed)
+    pois = [n for n in config.par_names if n in _card_pois(model)]
+    for name in pois:
+        i = config.par_names.index(name)
+        if fixes.get(name) is None:
+            pars[i] = 0.0
+        held[i] = True
+    bounds = [tuple(map(float, b)) for b in config.suggested_bounds()]
+    asimov, _ = _core.asimov_data(
+        model._model, np.asarray(data, dtype=float), float(pars[config.poi_index]),
+        "prefit", pars, bounds, held,
+    )  # fmt: skip
+    return np.asarray(asimov, dtype=float)
+
+
+def _card_pois(model: Model) -> list[str]:
+    """The POIs of a card's model (its signal strengths; see hifit.datacard)."""
+    pois = click.get_current_context().meta.get("hifit_card_pois")
+    return list(pois) if pois else [model.config.poi_name]

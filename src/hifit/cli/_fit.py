@@ -12,7 +12,8 @@ from ..io import check_outputs
 from ._common import (
     cli,
     exit_if_failed,
-    finite,
+    fit_options,
+    fit_settings,
     is_datacard,
     load_card_model,
     load_model,
@@ -24,6 +25,7 @@ from ._common import (
 )
 from ._figures import check_label, figure_options, write_figures
 from ._inspect import render, summary
+from ._poi_summary import poi_summary
 
 
 @cli.command()
@@ -41,24 +43,6 @@ def inspect(
     write_output(output_file, info)
 
 
-def _parse_fix(items: tuple[str, ...]) -> dict[str, float]:
-    fixes = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        try:
-            number = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not name:
-            raise click.BadParameter(
-                f"expected NAME=VALUE, found {item!r}", param_hint="--fix"
-            )
-        if name in fixes:
-            raise click.BadParameter(f"{name!r} is given twice", param_hint="--fix")
-        fixes[name] = finite(number, "--fix")
-    return fixes
-
-
 @cli.command("fit")
 @workspace_options
 @click.option(
@@ -66,9 +50,7 @@ def _parse_fix(items: tuple[str, ...]) -> dict[str, float]:
     is_flag=True,
     help="Fit without a parameter of interest (datacards: every POI fixed at 0).",
 )
-@click.option(
-    "--fix", multiple=True, metavar="NAME=VALUE", help="Fix a parameter (repeatable)."
-)
+@fit_options
 @click.option(
     "--minos",
     "minos_pars",
@@ -90,6 +72,7 @@ def fit_command(
     patch: str | None,
     measurement: str | None,
     no_poi: bool,
+    asimov: bool,
     fix: tuple[str, ...],
     minos_pars: tuple[str, ...],
     gof: bool,
@@ -102,18 +85,17 @@ def fit_command(
     Background-only workspaces whose POI exists only after a signal patch are
     fitted without POI automatically (as with --no-poi). A parameter pinned at a
     bound is marked "at bound"; its uncertainty is the one-sided width towards the
-    inside (--minos gives the exact interval).
+    inside (--minos gives the exact interval). Under the table, the POI with its
+    68 % CL interval (MINOS when --minos ran on it, else the Hessian error).
     """
     check_outputs([output_file], [workspace, patchset], folders=[figures_dir])
     check_label(figures_dir, figure_label)
-    model, data, fixes = _load(workspace, patchset, patch, measurement, no_poi)
+    model, data, preset = _load(workspace, patchset, patch, measurement, no_poi)
     config = model.config
-    init, fixed = config.suggested_init(), config.suggested_fixed()
-    for name, value in {**fixes, **_parse_fix(fix)}.items():
-        if name not in config.par_names:
-            unknown_name(name, config.par_names, "parameter", "--fix")
-        i = config.par_names.index(name)
-        init[i], fixed[i] = value, True
+    settings = fit_settings(
+        model, data, fix, asimov, card=is_datacard(workspace), preset=preset
+    )
+    data, init, fixed = settings.data, settings.init, settings.fixed
     for name in minos_pars:
         if name not in config.par_names:
             unknown_name(name, config.par_names, "parameter", "--minos")
@@ -149,7 +131,7 @@ def fit_command(
                 err=True,
             )
             result = improved
-    payload = result.to_dict()
+    payload = {**result.to_dict(), "data": "asimov" if asimov else "observed"}
     click.echo(_fit_table(result))
     if intervals:
         payload["minos"] = {n: [i.lower, i.upper] for n, i in intervals.items()}
@@ -160,6 +142,8 @@ def fit_command(
             click.echo(f"MINOS {name}: {_minos_text(i)}")
             if not i.valid:
                 failures.append(f"MINOS for {name} failed: {i.message}")
+    if result.poi is not None:
+        click.echo(poi_summary(result, intervals.get(result.poi), asimov))
     if gof and result.valid:
         g = goodness_of_fit(data, model, result)
         payload["goodness_of_fit"] = g.__dict__

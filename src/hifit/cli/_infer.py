@@ -16,10 +16,14 @@ from ..pyhf_workspace import PatchSet, Workspace
 from ..results import document
 from ._common import (
     MAX_GRID_POINTS,
+    FitSettings,
     check_within_bounds,
     cli,
     exit_if_failed,
     finite,
+    fit_options,
+    fit_settings,
+    is_datacard,
     jobs_option,
     load_model,
     output_option,
@@ -32,6 +36,7 @@ from ._common import (
 from ._figures import check_label, figure_options, write_figures
 
 _TEST_STATS = click.Choice(["qtilde", "q", "q0"])
+PYHF_NTOYS = 2000  # pyhf's ToyCalculator default
 
 convention_option = click.option(
     "--convention",
@@ -55,17 +60,39 @@ def _level_option(ctx: click.Context, param: click.Parameter, value: float) -> f
     return value
 
 
+def _load(
+    workspace: str,
+    patchset: str | None,
+    patch: str | None,
+    measurement: str | None,
+    fix: tuple[str, ...],
+    asimov: bool,
+    *,
+    need_poi: bool = True,
+) -> tuple[Any, FitSettings]:
+    """The model and what its fits start from: data (observed or Asimov), initial
+    values and fixed flags with --fix applied."""
+    _, model, data = load_model(
+        workspace, patchset, patch, measurement, need_poi=need_poi
+    )
+    card = is_datacard(workspace)
+    return model, fit_settings(model, data, fix, asimov, card=card)
+
+
+def _data_label(settings: FitSettings) -> dict[str, str]:
+    return {"data": "asimov" if settings.asimov else "observed"}
+
+
 def _poi_name(model: Any) -> str:
     return model.config.par_names[model.config.poi_index]
 
 
-def _free_nuisances(model: Any) -> list[int]:
-    fixed = model.config.suggested_fixed()
+def _free_nuisances(model: Any, fixed: list[bool]) -> list[int]:
     poi = model.config.poi_index
     return [i for i, f in enumerate(fixed) if not f and i != poi]
 
 
-def _require_free_poi(model: Any) -> None:
+def _require_free_poi(model: Any, settings: FitSettings) -> None:
     """Hypothesis tests need a free POI whose range holds the background-only
     hypothesis (POI = 0)."""
     poi = model.config.poi_index
@@ -80,6 +107,7 @@ def _require_free_poi(model: Any) -> None:
             f"the bounds [{lo:g}, {hi:g}] of the POI {_poi_name(model)} exclude the "
             "background-only hypothesis (POI = 0) that hypothesis tests need"
         )
+    settings.require_free(model, _poi_name(model), "a hypothesis test")
 
 
 @cli.command()
@@ -99,6 +127,12 @@ def _require_free_poi(model: Any) -> None:
     help="Toy-based instead of asymptotic (at most 10^6 toys).",
 )
 @click.option(
+    "--calctype",
+    type=click.Choice(["asymptotics", "toybased"]),
+    help="pyhf's name for the calculator: toybased is --toys 2000 (pyhf's default) "
+    "unless --toys says how many.",
+)
+@click.option(
     "--seed",
     type=click.IntRange(0, 2**64 - 1),
     default=0,
@@ -112,6 +146,7 @@ def _require_free_poi(model: Any) -> None:
     help="Signal grid: also write a CSV table.",
 )
 @convention_option
+@fit_options
 @jobs_option
 @output_option
 def cls(
@@ -122,9 +157,12 @@ def cls(
     mu: float,
     test_stat: str,
     toys: int | None,
+    calctype: str | None,
     seed: int,
     csv_file: str | None,
     convention: str,
+    asimov: bool,
+    fix: tuple[str, ...],
     jobs: int,
     output_file: str | None,
 ) -> None:
@@ -132,15 +170,29 @@ def cls(
 
     With --patchset and no --patch, every patch of the patchset is evaluated in
     parallel (a signal grid): its table is printed and, with -o / --csv, written.
-    Exit code 1 when a fit the result relies on did not converge.
+    Exit code 1 when a fit the result relies on did not converge. With --toys the
+    CLs line carries its Monte-Carlo error (binomial errors of CLs+b and CLb
+    propagated as Combine's HybridNew does; CLs_obs_error in the JSON).
     """
     check_outputs([output_file, csv_file], [workspace, patchset])
+    if calctype == "asymptotics" and toys:
+        raise click.BadParameter(
+            "--toys asks for the toy-based calculator", param_hint="--calctype"
+        )
+    if calctype == "toybased":
+        toys = toys or PYHF_NTOYS
     if patchset is not None and patch is None:
+        if asimov or fix:
+            raise click.UsageError(
+                "--asimov and --fix apply to one workspace: give --patch (a signal "
+                "grid fits every patch on its observed data)"
+            )
         _grid(workspace, patchset, mu, test_stat, jobs, output_file, csv_file)
         return
-    _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
-    _require_free_poi(model)
+    model, settings = _load(workspace, patchset, patch, measurement, fix, asimov)
+    _require_free_poi(model, settings)
     check_within_bounds(model, _poi_name(model), [mu], "--mu")
+    data = settings.data
     if toys:
         r = infer.toys.hypotest(
             mu,
@@ -150,11 +202,22 @@ def cls(
             seed=seed,
             jobs=resolve_jobs(jobs),
             test_stat=test_stat,
+            **settings.kwargs(),
         )
     else:
-        r = infer.hypotest(mu, data, model, test_stat=test_stat, convention=convention)
-    payload = {**r.to_dict(), "mu": mu, "test_stat": test_stat}
-    click.echo(f"CLs_obs = {r.CLs_obs:.6g}   (CLsb = {r.CLsb:.6g}, CLb = {r.CLb:.6g})")
+        r = infer.hypotest(
+            mu,
+            data,
+            model,
+            test_stat=test_stat,
+            convention=convention,
+            **settings.kwargs(),
+        )
+    payload = {**r.to_dict(), "mu": mu, "test_stat": test_stat, **_data_label(settings)}
+    error = f" ± {r.CLs_obs_error:.2g}" if toys else ""
+    click.echo(
+        f"CLs_obs = {r.CLs_obs:.6g}{error}   (CLsb = {r.CLsb:.6g}, CLb = {r.CLb:.6g})"
+    )
     click.echo(
         "CLs_exp = " + ", ".join(f"{v:.6g}" for v in r.CLs_exp) + "   (-2σ … +2σ)"
     )
@@ -244,6 +307,7 @@ def _write_csv(path: str, labels: list[str], points: list[Any]) -> None:
 )
 @convention_option
 @figure_options
+@fit_options
 @output_option
 def limit(
     workspace: str,
@@ -253,6 +317,8 @@ def limit(
     level: float,
     scan_spec: str | None,
     convention: str,
+    asimov: bool,
+    fix: tuple[str, ...],
     figures_dir: str | None,
     figure_label: str | None,
     output_file: str | None,
@@ -266,12 +332,19 @@ def limit(
     """
     check_outputs([output_file], [workspace, patchset], folders=[figures_dir])
     check_label(figures_dir, figure_label)
-    _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
-    _require_free_poi(model)
+    model, settings = _load(workspace, patchset, patch, measurement, fix, asimov)
+    _require_free_poi(model, settings)
     grid = parse_grid(scan_spec, "--scan") if scan_spec else None
     if grid is not None:
         check_within_bounds(model, _poi_name(model), grid, "--scan")
-    r = infer.upper_limit(data, model, scan=grid, level=level, convention=convention)
+    r = infer.upper_limit(
+        settings.data,
+        model,
+        scan=grid,
+        level=level,
+        convention=convention,
+        **settings.kwargs(),
+    )
     click.echo(f"observed upper limit: {_limit_text(r.observed)}")
     labels = (
         ["2.5%", "16%", "50%", "84%", "97.5%"]
@@ -300,7 +373,7 @@ def limit(
             param_hint="--scan",
         )
     exit_if_failed(r.valid, r.message)
-    write_output(output_file, r.to_dict())
+    write_output(output_file, {**r.to_dict(), **_data_label(settings)})
     write_figures("limit", r.to_dict(), figures_dir, figure_label)
 
 
@@ -321,6 +394,7 @@ def _limit_text(value: float) -> str:
     "(nuisances fitted to data: pyhf's, and Combine's --toysFrequentist). auto: the "
     "convention's (Combine: prefit, pyhf: postfit).",
 )
+@fit_options
 @output_option
 def significance(
     workspace: str,
@@ -329,6 +403,8 @@ def significance(
     measurement: str | None,
     convention: str,
     expected: str,
+    asimov: bool,
+    fix: tuple[str, ...],
     output_file: str | None,
 ) -> None:
     """Discovery significance (q0), observed and expected (Asimov at POI = 1).
@@ -336,9 +412,15 @@ def significance(
     Z = √q0 (as Combine reports it; finite where the p-value underflows), p0 = 1 - Φ(Z).
     """
     check_outputs([output_file], [workspace, patchset])
-    _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
-    _require_free_poi(model)
-    r = infer.significance(data, model, convention=convention, expected=expected)
+    model, settings = _load(workspace, patchset, patch, measurement, fix, asimov)
+    _require_free_poi(model, settings)
+    r = infer.significance(
+        settings.data,
+        model,
+        convention=convention,
+        expected=expected,
+        **settings.kwargs(),
+    )
     click.echo(
         f"observed: p0 = {r.observed_p_value:.6g}, Z = {r.observed_significance:.4f}"
     )
@@ -347,7 +429,7 @@ def significance(
         f"   ({r.expected} Asimov, {r.convention}'s convention)"
     )
     exit_if_failed(r.valid, r.message)
-    write_output(output_file, r.to_dict())
+    write_output(output_file, {**r.to_dict(), **_data_label(settings)})
 
 
 @cli.command()
@@ -366,6 +448,7 @@ def significance(
     metavar="LO:HI:N",
     help="Grid per --par (default: best fit ± 2σ, 21 points).",
 )
+@fit_options
 @jobs_option
 @figure_options
 @output_option
@@ -376,6 +459,8 @@ def scan(
     measurement: str | None,
     pars: tuple[str, ...],
     ranges: tuple[str, ...],
+    asimov: bool,
+    fix: tuple[str, ...],
     jobs: int,
     figures_dir: str | None,
     figure_label: str | None,
@@ -387,7 +472,10 @@ def scan(
     """
     check_outputs([output_file], [workspace, patchset], folders=[figures_dir])
     check_label(figures_dir, figure_label)
-    _, model, data = load_model(workspace, patchset, patch, measurement)
+    model, settings = _load(
+        workspace, patchset, patch, measurement, fix, asimov, need_poi=False
+    )
+    data = settings.data
     names = list(pars) or (
         [model.config.par_names[model.config.poi_index]]
         if model.config.poi_index is not None
@@ -406,6 +494,7 @@ def scan(
             if not pars:
                 raise click.UsageError(f"the POI {what}")
             raise click.BadParameter(what, param_hint="--par")
+        settings.require_free(model, name, "a scan")
     if ranges and len(ranges) != len(names):
         raise click.UsageError("give one --range per --par")
     grids = [parse_grid(spec, "--range") for spec in ranges]
@@ -415,7 +504,7 @@ def scan(
         raise click.BadParameter(
             f"the grid has more than {MAX_GRID_POINTS} points", param_hint="--range"
         )
-    best = infer.fit(data, model)
+    best = infer.fit(data, model, **settings.kwargs())
     exit_if_failed(best.valid, f"the free fit did not converge: {best.status}")
     if not grids:
         for name in names:
@@ -430,6 +519,7 @@ def scan(
         grids[0],
         grids[1] if len(names) == 2 else None,
         jobs=resolve_jobs(jobs),
+        **settings.kwargs(),
     )
     if len(names) == 1:
         for x, d in zip(r.values_x, r.delta_twice_nll, strict=True):
@@ -449,7 +539,7 @@ def scan(
         exit_if_failed(
             False, f"scan fits did not converge at {'; '.join(points)}{more}"
         )
-    write_output(output_file, r.to_dict())
+    write_output(output_file, {**r.to_dict(), **_data_label(settings)})
     write_figures("scan", r.to_dict(), figures_dir, figure_label)
 
 
@@ -472,6 +562,7 @@ def _scan_2d_table(names: list[str], r: Any) -> str:
     show_default=True,
     help="Parameters shown in the table.",
 )
+@fit_options
 @jobs_option
 @figure_options
 @output_option
@@ -481,6 +572,8 @@ def ranking(
     patch: str | None,
     measurement: str | None,
     top: int,
+    asimov: bool,
+    fix: tuple[str, ...],
     jobs: int,
     figures_dir: str | None,
     figure_label: str | None,
@@ -492,14 +585,16 @@ def ranking(
     """
     check_outputs([output_file], [workspace, patchset], folders=[figures_dir])
     check_label(figures_dir, figure_label)
-    _, model, data = load_model(workspace, patchset, patch, measurement, need_poi=True)
-    _require_free_poi(model)
-    if not _free_nuisances(model):
+    model, settings = _load(workspace, patchset, patch, measurement, fix, asimov)
+    _require_free_poi(model, settings)
+    if not _free_nuisances(model, settings.fixed):
         raise click.UsageError(
             "every parameter but the POI is fixed: there is no nuisance parameter "
             "to rank"
         )
-    r = infer.ranking(data, model, jobs=resolve_jobs(jobs))
+    r = infer.ranking(
+        settings.data, model, jobs=resolve_jobs(jobs), **settings.kwargs()
+    )
     width = max([len(n) for n in r.labels[:top]] + [9])
     click.echo(
         f"{'parameter':<{width}}  {'post up':>10}  {'post down':>10}  "
@@ -519,5 +614,5 @@ def ranking(
     exit_if_failed(
         r.valid, f"{r.failed_fits} impact refits did not converge: {r.message}"
     )
-    write_output(output_file, r.to_dict())
+    write_output(output_file, {**r.to_dict(), **_data_label(settings)})
     write_figures("ranking", r.to_dict(), figures_dir, figure_label)

@@ -102,7 +102,14 @@ def _require(valid: bool, message: str) -> None:
     help='Experiment label on the figures and the report, through mplhep ("ATLAS '
     'Internal": the first word names the experiment).',
 )
-def run_command(config: str, output_dir: str, label: str | None) -> None:
+@click.option(
+    "--blind",
+    is_flag=True,
+    help="Every step on the pre-fit Asimov data set (cabinetry's "
+    "model_utils.asimov_data) instead of the observed data: results, tables, "
+    "figures and report never show the observations; the report says blinded.",
+)
+def run_command(config: str, output_dir: str, label: str | None, blind: bool) -> None:
     """The whole chain: templates → workspace → fit → ranking, limit and
     significance → yield tables, figures → report, written into one folder. Results
     are the same documents the inference commands write with -o (fit.json,
@@ -117,12 +124,12 @@ def run_command(config: str, output_dir: str, label: str | None) -> None:
     if label is not None and not label.strip():
         raise click.BadParameter("the label is empty", param_hint="--label")
     try:
-        _run(config, Path(output_dir), label)
+        _run(config, Path(output_dir), label, blind)
     except _FailedFit as err:
         exit_if_failed(False, f"{err}; nothing written to {output_dir}")
 
 
-def _run(config: str, out: Path, label: str | None) -> None:
+def _run(config: str, out: Path, label: str | None, blind: bool = False) -> None:
     from .. import infer
     from ..cabinetry import model_utils, tabulate, workspace
     from ..cabinetry.fit.results_containers import from_document
@@ -134,7 +141,9 @@ def _run(config: str, out: Path, label: str | None) -> None:
     cfg = steps.run("reading the config", lambda: _load_config(config))
     steps.run("building templates", lambda: _make_templates(cfg))
     ws = steps.run("building the workspace", lambda: workspace.build(cfg))
-    model, data = model_utils.model_and_data(ws)
+    # blinded: the observations are never read into the run
+    model, data = model_utils.model_and_data(ws, asimov=blind)
+    data_kind = {"data": "asimov" if blind else "observed"}
 
     def fit() -> Any:
         fitted = infer.fit(data, model)
@@ -144,7 +153,7 @@ def _run(config: str, out: Path, label: str | None) -> None:
     fitted = steps.run("fitting", fit)
     result = from_document(fitted.to_dict())
     has_poi = model.config.poi_index is not None
-    documents: dict[str, dict[str, Any]] = {"fit": fitted.to_dict()}
+    documents: dict[str, dict[str, Any]] = {"fit": {**fitted.to_dict(), **data_kind}}
     if has_poi:
 
         def ranking() -> None:
@@ -153,21 +162,22 @@ def _run(config: str, out: Path, label: str | None) -> None:
                 r.valid,
                 f"ranking: {r.failed_fits} impact refits did not converge: {r.message}",
             )
-            documents["ranking"] = r.to_dict()
+            documents["ranking"] = {**r.to_dict(), **data_kind}
 
         def inference() -> None:
             limit = infer.upper_limit(data, model)
             _require(limit.valid, f"upper limit: {limit.message}")
             significance = infer.significance(data, model)
             _require(significance.valid, f"significance: {significance.message}")
-            documents["limit"] = limit.to_dict()
-            documents["significance"] = significance.to_dict()
+            documents["limit"] = {**limit.to_dict(), **data_kind}
+            documents["significance"] = {**significance.to_dict(), **data_kind}
             lo, hi = model.config.suggested_bounds()[model.config.poi_index]
             if lo <= 1.0 <= hi:  # CLs of the nominal signal, for the report
                 cls = infer.hypotest(1.0, data, model)
                 _require(cls.valid, f"CLs at POI = 1: {cls.message}")
-                documents["hypotest"] = cls.to_dict()
-            documents["scan"] = _poi_scan(infer, data, model, fitted, jobs)
+                documents["hypotest"] = {**cls.to_dict(), **data_kind}
+            scan = _poi_scan(infer, data, model, fitted, jobs)
+            documents["scan"] = {**scan, **data_kind}
 
         steps.run("ranking", ranking)
         steps.run("limit, CLs, significance and POI scan", inference)
@@ -210,6 +220,8 @@ def _run(config: str, out: Path, label: str | None) -> None:
             f"{model.config.poi_name} = {fitted.bestfit[poi]:.4f} ± "
             f"{fitted.uncertainty[poi]:.4f}"
         )
+    if blind:
+        click.echo("blinded: every result is on the Asimov data set")
     click.echo(
         f"results in {out}/ (run.json, workspace.json, fit.json, ranking.json, "
         "limit.json, hypotest.json, significance.json, scan.json, tables/, figures/, "

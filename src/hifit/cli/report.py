@@ -79,6 +79,12 @@ window.addEventListener("load", function () {
 """
 
 
+BLINDED = (
+    "Blinded (hifit run --blind): every result, table and figure is on the pre-fit "
+    "Asimov data set; the observed data were not used."
+)
+
+
 def _read(folder: Path, kind: str) -> dict[str, Any] | None:
     """The ``kind`` result document of a run folder (``<kind>.json``), or None."""
     try:
@@ -243,6 +249,7 @@ def render(out_dir: str | os.PathLike[str], label: str | None = None) -> str:
     body = [
         _heading(label or (run or {}).get("label")),
         f"<p>Run folder: <code>{_esc(folder.resolve())}</code></p>",
+        *([_note(BLINDED)] if fit and fit.get("data") == "asimov" else []),
         inputs_section(run),
         status_section(docs),
         _fit_section(fit),

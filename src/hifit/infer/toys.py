@@ -28,6 +28,9 @@ class ToyHypoTestResult:
     failed_toys: int
     valid: bool
     message: str = ""
+    #: Monte-Carlo error of CLs_obs from the toy counts (binomial errors of CLs+b and
+    #: CLb propagated as Combine's HybridNew does); NaN where CLs does not exist
+    CLs_obs_error: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         """The ``hifit.hypotest`` result document (toy-based)."""
@@ -36,6 +39,7 @@ class ToyHypoTestResult:
             {
                 "calculator": "toys",
                 "CLs_obs": self.CLs_obs,
+                "CLs_obs_error": self.CLs_obs_error,
                 "CLs_exp": self.CLs_exp,
                 "CLsb": self.CLsb,
                 "CLb": self.CLb,
@@ -76,6 +80,7 @@ def hypotest(
         CLs_obs=float(r.cls_obs),
         CLsb=float(r.clsb_obs),
         CLb=float(r.clb_obs),
+        CLs_obs_error=float(r.cls_obs_err),
         CLs_exp=[float(x) for x in r.cls_exp],
         q_obs=float(r.q_obs),
         q_sb=np.array(r.q_sb),

@@ -22,6 +22,23 @@ TEST(Stats, DistributionFunctions) {
     EXPECT_NEAR(hifit::stats::chi2_sf(2.0, 2.0), std::exp(-1.0), 1e-14);
 }
 
+// RooStats' HypoTestResult::CLsError documents sigma_CLs = CLs sqrt((sigma_sb /
+// CLs+b)^2 + (sigma_b / CLb)^2) with binomial sigma = sqrt(p (1 - p) / n): the
+// relative-error form of the same propagation, computed here from the toy counts.
+TEST(Stats, ToyClsErrorIsRooStatsPropagation) {
+    const double k_sb = 37, n_sb = 200, k_b = 120, n_b = 250;
+    const double clsb = k_sb / n_sb, clb = k_b / n_b, cls = clsb / clb;
+    const double rel_sb = std::sqrt(clsb * (1 - clsb) / n_sb) / clsb;
+    const double rel_b = std::sqrt(clb * (1 - clb) / n_b) / clb;
+    EXPECT_NEAR(hifit::stats::cls_mc_error(clsb, n_sb, clb, n_b),
+                cls * std::sqrt(rel_sb * rel_sb + rel_b * rel_b), 1e-15);
+    EXPECT_NEAR(hifit::stats::binomial_error(clb, n_b), rel_b * clb, 1e-15);
+    // CLs+b = 0: only CLs+b's own binomial error is 0, CLb's term vanishes with CLs
+    EXPECT_EQ(hifit::stats::cls_mc_error(0.0, n_sb, clb, n_b), 0.0);
+    EXPECT_TRUE(std::isnan(hifit::stats::cls_mc_error(0.0, n_sb, 0.0, n_b)));
+    EXPECT_TRUE(std::isnan(hifit::stats::cls_mc_error(clsb, 0, clb, n_b)));
+}
+
 TEST(Infer, AsymptoticHypotestMatchesPyhf) {
     Simple s;
     hifit::AsymptoticCalculator calc(s.model, s.data);
