@@ -20,7 +20,9 @@ struct GridOptions {
 
 // A patch's hypothesis test starts its fits from one shared point: the fit of the
 // background-only workspace to data, mapped by parameter name onto the patched model
-// (POI at 0, parameters the background lacks at their initial values). Each point
+// (POI at 0, parameters the background lacks at their initial values); the fits at
+// POI = mu also run from the model's initial values (pyhf's start), because for some
+// patches the signal moves that minimum into another basin. Each point
 // depends only on its own patch, never on another point, so any split of the patches
 // over threads, chunks or processes gives the same results. A point whose warm-started
 // fits fail, or disagree with each other (a conditional fit below the free one), is

@@ -41,12 +41,12 @@ std::unordered_map<std::string, double> background_fit(const Workspace& backgrou
     return out;
 }
 
-// pyhf's asymptotic hypotest (qmu, qmu_tilde) in four fits, each started from a
-// related solution: the fit to data at POI = 0, which generates the Asimov data, from
-// `start`; the free fit to data from that solution; the fits at POI = mu from the two
-// free fits (the generating point is the free fit to the Asimov data). Nothing when a
-// fit fails or two fits contradict each other (a conditional minimum below the free
-// one).
+// pyhf's asymptotic hypotest (qmu, qmu_tilde) from four minima, each fit started from
+// a related solution: the fit to data at POI = 0, which generates the Asimov data,
+// from `start`; the free fit to data from that solution; the fits at POI = mu from
+// the two free fits and from pyhf's start (the generating point is the free fit to
+// the Asimov data). Nothing when a fit fails or two fits contradict each other (a
+// conditional minimum below the free one).
 std::optional<HypoTestResult> warm_hypotest(const Model& model,
                                             std::span<const double> data, double mu,
                                             TestStat stat,
