@@ -71,10 +71,13 @@ def policy(quick: bool, slow: bool = False) -> Policy:
     return Policy(min_reps=3 if quick else 5, max_reps=50, budget_s=0.5 if quick else 2)
 
 
+CLOCK = {"name": "wall"}  # --clock: "cpu" times this process's CPU instead
+
+
 def median_ok(t: Timing) -> float:
     if not t.ok:
         raise RuntimeError(t.error or "no timing")
-    return statistics.median(t.wall_s)
+    return statistics.median(t.cpu_s if CLOCK["name"] == "cpu" else t.wall_s)
 
 
 def timed(fn: Callable[[], Any], pol: Policy) -> tuple[float, Any]:
@@ -216,10 +219,10 @@ def _hifit_with_info(tools: Tools, wl: Workload, quick: bool, row: Row) -> Cell:
 
 
 def toys_row(tools: Tools, quick: bool) -> Row:
-    """Toy fits per second on the 1Lbb model (the table shows time per toy fit)."""
+    """Free fits of toy data sets of the 1Lbb model at its initial values (the table
+    shows the time per toy fit; its inverse is toy fits/s)."""
     row = Row("1Lbb toys", "per toy fit")
-    wl = WORKLOADS[0]
-    spec, ops = load_inputs(wl)
+    spec, ops = load_inputs(WORKLOADS[0])
     ntoys = 20 if quick else 100
     if tools.hifit is not None:
 
@@ -227,16 +230,21 @@ def toys_row(tools: Tools, quick: bool) -> Row:
             hifit = tools.hifit
             ws = hifit.Workspace(spec).apply_patch(ops)
             model = ws.model()
-            data = ws.data(model)
-            # every toy: a signal+background and a background-only data set, each
-            # with its free and its fixed-POI fit
-            t, _ = timed(
-                lambda: hifit.infer.toys.hypotest(
-                    1.0, data, model, ntoys=ntoys, seed=1, jobs=1
-                ),
-                policy(quick, True),
+            init = model.config.suggested_init()
+            toys = [
+                hifit.infer.toys.sample(model, init, seed=1, index=i)
+                for i in range(ntoys)
+            ]
+
+            def fits():
+                return [hifit.infer.fit(toy, model) for toy in toys]
+
+            t, results = timed(fits, policy(quick, True))
+            bad = [r.status for r in results if not r.valid]
+            failed = f", {len(bad)} not valid ({', '.join(sorted(set(bad)))})"
+            return Cell(
+                t / ntoys, f"{ntoys} toys, infer.fit each{failed if bad else ''}"
             )
-            return Cell(t / (4 * ntoys), f"{4 * ntoys} fits in toys.hypotest")
 
         row.cells["hifit"] = attempt(hifit_toys)
     if tools.pyhf is not None:
@@ -244,19 +252,17 @@ def toys_row(tools: Tools, quick: bool) -> Row:
         def pyhf_toys() -> Cell:
             pyhf = tools.pyhf
             pyhf.set_backend("numpy", "scipy")
-            ws = pyhf.Workspace(patched_spec(spec, ops))
-            model = ws.model()
+            model = pyhf.Workspace(patched_spec(spec, ops)).model()
             pars = pyhf.tensorlib.astensor(model.config.suggested_init())
-            toy = model.make_pdf(pars).sample((1,))[0]
-            n = 1 if quick else 2
+            n = 1 if quick else 3
+            toys = model.make_pdf(pars).sample((n,))
 
             def fits():
-                for _ in range(n):
+                for toy in toys:
                     pyhf.infer.mle.fit(toy, model)
-                    pyhf.infer.mle.fixed_poi_fit(1.0, toy, model)
 
             t, _ = timed(fits, policy(quick, True))
-            return Cell(t / (2 * n), f"{2 * n} fits on one toy")
+            return Cell(t / n, f"{n} toys, mle.fit (SLSQP) each")
 
         row.cells["pyhf"] = attempt(pyhf_toys)
     if tools.nextstat is not None:
@@ -269,7 +275,7 @@ def toys_row(tools: Tools, quick: bool) -> Row:
             t, _ = timed(
                 lambda: ns.fit_toys(model, init, n_toys=n, seed=1), policy(quick, True)
             )
-            return Cell(t / n, f"fit_toys, {n} toys")
+            return Cell(t / n, f"fit_toys, {n} toys (sampling included)")
 
         row.cells["NextStat"] = attempt(ns_toys)
     return row
@@ -300,11 +306,15 @@ def grid_row(tools: Tools, quick: bool, sample: int) -> Row:
                     raise RuntimeError("a grid point's fits failed")
                 return points
 
-            t, _ = timed(run, policy(quick, slow=True))
-            target = "met" if t <= GRID_TARGET_S else "not met"
+            timing, _ = time_calls(run, policy(quick, slow=True))
+            t = median_ok(timing)
+            wall, cpu = min(timing.wall_s), min(timing.cpu_s)
+            # on two idle cores the wall time is at least half the CPU time
+            target = "met" if max(wall, cpu / 2) <= GRID_TARGET_S else "not met"
             row.notes.append(
-                f"hifit grid incl. reading the files, jobs=2: "
-                f"{fmt_time(t)} (target <= {GRID_TARGET_S:g} s: {target})"
+                f"hifit grid incl. reading the files, jobs=2: wall {fmt_time(wall)}, "
+                f"CPU {fmt_time(cpu)} (target <= {GRID_TARGET_S:g} s on 2 cores: "
+                f"{target if wall < 1.5 * cpu else 'machine busy, see CPU / 2'})"
             )
             return Cell(t, "files read, jobs=2")
 
@@ -630,17 +640,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="patches pyhf and NextStat run before extrapolating to 125 "
         "(default 1 with --quick, else 3)",
     )
+    p.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="cpu: this process's CPU seconds (all threads) instead of wall time, "
+        "for a machine shared with other work",
+    )
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    CLOCK["name"] = args.clock
     tools = load_tools()
     print("bench_table: " + ", ".join(f"{k} {v}" for k, v in tools.versions.items()))
     print(
         f"cpu: {cpu_name()}, {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.2f}; BLAS pools pinned to 1 thread, NextStat "
-        "set_threads(1); ratio = tool time / hifit time; ~ = extrapolated"
+        f"set_threads(1); {args.clock} time; ratio = tool time / hifit time; "
+        "~ = extrapolated"
     )
     sample = args.grid_sample or (1 if args.quick else 3)
     by_name = {w.name: w for w in WORKLOADS}
