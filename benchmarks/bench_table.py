@@ -487,7 +487,7 @@ def big_row(tools: Tools, quick: bool) -> Row:
                     raise RuntimeError(f"fit not valid ({res.status})")
                 return Cell(time.perf_counter() - t0)
             except hifit.InvalidModel as exc:
-                return Cell(note=f"refused: {str(exc).splitlines()[0][:100]}")
+                return Cell(note=f"refused: {str(exc).splitlines()[0]}")
             finally:
                 if old is None:
                     os.environ.pop("HIFIT_MEMORY_LIMIT")
