@@ -341,7 +341,9 @@ void bind_infer(nb::module_& m) {
             nb::arg("background"), nb::arg("patchset"), nb::arg("mu"),
             nb::arg("test_stat"))
         .def("run", &SignalGrid::run, nb::arg("patches"), nb::arg("jobs") = 1,
-             Release());
+             Release())
+        .def("run_range", &SignalGrid::run_range, nb::arg("begin"), nb::arg("end"),
+             nb::arg("jobs") = 1, Release());
 }
 
 } // namespace hifit::bindings

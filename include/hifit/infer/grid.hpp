@@ -37,6 +37,9 @@ class SignalGrid {
     // point() of each name, in order, on `jobs` threads (<= 0: every core).
     std::vector<HypoTestResult> run(const std::vector<std::string>& patches,
                                     int jobs = 1) const;
+    // The patches [begin, end) in patchset order (an executor's chunk).
+    std::vector<HypoTestResult> run_range(std::size_t begin, std::size_t end,
+                                          int jobs = 1) const;
 
   private:
     Workspace background_;

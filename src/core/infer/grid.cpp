@@ -139,4 +139,16 @@ std::vector<HypoTestResult> SignalGrid::run(const std::vector<std::string>& patc
     return out;
 }
 
+std::vector<HypoTestResult> SignalGrid::run_range(std::size_t begin, std::size_t end,
+                                                  int jobs) const {
+    const auto& names = patchset_.names();
+    if (begin > end || end > names.size())
+        throw InvalidArgument("grid range [" + std::to_string(begin) + ", " +
+                              std::to_string(end) + ") is outside the " +
+                              std::to_string(names.size()) + " patches");
+    return run({names.begin() + static_cast<std::ptrdiff_t>(begin),
+                names.begin() + static_cast<std::ptrdiff_t>(end)},
+               jobs);
+}
+
 } // namespace hifit

@@ -4,7 +4,8 @@ The per-point work is C++ (``_core.SignalGrid``): the background workspace and t
 patchset are parsed once, the background-only fit is done once and every point's
 fits start from it, never from another point, so a point's result does not depend on
 the chunk or thread it runs in. :func:`_grid_chunk` evaluates one list of patches and
-is what an executor runs per chunk; :func:`grid` is the public entry point.
+is what an executor runs per chunk (``SignalGrid.run_range(begin, end, jobs)`` does
+the same for an index range of the patchset); :func:`grid` is the public entry point.
 """
 
 from __future__ import annotations

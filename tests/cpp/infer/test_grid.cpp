@@ -43,4 +43,11 @@ TEST(Grid, PointsMatchTheAsymptoticCalculatorOnEveryThreadSplit) {
         EXPECT_EQ(r.cls_exp, two_threads[i].cls_exp);
         EXPECT_EQ(r.cls_obs, backwards[names.size() - 1 - i].cls_obs);
     }
+    // an index range is the same as its names
+    const auto& all = patchset.names();
+    const auto range = grid.run_range(3, 5, 2);
+    const auto named = grid.run({all[3], all[4]}, 1);
+    ASSERT_EQ(range.size(), 2u);
+    for (std::size_t i = 0; i < 2; ++i) EXPECT_EQ(range[i].cls_exp, named[i].cls_exp);
+    EXPECT_THROW(grid.run_range(4, all.size() + 1), hifit::InvalidArgument);
 }
