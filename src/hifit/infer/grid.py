@@ -100,7 +100,8 @@ def grid(
         )
     from tqdm import tqdm
 
-    step = max(1, jobs) * 4
+    # chunks of several points per thread: each chunk ends when its slowest point does
+    step = max(1, jobs) * 8
     out: list[GridPoint] = []
     with tqdm(total=len(names), desc="signal grid", unit="patch") as bar:
         for start in range(0, len(names), step):
