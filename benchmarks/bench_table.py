@@ -287,6 +287,7 @@ def toys_row(tools: Tools, quick: bool) -> Row:
 def grid_row(tools: Tools, quick: bool, sample: int) -> Row:
     """125 patches, asymptotic CLs at mu = 1; hifit from the files on 2 threads."""
     row = Row("1Lbb 125-patch grid", "all patches")
+    cls: dict[str, dict[str, float]] = {}  # tool -> CLs_obs of the sampled patches
     names = [p["metadata"]["name"] for p in _patchset()["patches"]]
     picked = (
         [names[round(i * (len(names) - 1) / max(1, sample - 1))] for i in range(sample)]
@@ -306,8 +307,9 @@ def grid_row(tools: Tools, quick: bool, sample: int) -> Row:
                     raise RuntimeError("a grid point's fits failed")
                 return points
 
-            timing, _ = time_calls(run, policy(quick, slow=True))
+            timing, points = time_calls(run, policy(quick, slow=True))
             t = median_ok(timing)
+            cls["hifit"] = {p.patch: p.CLs_obs for p in points if p.patch in picked}
             wall, cpu = min(timing.wall_s), min(timing.cpu_s)
             # on two idle cores the wall time is at least half the CPU time
             target = "met" if max(wall, cpu / 2) <= GRID_TARGET_S else "not met"
@@ -336,7 +338,9 @@ def grid_row(tools: Tools, quick: bool, sample: int) -> Row:
                         1.0, ws.data(model), model, return_expected_set=True
                     )
 
-                times.append(timed(one, policy(True, True))[0])
+                t, res = timed(one, policy(True, True))
+                times.append(t)
+                cls.setdefault("pyhf", {})[name] = float(res[0])
             return Cell(
                 statistics.mean(times) * len(names),
                 f"{len(picked)} of {len(names)} patches timed",
@@ -355,7 +359,9 @@ def grid_row(tools: Tools, quick: bool, sample: int) -> Row:
                     model = ns.from_pyhf(json.dumps(patched_spec(spec, ops[name])))
                     return ns.hypotest(1.0, model)
 
-                times.append(timed(one, policy(True, True))[0])
+                t, res = timed(one, policy(True, True))
+                times.append(t)
+                cls.setdefault("NextStat", {})[name] = float(res)
             return Cell(
                 statistics.mean(times) * len(names),
                 f"{len(picked)} of {len(names)} patches timed",
@@ -363,6 +369,15 @@ def grid_row(tools: Tools, quick: bool, sample: int) -> Row:
             )
 
         row.cells["NextStat"] = attempt(ns_grid)
+    # a time compares like with like only if the results agree
+    for tool in ("pyhf", "NextStat"):
+        common = sorted(set(cls.get("hifit", {})) & set(cls.get(tool, {})))
+        if common:
+            diff = max(abs(cls["hifit"][n] - cls[tool][n]) for n in common)
+            row.notes.append(
+                f"grid CLs_obs, largest |hifit - {tool}| over {', '.join(common)}: "
+                f"{diff:.2g}"
+            )
     return row
 
 
