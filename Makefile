@@ -102,9 +102,11 @@ demo: install
 	    -o demo-output/1Lbb_fit.json | tail -n 3; \
 	fi
 
+# One table, hifit vs pyhf vs NextStat on every workload (a few minutes: --quick).
+# The detailed per-tool scripts: benchmarks/bench_fit.py, bench_inference.py, ...
 bench: install
-	$(PY) benchmarks/bench_fit.py
-	$(PY) benchmarks/bench_inference.py
+	$(PIP) install -q --no-build-isolation -Cbuild-dir=build/py ".[bench]"
+	$(PY) benchmarks/bench_table.py --quick
 
 lint: venv
 	$(PIP) install -q ruff clang-format

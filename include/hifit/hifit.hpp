@@ -12,6 +12,7 @@
 
 #include <hifit/fit/minimizer.hpp>
 
+#include <hifit/infer/grid.hpp>
 #include <hifit/infer/impacts.hpp>
 #include <hifit/infer/limits.hpp>
 #include <hifit/infer/scans.hpp>

@@ -1,6 +1,7 @@
 #include "common.hpp"
 
 #include <hifit/errors.hpp>
+#include <hifit/infer/grid.hpp>
 #include <hifit/infer/impacts.hpp>
 #include <hifit/infer/limits.hpp>
 #include <hifit/infer/scans.hpp>
@@ -326,6 +327,24 @@ void bind_infer(nb::module_& m) {
         },
         nb::arg("model"), nb::arg("data"), nb::arg("mu"), nb::arg("test_stat"),
         HIFIT_FIT_ARGS);
+    // Signal grids: the background workspace and patchset once, points by name.
+    nb::class_<SignalGrid>(m, "SignalGrid")
+        .def(
+            "__init__",
+            [](SignalGrid* self, const Workspace& background, const PatchSet& patchset,
+               double mu, const std::string& stat) {
+                GridOptions o;
+                o.mu = mu;
+                o.stat = parse_stat(stat);
+                nb::gil_scoped_release release;
+                new (self) SignalGrid(background, patchset, o);
+            },
+            nb::arg("background"), nb::arg("patchset"), nb::arg("mu"),
+            nb::arg("test_stat"))
+        .def("run", &SignalGrid::run, nb::arg("patches"), nb::arg("jobs") = 1,
+             Release())
+        .def("run_range", &SignalGrid::run_range, nb::arg("begin"), nb::arg("end"),
+             nb::arg("jobs") = 1, Release());
 }
 
 } // namespace hifit::bindings

@@ -16,16 +16,24 @@ import os as _os
 if _os.environ.get("HIFIT_CORE_DIR"):
     __path__.insert(0, _os.path.abspath(_os.environ["HIFIT_CORE_DIR"]))
 
-from . import infer
 from .cabinetry import MODULES as _CABINETRY_MODULES
-from .cabinetry import (
-    set_logging,
-)  # cabinetry.set_logging, for `import hifit as cabinetry`
-from .exceptions import HifitError, InvalidModel, InvalidPatch, InvalidSpec
-from .model import Model, ModelConfig
-from .pyhf_workspace import PatchSet, Workspace
 
 __version__ = "0.1.0"
+
+# Names of the public API -> the module defining them. Imported on first use, so that
+# `hifit --help` and `import hifit.cli` do not load numpy and the engine.
+_LAZY = {
+    "infer": None,  # the subpackage itself
+    "HifitError": "exceptions",
+    "InvalidModel": "exceptions",
+    "InvalidPatch": "exceptions",
+    "InvalidSpec": "exceptions",
+    "Model": "model",
+    "ModelConfig": "model",
+    "PatchSet": "pyhf_workspace",
+    "Workspace": "pyhf_workspace",
+    "set_logging": "cabinetry",  # for `import hifit as cabinetry`
+}
 
 __all__ = [
     "HifitError",
@@ -49,6 +57,13 @@ __all__ = [
 def __getattr__(name: str) -> object:
     import importlib
 
+    if name in _LAZY:
+        module = _LAZY[name]
+        if module is None:
+            return importlib.import_module(f".{name}", __name__)
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+        globals()[name] = value
+        return value
     if name in _CABINETRY_MODULES:
         return importlib.import_module(f".cabinetry.{name}", __name__)
     msg = f"module 'hifit' has no attribute {name!r}"

@@ -112,3 +112,39 @@ def test_matplotlib_only_with_figures(tmp_path: Path) -> None:
     assert "matplotlib" in with_figures and "mplhep" not in with_figures
     assert "mplhep" in fit("--figures", "figs", "--label", "ATLAS Internal")
     assert (tmp_path / "figs" / "pulls.pdf").is_file()
+
+
+def test_help_loads_no_command_and_no_numpy() -> None:
+    """`hifit --help` lists the commands from _group.SHORT_HELP: neither numpy nor
+    any command module is imported."""
+    code = "from hifit.cli import main\ntry:\n    main(['--help'])\n"
+    code += "except SystemExit:\n    pass"
+    modules = _imported(code)
+    assert "numpy" not in modules
+    assert sorted(m for m in modules if m.startswith("hifit.cli._")) == [
+        "hifit.cli._group"
+    ]
+
+
+def test_short_help_table_matches_the_commands() -> None:
+    """Each SHORT_HELP entry is what click shows for the command itself (full and
+    truncated), and `--help` prints the same list as click's own formatter."""
+    import click
+    from click.utils import make_default_short_help
+
+    from hifit.cli._group import COMMANDS, SHORT_HELP, cli
+
+    ctx = click.Context(cli)
+    assert set(SHORT_HELP) == set(COMMANDS)
+    for name in COMMANDS:
+        cmd = cli.get_command(ctx, name)
+        for limit in (30, 45, 80, 1000):
+            assert make_default_short_help(SHORT_HELP[name], limit) == (
+                cmd.get_short_help_str(limit)
+            ), (name, limit)
+    # every command is loaded now: the list comes from click's own formatter
+    loaded = click.HelpFormatter(width=80)
+    click.Group.format_commands(cli, ctx, loaded)
+    lazy = click.HelpFormatter(width=80)
+    cli.__class__(name="hifit").format_commands(ctx, lazy)
+    assert lazy.getvalue() == loaded.getvalue()

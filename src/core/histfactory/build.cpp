@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 namespace hifit {
 
@@ -120,12 +121,7 @@ SortedSpec sort_and_check(const WorkspaceSpec& spec) {
             };
             check_len(s.data, nullptr, "data");
             check_values(c, s);
-            std::set<std::pair<std::string, ModifierType>> keys;
             for (const auto& m : s.modifiers) {
-                if (!keys.insert({m.name, m.type}).second) {
-                    throw InvalidModel(where(c, &s, &m) +
-                                       ": the same modifier appears twice");
-                }
                 if (m.type == ModifierType::histosys) {
                     check_len(m.hi_data, &m, "hi_data");
                     check_len(m.lo_data, &m, "lo_data");
@@ -156,6 +152,14 @@ SortedSpec sort_and_check(const WorkspaceSpec& spec) {
                 mods.begin(), mods.end(), [](const Modifier* a, const Modifier* b) {
                     return std::tie(a->name, a->type) < std::tie(b->name, b->type);
                 });
+            // sorted: a repeated (name, type) sits next to its twin
+            for (std::size_t k = 1; k < mods.size(); ++k) {
+                if (mods[k]->type == mods[k - 1]->type &&
+                    mods[k]->name == mods[k - 1]->name) {
+                    throw InvalidModel(where(*c, s, mods[k]) +
+                                       ": the same modifier appears twice");
+                }
+            }
         }
         out.sample_in.push_back(std::move(row));
         out.nbins.push_back(c->samples.front().data.size());
@@ -205,7 +209,7 @@ void fill_defaults(ParamSet& p, ModifierType type) {
 // modifiers), except staterror which pyhf registers sorted by name.
 std::vector<ParamSet> collect_paramsets(const SortedSpec& ss) {
     std::vector<ParamSet> sets;
-    std::map<std::string, std::size_t> index;
+    std::unordered_map<std::string, std::size_t> index;
     for (std::size_t t = 0; t < n_types; ++t) {
         const auto type = static_cast<ModifierType>(t);
         std::vector<std::string> order;
@@ -438,7 +442,7 @@ void apply_measurement(std::vector<ParamSet>& sets, const Measurement& meas) {
 // Builds the evaluation arrays: one cell per (channel, sample, bin).
 void build_cells(ModelData& md, HistFactoryTerms& hf, const SortedSpec& ss,
                  const std::vector<ParamSet>& sets,
-                 const std::map<std::string, std::size_t>& offset_of,
+                 const std::unordered_map<std::string, std::size_t>& offset_of,
                  const ModelOptions& options) {
     std::map<std::uint32_t, std::uint32_t> linear_slot;
     auto linear = [&](std::size_t par) {
@@ -595,7 +599,7 @@ Model Model::compile(const WorkspaceSpec& spec, const ModelOptions& options) {
     md->nmain = offset;
     md->samples = ss.samples;
 
-    std::map<std::string, std::size_t> offset_of;
+    std::unordered_map<std::string, std::size_t> offset_of;
     std::size_t npars = 0;
     for (const ParamSet& p : sets) {
         offset_of[p.name] = npars;

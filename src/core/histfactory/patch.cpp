@@ -141,9 +141,7 @@ bool patch_spec(WorkspaceSpec& spec, const Json& patch, const std::string& sourc
         }
         ops.push_back(std::move(op));
     }
-    WorkspaceSpec patched = spec;
-    for (const Operation& op : ops) apply(patched, op, source);
-    spec = std::move(patched);
+    for (const Operation& op : ops) apply(spec, op, source);
     return true;
 }
 

@@ -10,7 +10,8 @@ namespace hifit {
 // Applies an RFC 6902 patch whose operations all add, remove or replace whole elements
 // (channels, samples, modifiers, observations, measurements, measurement parameters).
 // Returns false, leaving `spec` untouched, when some operation needs the generic JSON
-// path; throws InvalidPatch/InvalidSpec for indices out of range or invalid values.
+// path; throws InvalidPatch/InvalidSpec for indices out of range or invalid values,
+// leaving `spec` partly patched (callers patch a copy they drop on error).
 bool patch_spec(WorkspaceSpec& spec, const Json& patch, const std::string& source);
 
 } // namespace hifit

@@ -11,6 +11,7 @@
 
 #include "enum_names.hpp"
 #include "fit/setup.hpp"
+#include "infer/asymptotic.hpp"
 #include "infer/messages.hpp"
 #include "likelihood/model_data.hpp"
 
@@ -163,6 +164,26 @@ TestStatResult test_statistic(const Model& model, std::span<const double> data,
     return out;
 }
 
+void asymptotic_cls(HypoTestResult& r, TestStat stat) {
+    const double sq = std::sqrt(r.q_obs), sqa = std::sqrt(r.q_asimov);
+    // Test statistic in -mu-hat/sigma space (pyhf's
+    // AsymptoticCalculator.teststatistic).
+    double t = sq - sqa;
+    if (stat == TestStat::qmu_tilde && !(sq <= sqa || r.q_asimov == 0.0)) {
+        t = (r.q_obs - r.q_asimov) / (2.0 * sqa);
+    }
+    r.clsb_obs = stats::normal_sf(t + sqa);
+    r.clb_obs = stats::normal_sf(t);
+    r.cls_obs = stat == TestStat::q0 ? r.clsb_obs : r.clsb_obs / r.clb_obs;
+    // A background-only experiment N sigma off its median: CLb = Phi(N).
+    const std::array<double, 5> sigmas = expected_band_sigmas(r.convention);
+    for (std::size_t i = 0; i < 5; ++i) {
+        const double clsb = stats::normal_sf(sqa - sigmas[i]);
+        r.cls_exp[i] =
+            stat == TestStat::q0 ? clsb : clsb / stats::normal_cdf(sigmas[i]);
+    }
+}
+
 AsymptoticCalculator::AsymptoticCalculator(const Model& model,
                                            std::span<const double> data, TestStat stat,
                                            FitOptions base, Convention convention,
@@ -233,23 +254,7 @@ HypoTestResult AsymptoticCalculator::hypotest(double mu) {
                               fixed_data.twice_nll, free_data_.twice_nll);
     r.q_asimov = statistic_value(stat_, r.mu, free_asimov_.bestfit[poi_],
                                  fixed_asimov.twice_nll, free_asimov_.twice_nll);
-    const double sq = std::sqrt(r.q_obs), sqa = std::sqrt(r.q_asimov);
-    // Test statistic in -mu-hat/sigma space (pyhf's
-    // AsymptoticCalculator.teststatistic).
-    double t = sq - sqa;
-    if (stat_ == TestStat::qmu_tilde && !(sq <= sqa || r.q_asimov == 0.0)) {
-        t = (r.q_obs - r.q_asimov) / (2.0 * sqa);
-    }
-    r.clsb_obs = stats::normal_sf(t + sqa);
-    r.clb_obs = stats::normal_sf(t);
-    r.cls_obs = stat_ == TestStat::q0 ? r.clsb_obs : r.clsb_obs / r.clb_obs;
-    // A background-only experiment N sigma off its median: CLb = Phi(N).
-    const std::array<double, 5> sigmas = expected_band_sigmas(convention_);
-    for (std::size_t i = 0; i < 5; ++i) {
-        const double clsb = stats::normal_sf(sqa - sigmas[i]);
-        r.cls_exp[i] =
-            stat_ == TestStat::q0 ? clsb : clsb / stats::normal_cdf(sigmas[i]);
-    }
+    asymptotic_cls(r, stat_);
     r.message = fit_failures({{"free fit to data", &free_data_},
                               {"Asimov generation fit", &asimov_fit_},
                               {"free fit to Asimov", &free_asimov_},

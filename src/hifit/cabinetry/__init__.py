@@ -8,7 +8,6 @@ Modules load on first use: ``templates`` pulls in uproot, ``visualize`` matplotl
 from __future__ import annotations
 
 import importlib
-import logging
 
 #: cabinetry's public module names, each a module of this package
 MODULES = frozenset(
@@ -32,6 +31,8 @@ __all__ = sorted(MODULES | {"set_logging"})
 def set_logging() -> None:
     """cabinetry's verbose logging: DEBUG for the ``cabinetry`` loggers (hifit's
     cabinetry layer logs under cabinetry's names), INFO for ``pyhf``."""
+    import logging  # not at import time: `import hifit` stays light
+
     logging.basicConfig(format="%(levelname)s - %(name)s - %(message)s")
     logging.getLogger("cabinetry").setLevel(logging.DEBUG)
     logging.getLogger("pyhf").setLevel(logging.INFO)

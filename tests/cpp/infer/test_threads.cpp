@@ -119,9 +119,17 @@ TEST(Threads, SignalGridOnThreadsEqualsSerial) {
         for (std::size_t i = static_cast<std::size_t>(t); i < names.size(); i += 2)
             threaded[i] = cls(names[i]);
     });
+    // SignalGrid: one shared background fit, points on its own two threads
+    const hifit::SignalGrid grid(ws, ps);
+    const auto grid_serial = grid.run(names, 1);
+    const auto grid_threaded = grid.run(names, 2);
     for (std::size_t i = 0; i < names.size(); ++i) {
         ASSERT_TRUE(serial[i].valid) << serial[i].message;
         EXPECT_EQ(threaded[i].cls_obs, serial[i].cls_obs);
         EXPECT_EQ(threaded[i].cls_exp, serial[i].cls_exp);
+        ASSERT_TRUE(grid_serial[i].valid) << grid_serial[i].message;
+        EXPECT_EQ(grid_threaded[i].cls_obs, grid_serial[i].cls_obs);
+        EXPECT_EQ(grid_threaded[i].cls_exp, grid_serial[i].cls_exp);
+        EXPECT_NEAR(grid_serial[i].cls_obs, serial[i].cls_obs, 1e-6);
     }
 }
