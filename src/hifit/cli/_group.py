@@ -47,8 +47,8 @@ SHORT_HELP = {
     "pyhf": "pyhf's commands: prefix a pyhf command line with `hifit` to run it here.",
     "ranking": "Impact of every nuisance parameter on the POI (cabinetry's ranking).",
     "report": "Write OUTPUT_DIR/report.html, a self-contained HTML page of what "
-    "`hifit run` wrote into OUTPUT_DIR (fit, POI, limit, significance, yields, "
-    "ranking, figures).",
+    "`hifit run` wrote into OUTPUT_DIR (inputs, fit status, fit, POI, limit, "
+    "significance, p-values, yields, ranking, templates, modifier grid, figures).",
     "run": "The whole chain: templates → workspace → fit → ranking, limit and "
     "significance → yield tables, figures → report, written into one folder.",
     "scan": "Profile-likelihood scan of one or two parameters (-2 Δln L).",
