@@ -56,6 +56,7 @@ class HistFactoryTerms final : public MainTerms {
                                               std::size_t npars) const override;
     void before_constraints(Evaluation& e, MainScratch& s) const override;
     void after_constraints(Evaluation& e, MainScratch& s) const override;
+    bool fisher_hessian() const override { return true; }
     void cell_rates(const MainScratch& s, std::vector<double>& out) const override;
 };
 
