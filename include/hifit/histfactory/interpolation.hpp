@@ -92,5 +92,4 @@ inline Value code4p_from(double up, double down, double alpha) {
     return {value, d1, d2};
 }
 
-
 } // namespace hifit::interp

@@ -333,8 +333,8 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
         const Vec scale = hf.diagonal().cwiseAbs().cwiseMax(1e-8);
         Vec newton;
         const bool convex = newton_step(hf, gf, 0.0, scale, newton);
-        res.edm = convex ? -0.5 * gf.dot(newton)
-                         : std::numeric_limits<double>::infinity();
+        res.edm =
+            convex ? -0.5 * gf.dot(newton) : std::numeric_limits<double>::infinity();
         if (!exact && res.edm < kExactNewtonEdm) {
             to_exact();
             continue;

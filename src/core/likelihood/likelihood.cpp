@@ -129,7 +129,7 @@ double Likelihood::twice_nll_grad_fisher(std::span<const double> pars,
 }
 
 bool Likelihood::has_fisher_hessian() const {
-    return model_.compiled().main->fisher_hessian();
+    return model_.compiled().main->fisher_hessian(model_.nmain(), model_.npars());
 }
 
 double Likelihood::deviance_terms(std::span<const double> pars, std::span<double> grad,

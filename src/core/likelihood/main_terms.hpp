@@ -56,8 +56,11 @@ class MainTerms {
     virtual void after_constraints(Evaluation& e, MainScratch& s) const = 0;
     // Whether after_constraints fills e.hess with the Fisher information of the main
     // terms, sum_b J_b J_b^T / nu_b, instead of their exact Hessian when e.fisher is
-    // set: positive semidefinite and a fraction of the exact Hessian's cost.
-    virtual bool fisher_hessian() const { return false; }
+    // set: positive semidefinite, and offered only where it costs a fraction of the
+    // exact Hessian (models of nmain bins and npars parameters).
+    virtual bool fisher_hessian(std::size_t /*nmain*/, std::size_t /*npars*/) const {
+        return false;
+    }
     // The rate of every cell (ModelData::cells) at the last evaluation.
     virtual void cell_rates(const MainScratch& s, std::vector<double>& out) const = 0;
     // Parameters the last evaluation profiled in closed form (their value does not
