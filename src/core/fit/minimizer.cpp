@@ -1,7 +1,10 @@
 // Bounded trust-region Newton (Levenberg-Marquardt damping of the exact Hessian,
 // projected onto the box, active set for parameters pinned at a bound, a step along
-// negative curvature to leave saddle points). A converged fit is a minimum: zero
-// projected gradient and a positive definite Hessian on the free set.
+// negative curvature to leave saddle points). On large HistFactory models the first
+// steps use the Fisher information instead (Likelihood::has_fisher_hessian); the
+// convergence test and the covariance always use the exact Hessian. A converged fit
+// is a minimum: zero projected gradient and a positive definite Hessian on the free
+// set.
 #include <hifit/errors.hpp>
 #include <hifit/fit/minimizer.hpp>
 
