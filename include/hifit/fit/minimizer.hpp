@@ -1,5 +1,5 @@
 // Maximum-likelihood fits: a bounded trust-region Newton minimizer on the exact
-// Hessian.
+// Hessian (Fisher-information steps first where the model offers them).
 #pragma once
 
 #include <hifit/likelihood/model.hpp>

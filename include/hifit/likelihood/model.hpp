@@ -114,6 +114,14 @@ class Likelihood {
     // hess is npars x npars, row-major (symmetric).
     double twice_nll_grad_hess(std::span<const double> pars, std::span<double> grad,
                                std::span<double> hess);
+    // As twice_nll_grad_hess, but hess holds the expected (Fisher) information of the
+    // main terms plus the exact Hessian of the constraint terms: positive
+    // semidefinite, cheaper, and exact in the limit of rates that match the data; for
+    // the minimizer's steps far from the minimum. Models without it (Combine's) give
+    // the exact Hessian; has_fisher_hessian() says which.
+    double twice_nll_grad_fisher(std::span<const double> pars, std::span<double> grad,
+                                 std::span<double> hess);
+    bool has_fisher_hessian() const;
     // -2 ln L of the saturated model (every rate at its count, every constrained
     // parameter at its measurement): the part of twice_nll that depends on the data
     // only.
@@ -138,7 +146,7 @@ class Likelihood {
     // -ln L minus its constant: the main terms of the model's kind plus the
     // constraint terms; grad and hess (if not empty) in -2 ln L units.
     double deviance_terms(std::span<const double> pars, std::span<double> grad,
-                          std::span<double> hess);
+                          std::span<double> hess, bool fisher = false);
     Model model_;
     std::vector<double> data_;
     std::unique_ptr<Scratch> scratch_;

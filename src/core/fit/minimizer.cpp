@@ -1,7 +1,10 @@
 // Bounded trust-region Newton (Levenberg-Marquardt damping of the exact Hessian,
 // projected onto the box, active set for parameters pinned at a bound, a step along
-// negative curvature to leave saddle points). A converged fit is a minimum: zero
-// projected gradient and a positive definite Hessian on the free set.
+// negative curvature to leave saddle points). On large HistFactory models the first
+// steps use the Fisher information instead (Likelihood::has_fisher_hessian); the
+// convergence test and the covariance always use the exact Hessian. A converged fit
+// is a minimum: zero projected gradient and a positive definite Hessian on the free
+// set.
 #include <hifit/errors.hpp>
 #include <hifit/fit/minimizer.hpp>
 
@@ -47,7 +50,31 @@ struct Problem {
                                       {g.data(), static_cast<std::size_t>(g.size())},
                                       {h.data(), static_cast<std::size_t>(h.size())});
     }
+    // The value, gradient and the Fisher approximation of the Hessian.
+    double fisher(const Vec& x, Vec& g, RowMat& h) {
+        ++evaluations;
+        return lh.twice_nll_grad_fisher({x.data(), static_cast<std::size_t>(x.size())},
+                                        {g.data(), static_cast<std::size_t>(g.size())},
+                                        {h.data(), static_cast<std::size_t>(h.size())});
+    }
 };
+
+// The one linear solve of the minimizer: the step p with (H + damping diag(scale)) p
+// = -g on the free set, false where that matrix is not positive definite.
+bool newton_step(const Mat& hf, const Vec& gf, double damping, const Vec& scale,
+                 Vec& p) {
+    Eigen::LLT<Mat> llt;
+    if (damping == 0.0) {
+        llt.compute(hf);
+    } else {
+        Mat damped = hf;
+        damped.diagonal() += damping * scale;
+        llt.compute(damped);
+    }
+    if (llt.info() != Eigen::Success) return false;
+    p = -llt.solve(gf);
+    return true;
+}
 
 enum class Role { free, fixed, at_bound, no_effect };
 
@@ -126,9 +153,17 @@ void covariance(const Problem& pb, const Vec& x, const Vec& g, const RowMat& h,
     Mat inv = Mat::Zero(m, m);
     bool positive = true;
     if (m > 0) {
-        Eigen::LDLT<Mat> ldlt(sub_matrix(h, idx));
-        inv = ldlt.solve(Mat::Identity(m, m));
-        positive = ldlt.info() == Eigen::Success && ldlt.isPositive();
+        // Cholesky (blocked, a third of LDLT's time) where the Hessian is positive
+        // definite, as it is at a converged minimum; LDLT's inverse otherwise.
+        const Mat hf = sub_matrix(h, idx);
+        Eigen::LLT<Mat> llt(hf);
+        if (llt.info() == Eigen::Success) {
+            inv = llt.solve(Mat::Identity(m, m));
+        } else {
+            Eigen::LDLT<Mat> ldlt(hf);
+            inv = ldlt.solve(Mat::Identity(m, m));
+            positive = ldlt.info() == Eigen::Success && ldlt.isPositive();
+        }
         for (int a = 0; a < m; ++a) positive = positive && inv(a, a) > 0;
     }
     // -2 ln L with errordef 1: cov = 2 H^-1.
@@ -211,6 +246,9 @@ bool at_kink(Problem& pb, Vec x, double f, int i) {
     return left < 0.0 && right > 0.0 && right - left > 1e-3;
 }
 
+// The Fisher steps hand over to exact Newton steps once their EDM is below this.
+constexpr double kExactNewtonEdm = 1e-2;
+
 } // namespace
 
 FitResult fit(Likelihood& likelihood, const FitOptions& options) {
@@ -250,7 +288,17 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
     FitResult res;
     Vec g(n);
     RowMat h(n, n);
-    double f = pb.full(x, g, h);
+    // Far from the minimum the exact Hessian is often indefinite (the second
+    // derivatives of the rates, weighted by the residuals), and damped steps crawl:
+    // steps on the Fisher information (positive semidefinite, and a third of the
+    // cost) until they settle, then exact Newton steps, whose Hessian decides
+    // convergence and gives the covariance.
+    bool exact = !likelihood.has_fisher_hessian();
+    double f = exact ? pb.full(x, g, h) : pb.fisher(x, g, h);
+    auto to_exact = [&]() {
+        exact = true;
+        f = pb.full(x, g, h);
+    };
     double lambda = 0.0;
     res.status = FitStatus::max_iterations;
     if (!std::isfinite(f)) {
@@ -273,6 +321,10 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
         std::vector<int> idx = indices(roles(pb, x, g, h), Role::free);
         std::erase_if(idx, [&](int i) { return kink[i]; });
         if (idx.empty()) {
+            if (!exact) {
+                to_exact();
+                continue;
+            }
             res.edm = 0.0;
             res.status = FitStatus::converged;
             break;
@@ -281,11 +333,15 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
         const Vec gf = sub_vector(g, idx);
         // EDM = g^T H^-1 g / 2 on the free set; infinite where H is not positive
         // definite.
-        Eigen::LLT<Mat> newton(hf);
-        const bool convex = newton.info() == Eigen::Success;
-        const Vec newton_step = convex ? Vec(-newton.solve(gf)) : Vec();
-        res.edm = convex ? -0.5 * gf.dot(newton_step)
-                         : std::numeric_limits<double>::infinity();
+        const Vec scale = hf.diagonal().cwiseAbs().cwiseMax(1e-8);
+        Vec newton;
+        const bool convex = newton_step(hf, gf, 0.0, scale, newton);
+        res.edm =
+            convex ? -0.5 * gf.dot(newton) : std::numeric_limits<double>::infinity();
+        if (!exact && res.edm < kExactNewtonEdm) {
+            to_exact();
+            continue;
+        }
         if (res.edm < options.edm_tolerance) {
             if (kink_rounds < 10 && release_kinks()) {
                 ++kink_rounds;
@@ -298,22 +354,15 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
         // Hessian is positive definite (the damping of earlier iterations is not
         // carried over to a region where Newton works), then Levenberg-Marquardt
         // damping that grows tenfold per rejection.
-        const Vec scale = hf.diagonal().cwiseAbs().cwiseMax(1e-8);
         bool accepted = false;
         double damping = convex ? 0.0 : std::max(lambda, 1e-4);
         for (int attempt = 0; attempt < 40 && !accepted; ++attempt) {
             Vec p;
             if (damping == 0.0) {
-                p = newton_step;
-            } else {
-                Mat damped = hf;
-                damped.diagonal() += damping * scale;
-                Eigen::LLT<Mat> llt(damped);
-                if (llt.info() != Eigen::Success) {
-                    damping *= 10.0;
-                    continue;
-                }
-                p = -llt.solve(gf);
+                p = newton;
+            } else if (!newton_step(hf, gf, damping, scale, p)) {
+                damping *= 10.0;
+                continue;
             }
             Vec trial = x;
             for (int a = 0; a < static_cast<int>(idx.size()); ++a) {
@@ -331,7 +380,7 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
             const double rho = (f - f_trial) / predicted;
             if (std::isfinite(f_trial) && f_trial <= f && rho > 1e-4) {
                 x = trial;
-                f = pb.full(x, g, h);
+                f = exact ? pb.full(x, g, h) : pb.fisher(x, g, h);
                 // remembered for the next region where the Hessian is not positive
                 lambda = rho > 0.75   ? damping / 4.0
                          : rho < 0.25 ? 2.0 * damping
@@ -340,6 +389,10 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
             } else {
                 damping = damping == 0.0 ? std::max(lambda, 1e-4) : 10.0 * damping;
             }
+        }
+        if (!accepted && !exact) { // the approximation is exhausted
+            to_exact();
+            continue;
         }
         if (!accepted && !convex && negative_curvature_step(pb, idx, hf, gf, x, f)) {
             f = pb.full(x, g, h);

@@ -469,6 +469,7 @@ void build_cells(ModelData& md, HistFactoryTerms& hf, const SortedSpec& ss,
             if (!s) continue;
             std::vector<Factor> factors;
             std::vector<const Modifier*> histosys;
+            std::vector<std::uint32_t> histosys_par; // looked up once, not per bin
             for (const Modifier* m : ss.mods(s)) {
                 const std::size_t off = offset_of.at(m->name);
                 Factor f;
@@ -476,6 +477,7 @@ void build_cells(ModelData& md, HistFactoryTerms& hf, const SortedSpec& ss,
                 switch (m->type) {
                 case ModifierType::histosys:
                     histosys.push_back(m);
+                    histosys_par.push_back(static_cast<std::uint32_t>(off));
                     continue;
                 case ModifierType::normsys: {
                     FactorSlot slot;
@@ -541,18 +543,20 @@ void build_cells(ModelData& md, HistFactoryTerms& hf, const SortedSpec& ss,
                     hf.cell_factor_par.push_back(par);
                 }
                 cell.add_begin = static_cast<std::uint32_t>(hf.additive.size());
-                for (const Modifier* m : histosys) {
+                const auto pars_begin = hf.cell_factor_par.begin() + cell.factor_begin;
+                for (std::size_t k = 0; k < histosys.size(); ++k) {
+                    const Modifier* m = histosys[k];
                     AdditiveTerm term;
-                    term.par = static_cast<std::uint32_t>(offset_of.at(m->name));
+                    term.par = histosys_par[k];
                     term.code = options.histosys;
                     term.up = m->hi_data[b] - s->data[b];
                     term.down = s->data[b] - m->lo_data[b];
-                    for (std::uint32_t f = cell.factor_begin; f < cell.factor_end;
-                         ++f) {
-                        if (hf.cell_factor_par[f] == term.par) {
-                            term.shared_factor =
-                                static_cast<std::int32_t>(f - cell.factor_begin);
-                        }
+                    // the cell's factor parameters are sorted
+                    const auto shared = std::lower_bound(
+                        pars_begin, hf.cell_factor_par.end(), term.par);
+                    if (shared != hf.cell_factor_par.end() && *shared == term.par) {
+                        term.shared_factor =
+                            static_cast<std::int32_t>(shared - pars_begin);
                     }
                     hf.additive.push_back(term);
                 }

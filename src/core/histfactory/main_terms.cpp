@@ -21,10 +21,10 @@ struct HistFactoryScratch final : MainScratch {
     std::vector<double> w, c;                   // per main bin
     std::vector<double> jac;                    // nmain x npars
     std::vector<double> r, g, p_minus;          // per factor of one cell
-    std::vector<double> da, d2a;                // per additive term of one cell
+    std::vector<double> da, d2a;                // per additive term
 };
 
-interp::Value additive_value(const AdditiveTerm& t, double alpha) {
+inline interp::Value additive_value(const AdditiveTerm& t, double alpha) {
     switch (t.code) {
     case HistosysCode::code0:
         return interp::code0_from(t.up, t.down, alpha);
@@ -50,17 +50,16 @@ std::unique_ptr<MainScratch> HistFactoryTerms::make_scratch(std::size_t nmain,
     s->w.resize(nmain);
     s->c.resize(nmain);
     s->jac.resize(nmain * npars);
-    std::size_t max_factors = 0, max_add = 0;
+    std::size_t max_factors = 0;
     for (const HistFactoryCell& cell : cells) {
         max_factors =
             std::max<std::size_t>(max_factors, cell.factor_end - cell.factor_begin);
-        max_add = std::max<std::size_t>(max_add, cell.add_end - cell.add_begin);
     }
     s->r.resize(max_factors);
     s->g.resize(max_factors);
     s->p_minus.resize(max_factors);
-    s->da.resize(max_add);
-    s->d2a.resize(max_add);
+    s->da.resize(additive.size());
+    s->d2a.resize(additive.size());
     return s;
 }
 
@@ -68,19 +67,28 @@ void HistFactoryTerms::before_constraints(Evaluation& e, MainScratch& scratch) c
     auto& s = static_cast<HistFactoryScratch&>(scratch);
     const std::span<const double> pars = e.pars;
 
-    // 1. Factor slots: each normsys value once per call, linear slots read theta.
-    for (std::size_t i = 0; i < slots.size(); ++i) {
-        const FactorSlot& slot = slots[i];
+    // 1. Factor slots: each normsys value once per call, linear slots read theta;
+    // their derivatives only when the gradient is wanted (the interpolation is
+    // inline, so a value-only call skips them).
+    const bool derivatives = !e.grad.empty();
+    auto factor = [&](const FactorSlot& slot) {
         const double x = pars[slot.par];
-        interp::Value v{x, 1.0, 0.0};
-        if (slot.kind == FactorSlot::poly_code4) {
-            v = interp::code4_from(slot.poly, slot.ln_hi, slot.ln_lo, x);
-        } else if (slot.kind == FactorSlot::exp_code1) {
-            v = interp::code1_from(slot.ln_hi, slot.ln_lo, x);
+        if (slot.kind == FactorSlot::poly_code4)
+            return interp::code4_from(slot.poly, slot.ln_hi, slot.ln_lo, x);
+        if (slot.kind == FactorSlot::exp_code1)
+            return interp::code1_from(slot.ln_hi, slot.ln_lo, x);
+        return interp::Value{x, 1.0, 0.0};
+    };
+    if (derivatives) {
+        for (std::size_t i = 0; i < slots.size(); ++i) {
+            const interp::Value v = factor(slots[i]);
+            s.kappa[i] = v.value;
+            s.dkappa[i] = v.d1;
+            s.d2kappa[i] = v.d2;
         }
-        s.kappa[i] = v.value;
-        s.dkappa[i] = v.d1;
-        s.d2kappa[i] = v.d2;
+    } else {
+        for (std::size_t i = 0; i < slots.size(); ++i)
+            s.kappa[i] = factor(slots[i]).value;
     }
 
     // 2. Expected rates.
@@ -88,9 +96,19 @@ void HistFactoryTerms::before_constraints(Evaluation& e, MainScratch& scratch) c
     for (std::size_t ci = 0; ci < cells.size(); ++ci) {
         const HistFactoryCell& cell = cells[ci];
         double a = cell.nominal;
-        for (std::uint32_t h = cell.add_begin; h < cell.add_end; ++h) {
-            const AdditiveTerm& t = additive[h];
-            a += additive_value(t, pars[t.par]).value;
+        if (derivatives) {
+            for (std::uint32_t h = cell.add_begin; h < cell.add_end; ++h) {
+                const AdditiveTerm& t = additive[h];
+                const interp::Value v = additive_value(t, pars[t.par]);
+                a += v.value;
+                s.da[h] = v.d1;
+                s.d2a[h] = v.d2;
+            }
+        } else {
+            for (std::uint32_t h = cell.add_begin; h < cell.add_end; ++h) {
+                const AdditiveTerm& t = additive[h];
+                a += additive_value(t, pars[t.par]).value;
+            }
         }
         double m = 1.0;
         for (std::uint32_t f = cell.factor_begin; f < cell.factor_end; ++f) {
@@ -151,14 +169,11 @@ void HistFactoryTerms::after_constraints(Evaluation& e, MainScratch& scratch) co
             if (jac_row) jac_row[p] += d;
         }
         for (std::uint32_t h = cell.add_begin; h < cell.add_end; ++h) {
-            const AdditiveTerm& t = additive[h];
-            const interp::Value v = additive_value(t, pars[t.par]);
-            s.da[h - cell.add_begin] = v.d1;
-            s.d2a[h - cell.add_begin] = v.d2;
-            grad[t.par] += w * v.d1 * m;
-            if (jac_row) jac_row[t.par] += v.d1 * m;
+            const std::uint32_t p = additive[h].par;
+            grad[p] += w * s.da[h] * m;
+            if (jac_row) jac_row[p] += s.da[h] * m;
         }
-        if (!want_hess || w == 0.0) continue;
+        if (!want_hess || w == 0.0 || e.fisher) continue;
 
         // Second derivatives of nu_cell, weighted by w. Each unordered pair of distinct
         // parameters is added once, at either (i, j) or (j, i); step 5 folds them.
@@ -200,7 +215,7 @@ void HistFactoryTerms::after_constraints(Evaluation& e, MainScratch& scratch) co
         // additive-factor cross terms and additive diagonal terms
         for (std::uint32_t h = cell.add_begin; h < cell.add_end; ++h) {
             const std::uint32_t ph = additive[h].par;
-            const double dah = w * s.da[h - cell.add_begin];
+            const double dah = w * s.da[h];
             double* row = hess.data() + std::size_t{ph} * npars;
             if (dah != 0.0) {
                 for (std::uint32_t k = 0; k < nf; ++k) row[par[k]] += dah * s.g[k];
@@ -208,7 +223,7 @@ void HistFactoryTerms::after_constraints(Evaluation& e, MainScratch& scratch) co
                 const std::int32_t shared = additive[h].shared_factor;
                 if (shared >= 0) row[ph] += dah * s.g[shared];
             }
-            row[ph] += w * s.d2a[h - cell.add_begin] * m;
+            row[ph] += w * s.d2a[h] * m;
         }
     }
     if (!want_hess) return;
@@ -216,7 +231,7 @@ void HistFactoryTerms::after_constraints(Evaluation& e, MainScratch& scratch) co
     // 5. Gauss-Newton part sum_b c_b J_b J_b^T (upper triangle), then fold the
     // once-added pairs into a symmetric matrix.
     for (std::size_t b = 0; b < nmain; ++b) {
-        const double cb = s.c[b];
+        const double cb = !e.fisher ? s.c[b] : s.nu[b] > 0.0 ? 1.0 / s.nu[b] : 0.0;
         if (cb == 0.0) continue;
         const double* jrow = s.jac.data() + b * npars;
         for (std::size_t i = 0; i < npars; ++i) {
@@ -233,6 +248,23 @@ void HistFactoryTerms::after_constraints(Evaluation& e, MainScratch& scratch) co
             hess[j * npars + i] = v;
         }
     }
+}
+
+bool HistFactoryTerms::fisher_hessian(std::size_t nmain, std::size_t npars) const {
+    // The exact Hessian adds, per cell, every pair of its factors and every
+    // (additive, factor) pair; the Fisher information only the outer products of the
+    // bins' Jacobian rows. Small models keep exact steps throughout: there the saving
+    // is nil, and their path, and so which of several minima a fit reaches, stays
+    // that of a Newton minimizer on the exact Hessian (pyhf's, with Minuit).
+    double second_order = 0.0;
+    for (const HistFactoryCell& cell : cells) {
+        const double nf = cell.factor_end - cell.factor_begin;
+        const double na = cell.add_end - cell.add_begin;
+        second_order += 0.5 * nf * nf + na * nf;
+    }
+    const double gauss_newton = 0.5 * static_cast<double>(nmain) *
+                                static_cast<double>(npars) * static_cast<double>(npars);
+    return second_order > kFisherCostRatio * gauss_newton;
 }
 
 void HistFactoryTerms::cell_rates(const MainScratch& scratch,

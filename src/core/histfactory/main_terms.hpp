@@ -43,6 +43,10 @@ struct HistFactoryCell {
     std::uint32_t add_begin = 0, add_end = 0; // into HistFactoryTerms::additive
 };
 
+// Fisher steps are offered where the exact Hessian's second-order part costs more than
+// this many times the Fisher information (1Lbb: about 7).
+inline constexpr double kFisherCostRatio = 4.0;
+
 class HistFactoryTerms final : public MainTerms {
   public:
     std::vector<FactorSlot> slots;
@@ -56,6 +60,7 @@ class HistFactoryTerms final : public MainTerms {
                                               std::size_t npars) const override;
     void before_constraints(Evaluation& e, MainScratch& s) const override;
     void after_constraints(Evaluation& e, MainScratch& s) const override;
+    bool fisher_hessian(std::size_t nmain, std::size_t npars) const override;
     void cell_rates(const MainScratch& s, std::vector<double>& out) const override;
 };
 

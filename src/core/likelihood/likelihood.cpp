@@ -122,8 +122,18 @@ double Likelihood::twice_nll_grad_hess(std::span<const double> pars,
     return 2.0 * (deviance_terms(pars, grad, hess) + scratch_->constant);
 }
 
+double Likelihood::twice_nll_grad_fisher(std::span<const double> pars,
+                                         std::span<double> grad,
+                                         std::span<double> hess) {
+    return 2.0 * (deviance_terms(pars, grad, hess, true) + scratch_->constant);
+}
+
+bool Likelihood::has_fisher_hessian() const {
+    return model_.compiled().main->fisher_hessian(model_.nmain(), model_.npars());
+}
+
 double Likelihood::deviance_terms(std::span<const double> pars, std::span<double> grad,
-                                  std::span<double> hess) {
+                                  std::span<double> hess, bool fisher) {
     const ModelData& md = model_.compiled();
     const std::size_t npars = model_.npars();
     if (pars.size() != npars) {
@@ -134,7 +144,7 @@ double Likelihood::deviance_terms(std::span<const double> pars, std::span<double
     if (grad.empty() && !hess.empty()) grad = s.grad;
     std::fill(grad.begin(), grad.end(), 0.0);
     std::fill(hess.begin(), hess.end(), 0.0);
-    Evaluation e{pars, data_.data(), grad, hess, {}};
+    Evaluation e{pars, data_.data(), grad, hess, {}, fisher};
     md.main->before_constraints(e, *s.main);
     constraint_terms(md, pars, data_.data() + md.nmain, grad, hess, e.nll);
     md.main->after_constraints(e, *s.main);

@@ -34,6 +34,8 @@ struct Evaluation {
     std::span<double> grad;       // zeroed; empty when not wanted
     std::span<double> hess;       // zeroed, npars x npars; empty when not wanted
     terms::CompensatedSum nll;    // deviances (zero at the saturated point)
+    // hess may be the Fisher approximation instead (MainTerms::fisher_hessian)
+    bool fisher = false;
 };
 
 class MainTerms {
@@ -52,6 +54,13 @@ class MainTerms {
     // not empty, and leave the rates in s.nu. Allocation-free.
     virtual void before_constraints(Evaluation&, MainScratch&) const {}
     virtual void after_constraints(Evaluation& e, MainScratch& s) const = 0;
+    // Whether after_constraints fills e.hess with the Fisher information of the main
+    // terms, sum_b J_b J_b^T / nu_b, instead of their exact Hessian when e.fisher is
+    // set: positive semidefinite, and offered only where it costs a fraction of the
+    // exact Hessian (models of nmain bins and npars parameters).
+    virtual bool fisher_hessian(std::size_t /*nmain*/, std::size_t /*npars*/) const {
+        return false;
+    }
     // The rate of every cell (ModelData::cells) at the last evaluation.
     virtual void cell_rates(const MainScratch& s, std::vector<double>& out) const = 0;
     // Parameters the last evaluation profiled in closed form (their value does not

@@ -52,6 +52,40 @@ TEST(Fit, ConvergesOn1LbbPatch) {
     EXPECT_LE(res.twice_nll, 218.40815201464233 + 1e-6);
 }
 
+// The steps of this fit use the Fisher information; the covariance is still twice the
+// inverse of the exact Hessian at the best fit (every parameter is free and inside
+// its bounds there).
+TEST(Fit, CovarianceIsTheExactInverseHessianOn1LbbPatch) {
+    const auto ws =
+        hifit::Workspace::load(kData + "/pyhf/atlas-1Lbb-ins1755298/BkgOnly.json");
+    const auto patched =
+        hifit::PatchSet::load(kData + "/pyhf/atlas-1Lbb-ins1755298/patchset.json")
+            .apply(ws, "C1N2_Wh_hbb_1000_0");
+    const auto model = patched.model();
+    const auto data = patched.data(model);
+    hifit::Likelihood lh(model, data);
+    ASSERT_TRUE(lh.has_fisher_hessian());
+    const auto res = hifit::fit(lh);
+    ASSERT_TRUE(res.valid) << res.message;
+    const int n = static_cast<int>(model.npars());
+    std::vector<double> g(n), h(static_cast<std::size_t>(n) * n);
+    lh.twice_nll_grad_hess(res.bestfit, g, h);
+    std::vector<int> free;
+    for (int i = 0; i < n; ++i)
+        if (!model.suggested_fixed()[i] && !res.at_bound[i]) free.push_back(i);
+    const int m = static_cast<int>(free.size());
+    // H C / 2 = identity on the free set
+    for (int a = 0; a < m; ++a) {
+        for (int b = 0; b < m; ++b) {
+            double hc = 0.0;
+            for (int k = 0; k < m; ++k)
+                hc += h[free[a] * n + free[k]] * res.covariance[free[k] * n + free[b]];
+            EXPECT_NEAR(0.5 * hc, a == b ? 1.0 : 0.0, 1e-8)
+                << model.par_names()[free[a]] << " x " << model.par_names()[free[b]];
+        }
+    }
+}
+
 namespace {
 
 // A deficit: the signal strength ends on its lower bound 0.

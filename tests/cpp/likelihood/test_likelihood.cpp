@@ -159,3 +159,51 @@ TEST(Model, WithPoiMovesOnlyThePoi) {
     EXPECT_THROW((void)model.with_poi("no_such_parameter"), hifit::InvalidArgument);
     EXPECT_THROW((void)model.with_poi(shaped->name), hifit::InvalidArgument);
 }
+
+// The Fisher information the minimizer steps on (1Lbb offers it): value and gradient
+// as the exact call, Hessian = 2 sum_b J_b J_b^T / nu_b + the constraints' exact
+// Hessian, with J the Jacobian of the expected rates by central differences.
+TEST(Likelihood, FisherHessianMatchesFiniteDifferenceJacobianOn1Lbb) {
+    const auto model =
+        load_model("/pyhf/atlas-1Lbb-ins1755298/BkgOnly.json", "C1N2_Wh_hbb_1000_0");
+    const auto x = random_point(model, 7);
+    hifit::Likelihood lh(model, std::vector<double>(model.nmain() + model.naux(), 5.0));
+    ASSERT_TRUE(lh.has_fisher_hessian());
+    const std::size_t n = model.npars(), nb = model.nmain(), na = model.naux();
+    std::vector<double> g(n), h(n * n), gf(n), hf(n * n);
+    const double f = lh.twice_nll_grad_hess(x, g, h);
+    EXPECT_EQ(lh.twice_nll_grad_fisher(x, gf, hf), f);
+    EXPECT_EQ(gf, g);
+    std::vector<double> nu(nb + na), up(nb + na), down(nb + na), jac(nb * n);
+    lh.expected_data(x, nu);
+    const double eps = 1e-6;
+    std::vector<double> constraint_diag(n, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+        auto xp = x, xm = x;
+        xp[i] += eps;
+        xm[i] -= eps;
+        lh.expected_data(xp, up);
+        lh.expected_data(xm, down);
+        for (std::size_t b = 0; b < nb; ++b)
+            jac[b * n + i] = (up[b] - down[b]) / (2 * eps);
+        // the constraint terms' curvature, by a second difference on a wider step
+        // (Gaussian constraints are quadratic: exact up to rounding)
+        const double wide = 1e-3;
+        auto xw = x;
+        const double c0 = lh.twice_nll_constraints(x);
+        xw[i] = x[i] + wide;
+        const double cp = lh.twice_nll_constraints(xw);
+        xw[i] = x[i] - wide;
+        const double cm = lh.twice_nll_constraints(xw);
+        constraint_diag[i] = (cp - 2 * c0 + cm) / (wide * wide);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t j = 0; j < n; ++j) {
+            double ref = i == j ? constraint_diag[i] : 0.0;
+            for (std::size_t b = 0; b < nb; ++b)
+                ref += 2.0 * jac[b * n + i] * jac[b * n + j] / nu[b];
+            EXPECT_NEAR(hf[i * n + j], ref, 1e-3 * (1.0 + std::abs(ref)))
+                << model.par_names()[i] << " x " << model.par_names()[j];
+        }
+    }
+}
