@@ -64,7 +64,7 @@ class DaskExecutor(Executor):
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: never collide with another cluster
         )
         client = Client(cluster)
         return cls(client, owned=(client, cluster))

@@ -98,11 +98,23 @@ class ModelConfig:
 class Model:
     """A compiled likelihood. Immutable; safe to share between threads."""
 
-    __slots__ = ("_model", "config")
+    __slots__ = ("_model", "_recipe", "config")
 
-    def __init__(self, core: _core.Model) -> None:
+    def __init__(self, core: _core.Model, *, recipe: tuple | None = None) -> None:
         self._model = core
+        self._recipe = recipe  # (function, args) that build it again: for pickling
         self.config = ModelConfig(core)
+
+    def __reduce__(self) -> tuple:
+        """Pickled as the recipe that built it (a workspace and the model options),
+        rebuilt where it is unpickled: Dask sends models to worker processes."""
+        if self._recipe is None:
+            msg = (
+                "this model cannot be sent to other processes (only models built "
+                "from a pyhf workspace can)"
+            )
+            raise TypeError(msg)
+        return self._recipe
 
     def likelihood(self, data: Sequence[float] | np.ndarray) -> _core.Likelihood:
         """An evaluation context bound to ``data`` (reuse it for repeated calls)."""
