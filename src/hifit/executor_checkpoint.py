@@ -87,7 +87,9 @@ class Checkpoint:
     ) -> CheckpointJob:
         """The part of the checkpoint for one ``Executor.map`` call. ``encode`` turns a
         result into JSON-able data and ``decode`` back (default: stored as is)."""
-        return CheckpointJob(self, name, encode or (lambda r: r), decode or (lambda r: r))
+        return CheckpointJob(
+            self, name, encode or (lambda r: r), decode or (lambda r: r)
+        )
 
     def remove(self) -> None:
         self.path.unlink(missing_ok=True)

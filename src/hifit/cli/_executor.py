@@ -88,8 +88,10 @@ def checkpoint(output_file: str | None, run: dict[str, Any]) -> Iterator[Any]:
     resume = _options()["resume"]
     if output_file is None:
         if resume:
-            raise click.UsageError("--resume needs -o/--output-file (the checkpoint "
-                                   "is kept next to the output)")
+            raise click.UsageError(
+                "--resume needs -o/--output-file (the checkpoint "
+                "is kept next to the output)"
+            )
         yield None
         return
     ckpt = Checkpoint(

@@ -34,7 +34,12 @@ class GridPoint:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GridPoint:
         return cls(
-            d["patch"], d["values"], d["CLs_obs"], d["CLs_exp"], d["valid"], d["message"]
+            d["patch"],
+            d["values"],
+            d["CLs_obs"],
+            d["CLs_exp"],
+            d["valid"],
+            d["message"],
         )
 
 
