@@ -260,10 +260,10 @@ class Executor(ABC):
     @abstractmethod
     def _cancel(self, futures: list[Any]) -> None: ...
 
-    def _finish(self) -> None:
+    def _finish(self) -> None:  # noqa: B027 (optional hook)
         """Release what :meth:`_start` shipped."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (optional hook)
         """Release the workers this executor started (not a client given to it)."""
 
     def __enter__(self) -> Executor:

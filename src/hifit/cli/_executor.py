@@ -46,8 +46,9 @@ def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--resume",
             is_flag=True,
-            help="Reuse the points an interrupted run kept in <output>.checkpoint.jsonl "
-            "(written while the run goes, removed once the output is written).",
+            help="Reuse the points an interrupted run kept in "
+            "<output>.checkpoint.jsonl (written while the run goes, removed once "
+            "the output is written).",
         ),
         click.option(
             "--dask",

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from ..executor import Executor, LocalExecutor
 from ..exceptions import InvalidArgument
+from ..executor import Executor, LocalExecutor
 from ..executor_checkpoint import CheckpointJob
 from ..model import Model
 from ..results import document
