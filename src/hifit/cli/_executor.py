@@ -12,6 +12,7 @@ import contextlib
 import functools
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -109,3 +110,9 @@ def checkpoint(output_file: str | None, run: dict[str, Any]) -> Iterator[Any]:
             err=True,
         )
         raise
+
+
+def remove_checkpoint(output_file: str | None) -> None:
+    """After the output is written: the checkpoint has served."""
+    if output_file is not None:
+        Path(f"{output_file}.checkpoint.jsonl").unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from .. import infer
 from ..io import check_outputs, replacing
 from ..pyhf_workspace import PatchSet, Workspace
 from ..results import document
+from . import _executor
 from ._common import (
     MAX_GRID_POINTS,
     check_within_bounds,
@@ -112,6 +113,7 @@ def _require_free_poi(model: Any) -> None:
 )
 @convention_option
 @jobs_option
+@_executor.executor_options
 @output_option
 def cls(
     workspace: str,
@@ -141,15 +143,32 @@ def cls(
     _require_free_poi(model)
     check_within_bounds(model, _poi_name(model), [mu], "--mu")
     if toys:
-        r = infer.toys.hypotest(
-            mu,
-            data,
-            model,
-            ntoys=toys,
-            seed=seed,
-            jobs=resolve_jobs(jobs),
-            test_stat=test_stat,
-        )
+        run = {
+            "command": "cls",
+            "workspace": workspace,
+            "patchset": patchset,
+            "patch": patch,
+            "measurement": measurement,
+            "mu": mu,
+            "test_stat": test_stat,
+            "toys": toys,
+            "seed": seed,
+        }
+        with (
+            _executor.checkpoint(output_file, run) as ckpt,
+            _executor.executor(resolve_jobs(jobs)) as executor,
+        ):
+            r = infer.toys.hypotest(
+                mu,
+                data,
+                model,
+                ntoys=toys,
+                seed=seed,
+                test_stat=test_stat,
+                executor=executor,
+                checkpoint=ckpt.job("toys") if ckpt else None,
+                progress=True,
+            )
     else:
         r = infer.hypotest(mu, data, model, test_stat=test_stat, convention=convention)
     payload = {**r.to_dict(), "mu": mu, "test_stat": test_stat}
@@ -159,6 +178,7 @@ def cls(
     )
     exit_if_failed(r.valid, r.message)
     write_output(output_file, payload)
+    _executor.remove_checkpoint(output_file)
 
 
 def _grid(
@@ -171,14 +191,32 @@ def _grid(
     csv_file: str | None,
 ) -> None:
     ps = PatchSet.load(patchset)
-    points = infer.grid(
-        Workspace.load(workspace),
-        ps,
-        mu=mu,
-        test_stat=test_stat,
-        jobs=resolve_jobs(jobs),
-        progress=True,
-    )
+    run = {
+        "command": "cls",
+        "workspace": workspace,
+        "patchset": patchset,
+        "mu": mu,
+        "test_stat": test_stat,
+    }
+    with (
+        _executor.checkpoint(output_file, run) as ckpt,
+        _executor.executor(resolve_jobs(jobs)) as executor,
+    ):
+        points = infer.grid(
+            Workspace.load(workspace),
+            ps,
+            mu=mu,
+            test_stat=test_stat,
+            progress=True,
+            executor=executor,
+            checkpoint=ckpt.job(
+                "grid",
+                encode=infer.GridPoint.to_dict,
+                decode=infer.GridPoint.from_dict,
+            )
+            if ckpt
+            else None,
+        )
     click.echo(_grid_table(ps.labels, points))
     failed = [p for p in points if not p.valid]
     click.echo(f"{len(points)} patches evaluated, {len(failed)} with failed fits")
@@ -198,6 +236,7 @@ def _grid(
     )
     if csv_file:
         _write_csv(csv_file, ps.labels, points)
+    _executor.remove_checkpoint(output_file)
     if failed:  # the file keeps every point, the failed ones marked invalid
         sys.exit(1)
 
@@ -462,6 +501,7 @@ def _scan_2d_table(names: list[str], r: Any) -> str:
     help="Parameters shown in the table.",
 )
 @jobs_option
+@_executor.executor_options
 @output_option
 def ranking(
     workspace: str,
@@ -484,7 +524,24 @@ def ranking(
             "every parameter but the POI is fixed: there is no nuisance parameter "
             "to rank"
         )
-    r = infer.ranking(data, model, jobs=resolve_jobs(jobs))
+    run = {
+        "command": "ranking",
+        "workspace": workspace,
+        "patchset": patchset,
+        "patch": patch,
+        "measurement": measurement,
+    }
+    with (
+        _executor.checkpoint(output_file, run) as ckpt,
+        _executor.executor(resolve_jobs(jobs)) as executor,
+    ):
+        r = infer.ranking(
+            data,
+            model,
+            executor=executor,
+            checkpoint=ckpt.job("ranking") if ckpt else None,
+            progress=True,
+        )
     width = max([len(n) for n in r.labels[:top]] + [9])
     click.echo(
         f"{'parameter':<{width}}  {'post up':>10}  {'post down':>10}  "
@@ -505,3 +562,4 @@ def ranking(
         r.valid, f"{r.failed_fits} impact refits did not converge: {r.message}"
     )
     write_output(output_file, r.to_dict())
+    _executor.remove_checkpoint(output_file)
