@@ -63,8 +63,8 @@ class _ToyInputs:
     fit_args: tuple[Any, ...]
 
 
-def _toy_chunk(inputs: _ToyInputs, indices: list[int]) -> list[tuple]:
-    """(q_sb, q_b, ok_sb, ok_b) of the toys ``indices`` (contiguous): thrown and
+def _toy_chunk(inputs: _ToyInputs, indices: list[int]) -> list[list]:
+    """[q_sb, q_b, ok_sb, ok_b] of the toys ``indices`` (contiguous): thrown and
     fitted in C++ without the GIL, each from (seed, toy index) alone."""
     q_sb, q_b, ok_sb, ok_b = _core.toys_range(
         inputs.model._model,
@@ -77,7 +77,8 @@ def _toy_chunk(inputs: _ToyInputs, indices: list[int]) -> list[tuple]:
         indices[-1] + 1,
         *inputs.fit_args,
     )
-    return list(zip(q_sb, q_b, ok_sb, ok_b, strict=True))
+    # lists, as a checkpoint gives them back
+    return [list(t) for t in zip(q_sb, q_b, ok_sb, ok_b, strict=True)]
 
 
 def hypotest(
