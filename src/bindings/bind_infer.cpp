@@ -176,6 +176,62 @@ void bind_infer(nb::module_& m) {
         nb::arg("model"), nb::arg("data"), nb::arg("pars"), nb::arg("values_x"),
         nb::arg("values_y"), HIFIT_FIT_ARGS, nb::arg("jobs") = 1);
 
+    // The steps of a scan, for points spread over processes (hifit.executor).
+    m.def(
+        "scan_best",
+        [](const Model& model, std::vector<double> data, ScanGrid grid,
+           std::vector<double> init, std::vector<std::pair<double, double>> bounds,
+           std::vector<bool> fixed) {
+            const FitOptions o =
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
+            nb::gil_scoped_release release;
+            return scan_best(model, data, grid, o);
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("grid"), HIFIT_FIT_ARGS);
+    m.def(
+        "scan_segments",
+        [](const Model& model, std::vector<double> data, ScanGrid grid,
+           const FitResult& best, std::size_t first, std::size_t last,
+           std::vector<double> init, std::vector<std::pair<double, double>> bounds,
+           std::vector<bool> fixed) {
+            const FitOptions o =
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
+            nb::gil_scoped_release release;
+            return scan_segments(model, data, grid, o, best, first, last);
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("grid"), nb::arg("best"),
+        nb::arg("first"), nb::arg("last"), HIFIT_FIT_ARGS);
+    m.def(
+        "scan_finish",
+        [](const Model& model, std::vector<double> data, ScanGrid grid,
+           const FitResult& best, std::vector<FitResult> fits, std::vector<double> init,
+           std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
+            const FitOptions o =
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
+            nb::gil_scoped_release release;
+            return scan_finish(model, data, grid, o, best, fits);
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("grid"), nb::arg("best"),
+        nb::arg("fits"), HIFIT_FIT_ARGS);
+    m.attr("scan_segment_points") = kScanSegment;
+    nb::class_<ScanGrid>(m, "ScanGrid")
+        .def(nb::init<>())
+        .def("__init__",
+             [](ScanGrid* g, std::vector<std::size_t> pars, std::vector<double> x,
+                std::vector<double> y) {
+                 new (g) ScanGrid{std::move(pars), std::move(x), std::move(y)};
+             })
+        .def("__getstate__",
+             [](const ScanGrid& g) {
+                 return std::make_tuple(g.pars, g.values_x, g.values_y);
+             })
+        .def("__setstate__",
+             [](ScanGrid& g,
+                const std::tuple<std::vector<std::size_t>, std::vector<double>,
+                                 std::vector<double>>& t) {
+                 new (&g) ScanGrid{std::get<0>(t), std::get<1>(t), std::get<2>(t)};
+             })
+        .def_ro("pars", &ScanGrid::pars);
     m.def(
         "profile_fit",
         [](const Model& model, std::vector<double> data, std::size_t par, double value,
