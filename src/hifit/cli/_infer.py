@@ -400,6 +400,7 @@ def significance(
     help="Grid per --par (default: best fit ± 2σ, 21 points).",
 )
 @jobs_option
+@_executor.executor_options
 @output_option
 def scan(
     workspace: str,
@@ -452,14 +453,29 @@ def scan(
             lo, hi = model.config.suggested_bounds()[i]
             x, s = best.bestfit[i], best.uncertainty[i] or 1.0
             grids.append(np.linspace(max(lo, x - 2 * s), min(hi, x + 2 * s), 21))
-    r = infer.scan(
-        data,
-        model,
-        names if len(names) == 2 else names[0],
-        grids[0],
-        grids[1] if len(names) == 2 else None,
-        jobs=resolve_jobs(jobs),
-    )
+    run = {
+        "command": "scan",
+        "workspace": workspace,
+        "patchset": patchset,
+        "patch": patch,
+        "measurement": measurement,
+        "pars": names,
+        "grids": [list(map(float, g)) for g in grids],
+    }
+    with (
+        _executor.checkpoint(output_file, run) as ckpt,
+        _executor.executor(resolve_jobs(jobs)) as executor,
+    ):
+        r = infer.scan(
+            data,
+            model,
+            names if len(names) == 2 else names[0],
+            grids[0],
+            grids[1] if len(names) == 2 else None,
+            executor=executor,
+            checkpoint=ckpt.job("scan") if ckpt else None,
+            progress=True,
+        )
     if len(names) == 1:
         for x, d in zip(r.values_x, r.delta_twice_nll, strict=True):
             click.echo(f"{names[0]} = {x:12.6g}   -2Δln L = {d:10.5f}")
@@ -479,6 +495,7 @@ def scan(
             False, f"scan fits did not converge at {'; '.join(points)}{more}"
         )
     write_output(output_file, r.to_dict())
+    _executor.remove_checkpoint(output_file)
 
 
 def _scan_2d_table(names: list[str], r: Any) -> str:
