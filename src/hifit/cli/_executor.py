@@ -35,22 +35,25 @@ def _check_dask(ctx: click.Context, param: click.Parameter, value: str | None) -
 def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Adds --scheduler, --dask and --resume (consumed here, read back with
     :func:`executor` and :func:`checkpoint`)."""
+    return _with_options(func, resume=True)
 
+
+def cluster_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--scheduler and --dask only (commands without one output file to resume)."""
+    return _with_options(func, resume=False)
+
+
+def _with_options(func: Callable[..., Any], *, resume: bool) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         click.get_current_context().meta[_KEY] = {
-            k: kwargs.pop(k) for k in ("scheduler", "dask", "resume")
+            "scheduler": kwargs.pop("scheduler"),
+            "dask": kwargs.pop("dask"),
+            "resume": kwargs.pop("resume", False),
         }
         return func(*args, **kwargs)
 
-    for option in (
-        click.option(
-            "--resume",
-            is_flag=True,
-            help="Reuse the points an interrupted run kept in "
-            "<output>.checkpoint.jsonl (written while the run goes, removed once "
-            "the output is written).",
-        ),
+    options = [
         click.option(
             "--dask",
             metavar="local:N",
@@ -62,7 +65,19 @@ def executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
             metavar="ADDRESS",
             help="Run the fan-out on a running Dask cluster (tcp://host:8786).",
         ),
-    ):
+    ]
+    if resume:
+        options.insert(
+            0,
+            click.option(
+                "--resume",
+                is_flag=True,
+                help="Reuse the points an interrupted run kept in "
+                "<output>.checkpoint.jsonl (written while the run goes, removed "
+                "once the output is written).",
+            ),
+        )
+    for option in options:
         wrapper = option(wrapper)
     return wrapper
 

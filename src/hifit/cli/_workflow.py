@@ -12,6 +12,7 @@ import click
 import numpy as np
 
 from ..io import check_outputs, save_figure, write_json_atomic
+from . import _executor
 from ._common import cli, exit_if_failed
 
 
@@ -96,6 +97,7 @@ def _require(valid: bool, message: str) -> None:
     show_default=True,
     help="Folder for the workspace, results, tables, figures and report.",
 )
+@_executor.cluster_options
 def run_command(config: str, output_dir: str) -> None:
     """The whole chain: templates → workspace → fit → ranking, limit and
     significance → yield tables, figures → report, written into one folder. Results
@@ -106,18 +108,18 @@ def run_command(config: str, output_dir: str) -> None:
     nothing is written into the folder, as every fit runs before the first write."""
     check_outputs([], [config], folders=[output_dir])
     try:
-        _run(config, Path(output_dir))
+        with _executor.executor(os.cpu_count() or 1) as executor:
+            _run(config, Path(output_dir), executor)
     except _FailedFit as err:
         exit_if_failed(False, f"{err}; nothing written to {output_dir}")
 
 
-def _run(config: str, out: Path) -> None:
+def _run(config: str, out: Path, executor: Any) -> None:
     from .. import infer
     from ..cabinetry import model_utils, tabulate, workspace
     from ..cabinetry.fit.results_containers import from_document
     from . import report
 
-    jobs = os.cpu_count() or 1
     steps = _Steps(9)
     cfg = steps.run("reading the config", lambda: _load_config(config))
     steps.run("building templates", lambda: _make_templates(cfg))
@@ -136,7 +138,9 @@ def _run(config: str, out: Path) -> None:
     if has_poi:
 
         def ranking() -> None:
-            r = infer.ranking(data, model, fit_result=fitted, jobs=jobs)
+            r = infer.ranking(
+                data, model, fit_result=fitted, executor=executor, progress=True
+            )
             _require(
                 r.valid,
                 f"ranking: {r.failed_fits} impact refits did not converge: {r.message}",
@@ -150,7 +154,7 @@ def _run(config: str, out: Path) -> None:
             _require(significance.valid, f"significance: {significance.message}")
             documents["limit"] = limit.to_dict()
             documents["significance"] = significance.to_dict()
-            documents["scan"] = _poi_scan(infer, data, model, fitted, jobs)
+            documents["scan"] = _poi_scan(infer, data, model, fitted, executor)
 
         steps.run("ranking", ranking)
         steps.run("limit, significance and POI scan", inference)
@@ -197,13 +201,13 @@ def _run(config: str, out: Path) -> None:
     )
 
 
-def _poi_scan(infer: Any, data: Any, model: Any, fitted: Any, jobs: int) -> Any:
+def _poi_scan(infer: Any, data: Any, model: Any, fitted: Any, executor: Any) -> Any:
     """-2Δln L of the POI over the best fit ± 3σ (11 points), for the scan figure."""
     poi = model.config.poi_index
     best, sigma = fitted.bestfit[poi], fitted.uncertainty[poi] or 1.0
     lo, hi = model.config.suggested_bounds()[poi]
     grid = np.linspace(max(lo, best - 3 * sigma), min(hi, best + 3 * sigma), 11)
-    r = infer.scan(data, model, poi, grid, jobs=jobs)
+    r = infer.scan(data, model, poi, grid, executor=executor)
     failed = [f"{x:g}" for x, ok in zip(r.values_x, r.valid, strict=True) if not ok]
     _require(
         not failed,
