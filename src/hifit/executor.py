@@ -19,6 +19,8 @@ never so large that a worker would sit idle.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import os
 import sys
@@ -33,8 +35,10 @@ __all__ = [
     "Checkpoint",
     "Executor",
     "LocalExecutor",
+    "current_executor",
     "get_executor",
     "parse_dask_option",
+    "using",
 ]
 
 TARGET_TASK_SECONDS = 0.1
@@ -347,3 +351,24 @@ def get_executor(
             return DaskExecutor.connect(scheduler)
         return DaskExecutor.local_cluster(parse_dask_option(dask or ""))
     return LocalExecutor(jobs or os.cpu_count() or 1)
+
+
+_CURRENT: contextvars.ContextVar[Executor | None] = contextvars.ContextVar(
+    "hifit_executor", default=None
+)
+
+
+@contextlib.contextmanager
+def using(executor: Executor) -> Iterator[Executor]:
+    """Make ``executor`` the one :func:`current_executor` returns inside the block:
+    for code reached through layers that do not pass one along (``hifit combine``'s
+    methods)."""
+    token = _CURRENT.set(executor)
+    try:
+        yield executor
+    finally:
+        _CURRENT.reset(token)
+
+
+def current_executor() -> Executor | None:
+    return _CURRENT.get()

@@ -105,13 +105,17 @@ class Model:
         self._recipe = recipe  # (function, args) that build it again: for pickling
         self.config = ModelConfig(core)
 
+    def with_poi_model(self, name: str) -> Model:
+        """The same model with ``name`` as its POI (it pickles if this one does)."""
+        return _with_poi(self, name)
+
     def __reduce__(self) -> tuple:
         """Pickled as the recipe that built it (a workspace and the model options),
         rebuilt where it is unpickled: Dask sends models to worker processes."""
         if self._recipe is None:
             msg = (
-                "this model cannot be sent to other processes (only models built "
-                "from a pyhf workspace can)"
+                "this model cannot be sent to other processes (models built from "
+                "a pyhf workspace or read from a datacard can)"
             )
             raise TypeError(msg)
         return self._recipe
@@ -169,3 +173,8 @@ class Model:
         return (
             f"<hifit.Model: {c.npars} parameters, {c.nmaindata} bins, POI {c.poi_name}>"
         )
+
+
+def _with_poi(model: Model, name: str) -> Model:
+    recipe = (_with_poi, (model, name)) if model._recipe is not None else None
+    return Model(model._model.with_poi(name), recipe=recipe)
