@@ -153,6 +153,9 @@ class Executor(ABC):
     """Runs chunks of work items in parallel; see :meth:`map`."""
 
     jobs: int
+    # chunks kept in flight per worker: enough to hide the round trip to a worker,
+    # few enough that chunk sizes follow the measured time per item
+    in_flight_per_worker = 2
 
     def map(
         self,
@@ -218,13 +221,13 @@ class Executor(ABC):
         chunker: _Chunker,
     ) -> Iterator[tuple[int, list[Any], float]]:
         """Yield (first index, results, seconds) per chunk as chunks complete, keeping
-        about two chunks per worker in flight so sizes follow the measurements.
+        ``in_flight_per_worker`` chunks per worker in flight.
         Pending work is cancelled when the consumer stops (an exception or Ctrl-C)."""
         self._start(shared)
         in_flight: dict[Any, tuple[int, int]] = {}
         try:
             while True:
-                while len(in_flight) < 2 * self.jobs:
+                while len(in_flight) < self.in_flight_per_worker * self.jobs:
                     nxt = chunker.next()
                     if nxt is None:
                         break

@@ -42,6 +42,8 @@ def _infrastructure_errors() -> tuple[type[BaseException], ...]:
 class DaskExecutor(Executor):
     """Chunks as tasks on a ``dask.distributed`` cluster."""
 
+    in_flight_per_worker = 4  # a round trip through the scheduler takes milliseconds
+
     def __init__(self, client: Any, *, owned: tuple[Any, ...] = ()) -> None:
         self.client = client
         self._owned = owned  # closed with the executor (client, cluster we started)
