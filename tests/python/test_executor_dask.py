@@ -18,6 +18,7 @@ import pytest
 
 from hifit import _core, infer
 from hifit.executor import INTERRUPT_AFTER_ENV, Checkpoint, LocalExecutor, get_executor
+from hifit.executor_checkpoint import CheckpointError
 from hifit.infer.mle import fit_args
 from hifit.infer.toys import _toy_chunk, _ToyInputs
 from hifit.pyhf_workspace import PatchSet, Workspace, model_from_spec
@@ -261,3 +262,48 @@ def test_cli_grid_resumes_after_interrupt(tmp_path: Path) -> None:
     assert f"resuming, {done} of 3 items already done" in resumed.stderr
     assert not checkpoint.exists()
     assert out.read_text() == (tmp_path / "whole.json").read_text()
+
+
+def test_checkpoint_skips_a_half_written_line_and_refuses_another_run(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "out.checkpoint.jsonl"
+    job = Checkpoint(path, run={"mu": 1.0}).job("grid")
+    job.record(0, ["a", "b"], [1.5, float("nan")])
+    with open(path, "a") as stream:
+        stream.write('{"job":"grid","i":2,"key":"c","r":')  # the process died here
+    again = Checkpoint(path, run={"mu": 1.0}, resume=True).job("grid")
+    done = again.finished(["a", "b", "c"])
+    assert sorted(done) == [0, 1] and done[0] == 1.5 and np.isnan(done[1])
+    with pytest.raises(CheckpointError, match="another run"):
+        Checkpoint(path, run={"mu": 2.0}, resume=True)
+    with pytest.raises(CheckpointError, match="not the same item"):
+        again.finished(["a", "x", "c"])
+
+
+def test_cli_resume_of_another_run_is_bad_input(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws.json"
+    workspace.write_text(
+        json.dumps(
+            {
+                "channels": SPEC["channels"],
+                "observations": [{"name": "c", "data": [55.0, 41.0, 33.0]}],
+                "measurements": [
+                    {"name": "m", "config": {"poi": "mu", "parameters": []}}
+                ],
+                "version": "1.0.0",
+            }
+        )
+    )
+    out = tmp_path / "cls.json"
+    Checkpoint(f"{out}.checkpoint.jsonl", run={"command": "something else"})
+    cmd = [sys.executable, "-m", "hifit.cli", "cls", str(workspace), "--toys", "20"]
+    done = subprocess.run(
+        [*cmd, "-o", str(out), "--resume"], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "another run" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    # without --resume the stale checkpoint is replaced, and removed at the end
+    fresh = subprocess.run([*cmd, "-o", str(out)], capture_output=True, text=True)
+    assert fresh.returncode == 0, fresh.stderr
+    assert out.exists() and not Path(f"{out}.checkpoint.jsonl").exists()
