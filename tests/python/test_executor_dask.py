@@ -309,31 +309,43 @@ def test_cli_resume_of_another_run_is_bad_input(tmp_path: Path) -> None:
     assert out.exists() and not Path(f"{out}.checkpoint.jsonl").exists()
 
 
-CARD = LBB.parents[1] / "combine" / "ci" / "template-analysis_shape_autoMCStats.txt"
+COMBINE = LBB.parents[1] / "combine"
+SHAPES = COMBINE / "ci" / "template-analysis_shape_autoMCStats.txt"
+COUNTING = (
+    COMBINE / "tutorials" / "statistical_routines_tutorial" / "datacard_obs12.txt"
+)
 
 
-@pytest.mark.skipif(not CARD.is_file(), reason="Combine card missing")
 @pytest.mark.parametrize(
-    "method",
+    ("card", "method"),
     [
-        ["-M", "MultiDimFit", "--algo", "grid", "--points", "20"],
-        ["-M", "GoodnessOfFit", "--algo", "saturated", "-t", "8"],
+        (SHAPES, ["-M", "MultiDimFit", "--algo", "grid", "--points", "20"]),
+        (SHAPES, ["-M", "GoodnessOfFit", "--algo", "saturated", "-t", "8"]),
+        (
+            COUNTING,
+            ["-M", "HybridNew", "--LHCmode", "LHC-limits", "--singlePoint", "r=5"]
+            + ["-T", "200", "--clsAcc", "0", "--freezeParameters"]
+            + ["allConstrainedNuisances"],
+        ),
     ],
+    ids=["MultiDimFit-grid", "GoodnessOfFit-toys", "HybridNew"],
 )
 def test_combine_fan_outs_on_dask_equal_threads(
-    client, tmp_path: Path, monkeypatch, method: list[str]
+    client, tmp_path: Path, monkeypatch, card: Path, method: list[str]
 ) -> None:
-    """hifit combine's grid scan and goodness-of-fit toys: the limit trees written
-    from a Dask run equal those of the threaded run, entry by entry."""
+    """hifit combine's grid scan, goodness-of-fit and HybridNew toys: the limit
+    trees written from a Dask run equal those of the threaded run, entry by entry."""
+    if not card.is_file():
+        pytest.skip("Combine card missing")
     import uproot
 
     from hifit.combine import run
     from hifit.executor import using
 
     monkeypatch.chdir(tmp_path)
-    assert run([str(CARD), *method, "-n", "Threads"]) == 0
+    assert run([str(card), *method, "-n", "Threads"]) == 0
     with get_executor(client=client) as ex, using(ex):
-        assert run([str(CARD), *method, "-n", "Dask"]) == 0
+        assert run([str(card), *method, "-n", "Dask"]) == 0
     trees = {}
     for name in ("Threads", "Dask"):
         (path,) = tmp_path.glob(f"higgsCombine{name}.*.root")
@@ -342,4 +354,4 @@ def test_combine_fan_outs_on_dask_equal_threads(
     assert trees["Threads"].keys() == trees["Dask"].keys()
     for key, values in trees["Threads"].items():
         assert np.array_equal(values, trees["Dask"][key]), key
-    assert len(trees["Dask"]["limit"]) >= 8
+    assert len(trees["Dask"]["limit"]) >= 1

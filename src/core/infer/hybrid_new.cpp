@@ -112,6 +112,23 @@ bool expo_fit(const std::vector<double>& x, const std::vector<double>& y,
 
 } // namespace
 
+void hybrid_new_toys(const Model& model, const FitOptions& base,
+                     const HybridToyBatch& batch, std::size_t begin, std::size_t end,
+                     std::vector<double>& q, std::vector<char>& ok) {
+    FitOptions options = resolved(model, base);
+    options.compute_covariance = false;
+    for (std::size_t i = begin; i < end; ++i) {
+        const bool sb = i < batch.n_sb;
+        const std::vector<double>& gen = sb ? batch.sb_gen : batch.b_gen;
+        const auto toy = sample_toy(model, gen, batch.seed, batch.first_stream + i);
+        // the fits start where the toy was generated (warm start)
+        const TestStatResult t = test_statistic(
+            model, toy, batch.r, TestStat::qmu_tilde, warm(options, gen));
+        q[i] = t.value;
+        ok[i] = t.valid();
+    }
+}
+
 HybridNew::HybridNew(const Model& model, std::span<const double> data, FitOptions base,
                      HybridNewOptions options)
     : model_(model), data_(data.begin(), data.end()), opt_(options) {
@@ -160,19 +177,16 @@ void HybridNew::add_batch(HybridPoint& point, std::size_t batch) {
     const auto rank = static_cast<unsigned long long>(
         std::find(order_.begin(), order_.end(), point.r) - order_.begin());
     const unsigned long long base = ((rank << 12) + batch) << 24;
-    parallel_chunks(total, opt_.jobs, [&](std::size_t begin, std::size_t end) {
-        for (std::size_t i = begin; i < end; ++i) {
-            const bool sb = i < n_sb;
-            const auto toy =
-                sample_toy(model_, sb ? sb_gen : b_gen_, opt_.seed, base + i);
-            // the fits start where the toy was generated (warm start)
-            const TestStatResult t =
-                test_statistic(model_, toy, point.r, TestStat::qmu_tilde,
-                               warm(options_, sb ? sb_gen : b_gen_));
-            q[i] = t.value;
-            ok[i] = t.valid();
-        }
-    });
+    const HybridToyBatch toys{point.r, sb_gen, b_gen_, n_sb, total, opt_.seed, base};
+    if (opt_.run_toys) {
+        opt_.run_toys(toys, q, ok);
+        if (q.size() != total || ok.size() != total)
+            throw InvalidArgument("HybridNew: the toy runner returned a wrong count");
+    } else {
+        parallel_chunks(total, opt_.jobs, [&](std::size_t begin, std::size_t end) {
+            hybrid_new_toys(model_, options_, toys, begin, end, q, ok);
+        });
+    }
     for (std::size_t i = 0; i < total; ++i) {
         if (!ok[i]) {
             ++point.failed_toys;

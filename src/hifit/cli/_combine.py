@@ -28,7 +28,8 @@ def combine_command(argv: tuple[str, ...]) -> None:
     hifit implements. Writes higgsCombine<NAME>.<METHOD>.mH<MASS>.root with the
     `limit` tree Combine writes. Options that only tune Combine's minimizer are
     accepted and have no effect. hifit's --scheduler ADDRESS / --dask local:N run
-    the points of MultiDimFit --algo grid on a Dask cluster.
+    the fan-outs (MultiDimFit --algo grid points, HybridNew and GoodnessOfFit
+    toys) on a Dask cluster.
     """
     from ..combine import OptionError, run
 
