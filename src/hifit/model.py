@@ -114,10 +114,10 @@ class Model:
         rebuilt where it is unpickled: Dask sends models to worker processes."""
         if self._recipe is None:
             msg = (
-                "this model cannot be sent to other processes (models built from "
-                "a pyhf workspace or read from a datacard can)"
+                "this model cannot be sent to Dask workers (models built from a "
+                "pyhf workspace or read from a datacard can); run it on threads"
             )
-            raise TypeError(msg)
+            raise _core.InvalidArgument(msg)
         return self._recipe
 
     def likelihood(self, data: Sequence[float] | np.ndarray) -> _core.Likelihood:
