@@ -227,7 +227,10 @@ class Executor(ABC):
         in_flight: dict[Any, tuple[int, int]] = {}
         try:
             while True:
-                while len(in_flight) < self.in_flight_per_worker * self.jobs:
+                # asked each round: a cluster may grow while the run goes
+                workers = self.jobs
+                chunker.workers = workers
+                while len(in_flight) < self.in_flight_per_worker * workers:
                     nxt = chunker.next()
                     if nxt is None:
                         break
