@@ -19,6 +19,7 @@ import pytest
 from hifit import _core, infer
 from hifit.executor import INTERRUPT_AFTER_ENV, Checkpoint, LocalExecutor, get_executor
 from hifit.executor_checkpoint import CheckpointError
+from hifit.infer.grid import GridPoint, _grid_chunk, _GridInputs
 from hifit.infer.mle import fit_args
 from hifit.infer.toys import _toy_chunk, _ToyInputs
 from hifit.pyhf_workspace import PatchSet, Workspace, model_from_spec
@@ -139,38 +140,76 @@ def test_ranking_on_dask_equals_threads(client, small) -> None:
     assert list(np.asarray(core.prefit_down)[order]) == list(threads.prefit_down)
 
 
-def test_killed_worker_loses_nothing(client, small, tmp_path: Path) -> None:
+def _killed_mid_run(
+    client, func, items, shared, chunk_size, kill_after, path, **encoding
+):
+    """Runs the map on Dask in a thread, kills one worker (os._exit) once
+    ``kill_after`` items are in the checkpoint; returns the results and how many
+    items had finished at the kill."""
+    before = set(client.scheduler_info()["workers"])
+    ckpt = Checkpoint(path, run="kill")
+    found: dict[str, list] = {}
+
+    def run() -> None:
+        try:
+            with get_executor(client=client) as ex:
+                found["results"] = ex.map(
+                    func, items, shared=shared, chunk_size=chunk_size,
+                    checkpoint=ckpt.job("j", **encoding),
+                )  # fmt: skip
+        except Exception as err:  # reported by the test, not lost in the thread
+            found["error"] = err
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while _lines(path) - 1 < kill_after and thread.is_alive():  # minus the header
+        assert time.monotonic() < deadline, "no progress before the kill"
+        time.sleep(0.01)
+    assert "error" not in found, found.get("error")
+    at_kill = _lines(path) - 1
+    victim = sorted(before)[0]
+    try:
+        client.run(os._exit, 1, workers=[victim])
+    except Exception:  # the worker died before it could answer
+        pass
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert "error" not in found, found.get("error")
+    assert victim not in set(client.scheduler_info()["workers"])
+    return found["results"], at_kill
+
+
+def test_killed_worker_loses_no_toys(client, small, tmp_path: Path) -> None:
     """One of the two workers dies while toys run: the nanny restarts it, the
     scheduler reruns its tasks, every toy comes back equal to the threaded run."""
     model, data = small
     inputs = _ToyInputs(model, 1.0, "qtilde", *_plan(model, data), 5, ((), (), ()))
     items = list(range(400))
     expected = LocalExecutor(2).map(_toy_chunk, items, shared=inputs, chunk_size=4)
-    before = set(client.scheduler_info()["workers"])
-    ckpt = Checkpoint(tmp_path / "toys.checkpoint.jsonl", run="kill")
-    found: dict[str, list] = {}
-
-    def run() -> None:
-        with get_executor(client=client) as ex:
-            found["toys"] = ex.map(
-                _toy_chunk, items, shared=inputs, chunk_size=4, checkpoint=ckpt.job("t")
-            )
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    while _lines(ckpt.path) < 20:  # some chunks finished, most still to run
-        time.sleep(0.01)
-    at_kill = _lines(ckpt.path) - 1  # minus the header
-    victim = sorted(before)[0]
-    try:
-        client.run(os._exit, 1, workers=[victim])
-    except Exception:  # the worker died before it could answer
-        pass
-    worker.join(timeout=120)
-    assert not worker.is_alive()
+    found, at_kill = _killed_mid_run(
+        client, _toy_chunk, items, inputs, 4, 19, tmp_path / "toys.jsonl"
+    )
     assert at_kill < len(items), "the run ended before the kill"
-    assert victim not in set(client.scheduler_info()["workers"])
-    assert found["toys"] == expected
+    assert found == expected
+
+
+@pytest.mark.skipif(not LBB.is_dir(), reason="1Lbb workspace missing")
+def test_killed_worker_loses_no_grid_point(client, tmp_path: Path) -> None:
+    """The same in a signal grid (one patch per task): every point comes back."""
+    ws, ps = _subset_patchset(4)
+    names = ps.patch_names
+    inputs = _GridInputs(
+        ws, {n: ps._ps.patch_json(n) for n in names},
+        {n: ps.values(n) for n in names}, 1.0, "qtilde",
+    )  # fmt: skip
+    expected = infer.grid(ws, ps, jobs=2)
+    found, at_kill = _killed_mid_run(
+        client, _grid_chunk, names, inputs, 1, 1, tmp_path / "grid.jsonl",
+        encode=GridPoint.to_dict, decode=GridPoint.from_dict,
+    )  # fmt: skip
+    assert at_kill < len(names), "the grid ended before the kill"
+    assert found == expected
 
 
 def _plan(model, data):
