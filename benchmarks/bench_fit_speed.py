@@ -96,9 +96,9 @@ def worker(repeats: int) -> dict:
         lh = model.likelihood(data)
         x = res.bestfit
         evals = 10 * repeats
-        t_value, _ = _best(lambda: lh.twice_nll(x), evals)
-        t_grad, _ = _best(lambda: lh.twice_nll_grad(x), evals)
-        t_hess, _ = _best(lambda: lh.twice_nll_grad_hess(x), evals)
+        t_value, _ = _best(lambda lh=lh, x=x: lh.twice_nll(x), evals)
+        t_grad, _ = _best(lambda lh=lh, x=x: lh.twice_nll_grad(x), evals)
+        t_hess, _ = _best(lambda lh=lh, x=x: lh.twice_nll_grad_hess(x), evals)
         out[name] = {
             "build": t_build,
             "fit": t_fit,

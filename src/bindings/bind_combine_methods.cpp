@@ -2,13 +2,41 @@
 // ChannelCompatibilityCheck, FitDiagnostics.
 #include "common.hpp"
 
+#include <hifit/errors.hpp>
 #include <hifit/infer/channel_compatibility.hpp>
 #include <hifit/infer/hybrid_new.hpp>
 #include <hifit/infer/saturated.hpp>
 #include <hifit/infer/toys.hpp>
 #include <hifit/workflow/fit_diagnostics.hpp>
 
+#include <functional>
+#include <memory>
+
 namespace hifit::bindings {
+
+namespace {
+
+// HybridNewOptions::run_toys calling a Python function (hifit.executor) with the
+// batch; the function object is released under the GIL whichever copy goes last.
+std::function<void(const HybridToyBatch&, std::vector<double>&, std::vector<char>&)>
+toy_runner(nb::callable fn) {
+    std::shared_ptr<nb::object> held(new nb::object(std::move(fn)), [](nb::object* o) {
+        nb::gil_scoped_acquire gil;
+        delete o;
+    });
+    return [held](const HybridToyBatch& b, std::vector<double>& q,
+                  std::vector<char>& ok) {
+        nb::gil_scoped_acquire gil;
+        nb::object out =
+            (*held)(b.r, b.sb_gen, b.b_gen, b.n_sb, b.total, b.seed, b.first_stream);
+        auto [qs, oks] =
+            nb::cast<std::pair<std::vector<double>, std::vector<bool>>>(out);
+        q = std::move(qs);
+        ok.assign(oks.begin(), oks.end());
+    };
+}
+
+} // namespace
 
 void bind_combine_methods(nb::module_& m) {
     nb::class_<SaturatedStatistics>(m, "SaturatedStatistics")
@@ -63,18 +91,49 @@ void bind_combine_methods(nb::module_& m) {
         .def_ro("points", &HybridLimit::points)
         .def_ro("valid", &HybridLimit::valid)
         .def_ro("message", &HybridLimit::message);
+    m.def(
+        "hybrid_new_toys",
+        [](const Model& model, double r, std::vector<double> sb_gen,
+           std::vector<double> b_gen, std::size_t n_sb, std::size_t total,
+           unsigned long long seed, unsigned long long first_stream, std::size_t begin,
+           std::size_t end, std::vector<double> init,
+           std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
+            if (begin > end || end > total)
+                throw InvalidArgument("hybrid_new_toys: toys outside the batch");
+            const HybridToyBatch batch{
+                r,    std::move(sb_gen), std::move(b_gen), n_sb, total,
+                seed, first_stream};
+            const FitOptions o =
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
+            std::vector<double> q(total, 0.0);
+            std::vector<char> ok(total, 0);
+            {
+                nb::gil_scoped_release release;
+                hybrid_new_toys(model, o, batch, begin, end, q, ok);
+            }
+            return std::make_pair(
+                std::vector<double>(q.begin() + begin, q.begin() + end),
+                std::vector<bool>(ok.begin() + begin, ok.begin() + end));
+        },
+        nb::arg("model"), nb::arg("r"), nb::arg("sb_gen"), nb::arg("b_gen"),
+        nb::arg("n_sb"), nb::arg("total"), nb::arg("seed"), nb::arg("first_stream"),
+        nb::arg("begin"), nb::arg("end"), HIFIT_FIT_ARGS);
     nb::class_<HybridNew>(m, "HybridNew")
         .def(
             "__init__",
             [](HybridNew* self, const Model& model, std::vector<double> data,
                std::vector<double> init, std::vector<std::pair<double, double>> bounds,
-               std::vector<bool> fixed, const HybridNewOptions& options) {
+               std::vector<bool> fixed, const HybridNewOptions& options,
+               std::optional<nb::callable> run_toys) {
+                HybridNewOptions o = options;
+                if (run_toys) o.run_toys = toy_runner(*run_toys);
                 new (self) HybridNew(
                     model, data,
                     fit_options(std::move(init), std::move(bounds), std::move(fixed)),
-                    options);
+                    o);
             },
-            nb::arg("model"), nb::arg("data"), HIFIT_FIT_ARGS, nb::arg("options"))
+            nb::arg("model"), nb::arg("data"), HIFIT_FIT_ARGS, nb::arg("options"),
+            nb::arg("run_toys") = nb::none())
         .def(
             "eval",
             [](HybridNew& h, double r, bool adaptive, double target) {

@@ -2,7 +2,18 @@
 
 #include <hifit/fit/minimizer.hpp>
 
+#include <nanobind/stl/tuple.h>
+
+#include <tuple>
+
 namespace hifit::bindings {
+
+namespace {
+using FitResultState =
+    std::tuple<std::vector<double>, std::vector<double>, std::vector<double>,
+               std::vector<double>, std::vector<bool>, std::vector<bool>, double,
+               double, bool, int, std::string, int, int, double>;
+} // namespace
 
 void bind_fit(nb::module_& m) {
     nb::class_<FitResult>(m, "FitResult")
@@ -41,7 +52,25 @@ void bind_fit(nb::module_& m) {
         .def_ro("message", &FitResult::message)
         .def_ro("iterations", &FitResult::iterations)
         .def_ro("evaluations", &FitResult::evaluations)
-        .def_ro("wall_time", &FitResult::wall_time);
+        .def_ro("wall_time", &FitResult::wall_time)
+        // pickled field by field: Dask ships fit results to worker processes
+        .def("__getstate__",
+             [](const FitResult& r) {
+                 return std::make_tuple(r.bestfit, r.uncertainty, r.covariance,
+                                        r.correlation, r.at_bound, r.no_effect,
+                                        r.twice_nll, r.edm, r.valid,
+                                        static_cast<int>(r.status), r.message,
+                                        r.iterations, r.evaluations, r.wall_time);
+             })
+        .def("__setstate__", [](FitResult& r, const FitResultState& s) {
+            new (&r) FitResult{std::get<0>(s),  std::get<1>(s),
+                               std::get<2>(s),  std::get<3>(s),
+                               std::get<4>(s),  std::get<5>(s),
+                               std::get<6>(s),  std::get<7>(s),
+                               std::get<8>(s),  static_cast<FitStatus>(std::get<9>(s)),
+                               std::get<10>(s), std::get<11>(s),
+                               std::get<12>(s), std::get<13>(s)};
+        });
 
     m.def(
         "check_dense_fit_memory",

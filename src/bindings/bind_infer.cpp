@@ -9,6 +9,7 @@
 #include <hifit/infer/toys.hpp>
 
 #include <nanobind/stl/array.h>
+#include <nanobind/stl/tuple.h>
 
 namespace hifit::bindings {
 
@@ -176,6 +177,62 @@ void bind_infer(nb::module_& m) {
         nb::arg("model"), nb::arg("data"), nb::arg("pars"), nb::arg("values_x"),
         nb::arg("values_y"), HIFIT_FIT_ARGS, nb::arg("jobs") = 1);
 
+    // The steps of a scan, for points spread over processes (hifit.executor).
+    m.def(
+        "scan_best",
+        [](const Model& model, std::vector<double> data, ScanGrid grid,
+           std::vector<double> init, std::vector<std::pair<double, double>> bounds,
+           std::vector<bool> fixed) {
+            const FitOptions o =
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
+            nb::gil_scoped_release release;
+            return scan_best(model, data, grid, o);
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("grid"), HIFIT_FIT_ARGS);
+    m.def(
+        "scan_segments",
+        [](const Model& model, std::vector<double> data, ScanGrid grid,
+           const FitResult& best, std::size_t first, std::size_t last,
+           std::vector<double> init, std::vector<std::pair<double, double>> bounds,
+           std::vector<bool> fixed) {
+            const FitOptions o =
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
+            nb::gil_scoped_release release;
+            return scan_segments(model, data, grid, o, best, first, last);
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("grid"), nb::arg("best"),
+        nb::arg("first"), nb::arg("last"), HIFIT_FIT_ARGS);
+    m.def(
+        "scan_finish",
+        [](const Model& model, std::vector<double> data, ScanGrid grid,
+           const FitResult& best, std::vector<FitResult> fits, std::vector<double> init,
+           std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
+            const FitOptions o =
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
+            nb::gil_scoped_release release;
+            return scan_finish(model, data, grid, o, best, fits);
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("grid"), nb::arg("best"),
+        nb::arg("fits"), HIFIT_FIT_ARGS);
+    m.attr("scan_segment_points") = kScanSegment;
+    nb::class_<ScanGrid>(m, "ScanGrid")
+        .def(nb::init<>())
+        .def("__init__",
+             [](ScanGrid* g, std::vector<std::size_t> pars, std::vector<double> x,
+                std::vector<double> y) {
+                 new (g) ScanGrid{std::move(pars), std::move(x), std::move(y)};
+             })
+        .def("__getstate__",
+             [](const ScanGrid& g) {
+                 return std::make_tuple(g.pars, g.values_x, g.values_y);
+             })
+        .def("__setstate__",
+             [](ScanGrid& g,
+                const std::tuple<std::vector<std::size_t>, std::vector<double>,
+                                 std::vector<double>>& t) {
+                 new (&g) ScanGrid{std::get<0>(t), std::get<1>(t), std::get<2>(t)};
+             })
+        .def_ro("pars", &ScanGrid::pars);
     m.def(
         "profile_fit",
         [](const Model& model, std::vector<double> data, std::size_t par, double value,
@@ -246,16 +303,19 @@ void bind_infer(nb::module_& m) {
         [](const Model& model, std::vector<double> data, std::vector<double> init,
            std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
            int jobs, std::optional<FitResult> best, bool prefit, double profile_delta,
-           bool keep_fits) {
+           bool keep_fits, std::size_t begin, std::optional<std::size_t> end) {
             const FitOptions o =
                 fit_options(std::move(init), std::move(bounds), std::move(fixed));
-            const ImpactOptions how{prefit, profile_delta, keep_fits};
+            ImpactOptions how{prefit, profile_delta, keep_fits};
+            how.begin = begin;
+            if (end) how.end = *end;
             nb::gil_scoped_release release;
             return impacts(model, data, o, jobs, best ? &*best : nullptr, how);
         },
         nb::arg("model"), nb::arg("data"), HIFIT_FIT_ARGS, nb::arg("jobs") = 1,
         nb::arg("best") = nb::none(), nb::arg("prefit") = true,
-        nb::arg("profile_delta") = 0.0, nb::arg("keep_fits") = false);
+        nb::arg("profile_delta") = 0.0, nb::arg("keep_fits") = false,
+        nb::arg("begin") = 0, nb::arg("end") = nb::none());
     m.def("prefit_uncertainties", &prefit_uncertainties, nb::arg("model"));
 
     nb::class_<GoodnessOfFit>(m, "GoodnessOfFit")
@@ -296,6 +356,69 @@ void bind_infer(nb::module_& m) {
         },
         nb::arg("model"), nb::arg("data"), nb::arg("mu"), nb::arg("test_stat"),
         nb::arg("ntoys"), nb::arg("seed"), nb::arg("jobs"), HIFIT_FIT_ARGS);
+    // The three steps of hypotest_toys, for toys spread over processes
+    // (hifit.executor): the plan travels as plain numbers.
+    m.def(
+        "toys_plan",
+        [](const Model& model, std::vector<double> data, double mu,
+           const std::string& stat, std::vector<double> init,
+           std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed) {
+            const TestStat s = parse_stat(stat);
+            const FitOptions o =
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
+            nb::gil_scoped_release release;
+            const ToyPlan p = toys_plan(model, data, mu, s, o);
+            return std::make_tuple(p.mu, p.q_obs, p.sb_pars, p.b_pars, p.message);
+        },
+        nb::arg("model"), nb::arg("data"), nb::arg("mu"), nb::arg("test_stat"),
+        HIFIT_FIT_ARGS);
+    m.def(
+        "toys_range",
+        [](const Model& model, double mu, const std::string& stat,
+           std::vector<double> sb_pars, std::vector<double> b_pars,
+           unsigned long long seed, std::size_t begin, std::size_t end,
+           std::vector<double> init, std::vector<std::pair<double, double>> bounds,
+           std::vector<bool> fixed) {
+            ToyPlan plan;
+            plan.mu = mu;
+            plan.stat = parse_stat(stat);
+            plan.sb_pars = std::move(sb_pars);
+            plan.b_pars = std::move(b_pars);
+            const FitOptions o =
+                fit_options(std::move(init), std::move(bounds), std::move(fixed));
+            ToyBatch b;
+            {
+                nb::gil_scoped_release release;
+                b = toys_range(model, plan, seed, begin, end, o);
+            }
+            auto flags = [](const std::vector<char>& v) {
+                return std::vector<bool>(v.begin(), v.end());
+            };
+            return std::make_tuple(b.q_sb, b.q_b, flags(b.ok_sb), flags(b.ok_b));
+        },
+        nb::arg("model"), nb::arg("mu"), nb::arg("test_stat"), nb::arg("sb_pars"),
+        nb::arg("b_pars"), nb::arg("seed"), nb::arg("begin"), nb::arg("end"),
+        HIFIT_FIT_ARGS);
+    m.def(
+        "toys_summary",
+        [](double mu, const std::string& stat, double q_obs, std::string message,
+           std::vector<double> q_sb, std::vector<bool> ok_sb, std::vector<double> q_b,
+           std::vector<bool> ok_b) {
+            if (ok_sb.size() != q_sb.size() || ok_b.size() != q_b.size() ||
+                q_sb.size() != q_b.size())
+                throw InvalidArgument("toys_summary: toy arrays of different sizes");
+            ToyPlan plan;
+            plan.mu = mu;
+            plan.stat = parse_stat(stat);
+            plan.q_obs = q_obs;
+            plan.message = std::move(message);
+            ToyBatch b{std::move(q_sb), std::move(q_b),
+                       std::vector<char>(ok_sb.begin(), ok_sb.end()),
+                       std::vector<char>(ok_b.begin(), ok_b.end())};
+            return toys_summary(plan, b);
+        },
+        nb::arg("mu"), nb::arg("test_stat"), nb::arg("q_obs"), nb::arg("message"),
+        nb::arg("q_sb"), nb::arg("ok_sb"), nb::arg("q_b"), nb::arg("ok_b"));
     m.def(
         "sample_toy",
         [](const Model& model, std::vector<double> pars, unsigned long long seed,

@@ -98,11 +98,27 @@ class ModelConfig:
 class Model:
     """A compiled likelihood. Immutable; safe to share between threads."""
 
-    __slots__ = ("_model", "config")
+    __slots__ = ("_model", "_recipe", "config")
 
-    def __init__(self, core: _core.Model) -> None:
+    def __init__(self, core: _core.Model, *, recipe: tuple | None = None) -> None:
         self._model = core
+        self._recipe = recipe  # (function, args) that build it again: for pickling
         self.config = ModelConfig(core)
+
+    def with_poi_model(self, name: str) -> Model:
+        """The same model with ``name`` as its POI (it pickles if this one does)."""
+        return _with_poi(self, name)
+
+    def __reduce__(self) -> tuple:
+        """Pickled as the recipe that built it (a workspace and the model options),
+        rebuilt where it is unpickled: Dask sends models to worker processes."""
+        if self._recipe is None:
+            msg = (
+                "this model cannot be sent to Dask workers (models built from a "
+                "pyhf workspace or read from a datacard can); run it on threads"
+            )
+            raise _core.InvalidArgument(msg)
+        return self._recipe
 
     def likelihood(self, data: Sequence[float] | np.ndarray) -> _core.Likelihood:
         """An evaluation context bound to ``data`` (reuse it for repeated calls)."""
@@ -168,3 +184,8 @@ class Model:
         return (
             f"<hifit.Model: {c.npars} parameters, {c.nmaindata} bins, POI {c.poi_name}>"
         )
+
+
+def _with_poi(model: Model, name: str) -> Model:
+    recipe = (_with_poi, (model, name)) if model._recipe is not None else None
+    return Model(model._model.with_poi(name), recipe=recipe)

@@ -69,6 +69,10 @@ class Workspace:
         """Read and validate a workspace JSON file."""
         return cls._wrap(_core.Workspace.load(str(path)))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as its JSON (Dask ships workspaces to worker processes)
+        return (_workspace_from_json, (self._ws.to_json(), self.source))
+
     @property
     def source(self) -> str:
         """Where the workspace came from (file name, plus applied patches)."""
@@ -107,8 +111,7 @@ class Workspace:
         else:
             poi = str(poi_name)
         normsys, histosys = _interpolation_codes(modifier_settings)
-        core = self._ws.model(measurement_name or "", poi, normsys, histosys)
-        return Model(core)
+        return _workspace_model(self, measurement_name or "", poi, normsys, histosys)
 
     def data(self, model: Model, include_auxdata: bool = True) -> np.ndarray:
         """Observed main data (model channel order) followed by the auxiliary data."""
@@ -305,8 +308,40 @@ class PatchSet:
     def __len__(self) -> int:
         return len(self._ps.names)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as the patchset document rebuilt from its parts (Dask workers)
+        names = self.patch_names
+        spec = {
+            "metadata": self.metadata,
+            "patches": [
+                {
+                    "metadata": {"name": name, "values": self.values(name)},
+                    "patch": self.patch(name),
+                }
+                for name in names
+            ],
+            "version": "1.0.0",
+        }
+        return (PatchSet, (spec,))
+
     def __repr__(self) -> str:
         return f"<hifit.PatchSet with {len(self)} patches>"
+
+
+def _workspace_from_json(text: str, source: str) -> Workspace:
+    return Workspace._wrap(_core.Workspace.from_json(text, source))
+
+
+def _workspace_model(
+    workspace: Workspace, measurement: str, poi: str | None, normsys: str, histosys: str
+) -> Model:
+    """The compiled model, which remembers how it was built so that it pickles (the
+    recipe is rerun in the process that unpickles it: a Dask worker)."""
+    core = workspace._ws.model(measurement, poi, normsys, histosys)
+    return Model(
+        core,
+        recipe=(_workspace_model, (workspace, measurement, poi, normsys, histosys)),
+    )
 
 
 def model_from_spec(

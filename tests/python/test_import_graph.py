@@ -29,6 +29,9 @@ HEAVY = (
     "pandas",
     "tabulate",
     "pyhf",
+    "dask",
+    "distributed",
+    "hifit.executor_dask",
     "hifit.cabinetry.templates",
     "hifit.cabinetry.visualize",
 )

@@ -1039,9 +1039,10 @@ def test_grid_matches_pyhf_and_single_hypotests():
         np.testing.assert_allclose(point.CLs_exp, single.CLs_exp, rtol=1e-4, atol=1e-9)
 
     # A point does not depend on the chunk it runs in, nor on the other points.
-    from hifit.infer.grid import _grid_chunk
+    from hifit.infer.grid import _grid_chunk, _GridInputs
 
-    chunk = _grid_chunk(background, patchset, GRID_PATCHES[::-2], jobs=1)
+    inputs = _GridInputs(background, patchset, 1.0, "qtilde")
+    chunk = _grid_chunk(inputs, GRID_PATCHES[::-2])
     by_name = {p.patch: p for p in points}
     for point in chunk:
         assert point == by_name[point.patch]

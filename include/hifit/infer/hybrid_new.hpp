@@ -4,12 +4,29 @@
 
 #include <hifit/fit/minimizer.hpp>
 
+#include <cstddef>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace hifit {
+
+// One batch of HybridNew toys: toy i < n_sb is thrown at sb_gen, the others at b_gen,
+// from generator stream (seed, first_stream + i), and fitted with the LHC statistic
+// at r starting from where it was thrown.
+struct HybridToyBatch {
+    double r = 0.0;
+    std::vector<double> sb_gen, b_gen;
+    std::size_t n_sb = 0, total = 0;
+    unsigned long long seed = 0, first_stream = 0;
+};
+// q and converged of toys [begin, end) of `batch`; `base` as given to HybridNew. A
+// toy's numbers depend on the batch and its index alone.
+void hybrid_new_toys(const Model& model, const FitOptions& base,
+                     const HybridToyBatch& batch, std::size_t begin, std::size_t end,
+                     std::vector<double>& q, std::vector<char>& ok);
 
 struct HybridNewOptions {
     double cl = 0.95;
@@ -24,6 +41,11 @@ struct HybridNewOptions {
     bool cls = true;                 // --rule CLs (false: CLsplusb)
     unsigned long long seed = 123456;
     int jobs = 1;
+    // set: runs each batch's toys (elsewhere: hifit.executor), filling q and ok for
+    // toys [0, batch.total) as hybrid_new_toys does; unset: `jobs` threads
+    std::function<void(const HybridToyBatch&, std::vector<double>& q,
+                       std::vector<char>& ok)>
+        run_toys;
 };
 
 // One signal strength: the test statistic on data and its toy distributions.

@@ -37,6 +37,10 @@ struct ImpactOptions {
     // by this much (Combine's MultiDimFit --algo impact), not at -+ the Hesse sigma
     double profile_delta = 0.0;
     bool keep_fits = false; // keep the post-fit refits (impacts on other POIs)
+    // only the ranked parameters [begin, end) of `pars` (the others stay 0, their
+    // counts out of refits/failed_fits/clipped): ranges run anywhere (hifit.executor),
+    // a parameter's numbers do not depend on the range it ran in
+    std::size_t begin = 0, end = static_cast<std::size_t>(-1);
 };
 
 // cabinetry's ranking: each parameter fixed at best +- pre-fit and +- post-fit sigma,

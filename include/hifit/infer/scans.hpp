@@ -32,7 +32,7 @@ FitResult profile_fit(const Model& model, std::span<const double> data, std::siz
 // Profile-likelihood scans. Each point is fitted from the unconditional solution, from
 // its neighbours on both sides (a forward and a backward sweep) and from pyhf's start,
 // the lowest minimum kept; a point below the unconditional minimum re-seeds that fit.
-// Chunks of the grid run on `jobs` threads.
+// Fixed segments of the grid (see scan_segments) run on `jobs` threads.
 ScanResult scan(const Model& model, std::span<const double> data, std::size_t par,
                 std::span<const double> values, const FitOptions& base = {},
                 int jobs = 1);
@@ -40,6 +40,30 @@ ScanResult scan2d(const Model& model, std::span<const double> data, std::size_t 
                   std::span<const double> values_x, std::size_t par_y,
                   std::span<const double> values_y, const FitOptions& base = {},
                   int jobs = 1);
+
+// A scan in steps, so its points can run anywhere (threads, Dask workers): the
+// unconditional fit, the fits of fixed segments of kScanSegment consecutive points
+// (in serpentine order for 2D; warm starts never cross a segment boundary, so a
+// point's fit does not depend on where its segment ran), and the result.
+struct ScanGrid {
+    std::vector<std::size_t> pars; // one or two
+    std::vector<double> values_x, values_y;
+};
+inline constexpr std::size_t kScanSegment = 16;
+std::size_t scan_points(const ScanGrid& grid);
+// The row-major grid index of the k-th point along the scan path.
+std::size_t scan_grid_index(const ScanGrid& grid, std::size_t k);
+FitResult scan_best(const Model& model, std::span<const double> data,
+                    const ScanGrid& grid, const FitOptions& base = {});
+// The fits of the points of segments [first, last), in path order.
+std::vector<FitResult> scan_segments(const Model& model, std::span<const double> data,
+                                     const ScanGrid& grid, const FitOptions& base,
+                                     const FitResult& best, std::size_t first,
+                                     std::size_t last);
+// `fits`: one per point, in path order.
+ScanResult scan_finish(const Model& model, std::span<const double> data,
+                       const ScanGrid& grid, const FitOptions& base,
+                       const FitResult& best, const std::vector<FitResult>& fits);
 
 struct MinosResult {
     double lower = 0.0; // negative offset from the best fit

@@ -4,6 +4,7 @@
 #include <hifit/infer/test_statistics.hpp>
 
 #include <array>
+#include <cstddef>
 #include <span>
 #include <string>
 #include <utility>
@@ -47,7 +48,28 @@ std::vector<double> sample_toy_prior(const Model& model, std::span<const double>
 // (see infer/toy_fits.hpp); q agrees with the reference to the fits' tolerance.
 enum class ToyFits { fast, reference };
 
-// Toy-based CLs (pyhf's ToyCalculator semantics).
+// Toy-based CLs in three steps, so toys can run anywhere (threads, Dask workers):
+// the fits to the observed data, toys [begin, end) with their test statistics, and
+// the CLs from all toys. A toy's numbers depend on (seed, toy index) alone.
+struct ToyPlan {
+    double mu = 0.0;
+    TestStat stat = TestStat::qmu_tilde;
+    double q_obs = 0.0;
+    std::vector<double> sb_pars, b_pars; // where the toys are thrown
+    std::string message;                 // a fit to the observed data that failed
+};
+struct ToyBatch {
+    std::vector<double> q_sb, q_b; // per toy
+    std::vector<char> ok_sb, ok_b; // its fits converged
+};
+ToyPlan toys_plan(const Model& model, std::span<const double> data, double mu,
+                  TestStat stat, const FitOptions& base = {});
+ToyBatch toys_range(const Model& model, const ToyPlan& plan, unsigned long long seed,
+                    std::size_t begin, std::size_t end, const FitOptions& base = {},
+                    ToyFits fits = ToyFits::fast);
+ToyResult toys_summary(const ToyPlan& plan, const ToyBatch& toys);
+
+// Toy-based CLs (pyhf's ToyCalculator semantics): the three steps on `jobs` threads.
 ToyResult hypotest_toys(const Model& model, std::span<const double> data, double mu,
                         TestStat stat, int ntoys, unsigned long long seed = 0,
                         int jobs = 1, const FitOptions& base = {},

@@ -113,6 +113,27 @@ bool expo_fit(const std::vector<double>& x, const std::vector<double>& y,
 
 } // namespace
 
+void hybrid_new_toys(const Model& model, const FitOptions& base,
+                     const HybridToyBatch& batch, std::size_t begin, std::size_t end,
+                     std::vector<double>& q, std::vector<char>& ok) {
+    FitOptions options = resolved(model, base);
+    options.compute_covariance = false;
+    // the fits start where the toy was generated (warm start), as do the reference
+    // fits of the fallback
+    ToySampler sb_toys(model, batch.sb_gen), b_toys(model, batch.b_gen);
+    ToyTestStatistic sb_q(model, options, batch.r, TestStat::qmu_tilde, batch.sb_gen,
+                          true),
+        b_q(model, options, batch.r, TestStat::qmu_tilde, batch.b_gen, true);
+    std::vector<double> toy(sb_toys.size());
+    for (std::size_t i = begin; i < end; ++i) {
+        const bool sb = i < batch.n_sb;
+        (sb ? sb_toys : b_toys).sample(batch.seed, batch.first_stream + i, toy);
+        bool valid = false;
+        q[i] = (sb ? sb_q : b_q).evaluate(toy, valid);
+        ok[i] = valid;
+    }
+}
+
 HybridNew::HybridNew(const Model& model, std::span<const double> data, FitOptions base,
                      HybridNewOptions options)
     : model_(model), data_(data.begin(), data.end()), opt_(options) {
@@ -161,22 +182,16 @@ void HybridNew::add_batch(HybridPoint& point, std::size_t batch) {
     const auto rank = static_cast<unsigned long long>(
         std::find(order_.begin(), order_.end(), point.r) - order_.begin());
     const unsigned long long base = ((rank << 12) + batch) << 24;
-    parallel_chunks(total, opt_.jobs, [&](std::size_t begin, std::size_t end) {
-        // the fits start where the toy was generated (warm start), as do the
-        // reference fits of the fallback
-        ToySampler sb_toys(model_, sb_gen), b_toys(model_, b_gen_);
-        ToyTestStatistic sb_q(model_, options_, point.r, TestStat::qmu_tilde, sb_gen,
-                              true),
-            b_q(model_, options_, point.r, TestStat::qmu_tilde, b_gen_, true);
-        std::vector<double> toy(sb_toys.size());
-        for (std::size_t i = begin; i < end; ++i) {
-            const bool sb = i < n_sb;
-            (sb ? sb_toys : b_toys).sample(opt_.seed, base + i, toy);
-            bool valid = false;
-            q[i] = (sb ? sb_q : b_q).evaluate(toy, valid);
-            ok[i] = valid;
-        }
-    });
+    const HybridToyBatch toys{point.r, sb_gen, b_gen_, n_sb, total, opt_.seed, base};
+    if (opt_.run_toys) {
+        opt_.run_toys(toys, q, ok);
+        if (q.size() != total || ok.size() != total)
+            throw InvalidArgument("HybridNew: the toy runner returned a wrong count");
+    } else {
+        parallel_chunks(total, opt_.jobs, [&](std::size_t begin, std::size_t end) {
+            hybrid_new_toys(model_, options_, toys, begin, end, q, ok);
+        });
+    }
     for (std::size_t i = 0; i < total; ++i) {
         if (!ok[i]) {
             ++point.failed_toys;

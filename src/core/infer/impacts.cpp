@@ -71,9 +71,10 @@ ImpactResult impacts(const Model& model, std::span<const double> data,
     // per parameter, in the order prefit up, down, postfit up, down (not vector<bool>:
     // threads write neighbouring entries)
     std::vector<std::array<char, 4>> clipped(m, {0, 0, 0, 0});
-    parallel_chunks(m, jobs, [&](std::size_t begin, std::size_t end) {
+    const std::size_t first = std::min(how.begin, m), last = std::min(how.end, m);
+    parallel_chunks(last - first, jobs, [&](std::size_t begin, std::size_t end) {
         Likelihood lh(model, data);
-        for (std::size_t k = begin; k < end; ++k) {
+        for (std::size_t k = first + begin; k < first + end; ++k) {
             const std::size_t i = out.pars[k];
             const double theta = out.best.bestfit[i];
             const auto [lo, hi] = options.bounds[i];

@@ -79,16 +79,6 @@ void path_chunk(const Model& model, std::span<const double> data, const FitResul
     std::move(chunk.begin(), chunk.end(), fits.begin() + begin);
 }
 
-ScanResult prepare(const Model& model, std::span<const double> data,
-                   const FitOptions& options, std::size_t points) {
-    ScanResult out;
-    Likelihood lh(model, data);
-    out.best = robust_fit(lh, options);
-    out.twice_nll.assign(points, 0.0);
-    out.valid.assign(points, false);
-    return out;
-}
-
 // The fits (fits[k] at grid point index(k)) into the result. A point below the
 // unconditional minimum means the unconditional fit stopped in a local minimum: it is
 // refitted from that point's solution (the scanned parameters released) and replaced
@@ -117,51 +107,121 @@ void finish(const Model& model, std::span<const double> data, const FitOptions& 
 
 } // namespace
 
+namespace {
+
+void check_scan(const Model& model, const ScanGrid& grid) {
+    if (grid.pars.size() != 1 && grid.pars.size() != 2)
+        throw InvalidArgument("scans take one or two parameters");
+    for (std::size_t p : grid.pars) check_par(model, p);
+    if (grid.pars.size() == 2 && grid.pars[0] == grid.pars[1])
+        throw InvalidArgument("a 2D scan needs two different parameters");
+}
+
+} // namespace
+
+std::size_t scan_points(const ScanGrid& grid) {
+    return grid.pars.size() == 1 ? grid.values_x.size()
+                                 : grid.values_x.size() * grid.values_y.size();
+}
+
+std::size_t scan_grid_index(const ScanGrid& grid, std::size_t k) {
+    if (grid.pars.size() == 1) return k;
+    // Serpentine order: consecutive points are neighbours on the grid.
+    const std::size_t ny = grid.values_y.size();
+    const std::size_t row = k / ny, col = k % ny;
+    return row * ny + (row % 2 == 0 ? col : ny - 1 - col);
+}
+
+FitResult scan_best(const Model& model, std::span<const double> data,
+                    const ScanGrid& grid, const FitOptions& base) {
+    check_scan(model, grid);
+    Likelihood lh(model, data);
+    return robust_fit(lh, resolved(model, base));
+}
+
+std::vector<FitResult> scan_segments(const Model& model, std::span<const double> data,
+                                     const ScanGrid& grid, const FitOptions& base,
+                                     const FitResult& best, std::size_t first,
+                                     std::size_t last) {
+    check_scan(model, grid);
+    const FitOptions options = resolved(model, base);
+    const std::size_t points = scan_points(grid);
+    const std::size_t begin = std::min(first * kScanSegment, points);
+    const std::size_t end = std::min(last * kScanSegment, points);
+    std::vector<FitResult> fits(points);
+    for (std::size_t s = begin; s < end; s += kScanSegment) {
+        const std::size_t e = std::min(s + kScanSegment, end);
+        if (grid.pars.size() == 1) {
+            scan_chunk(model, data, options, best, grid.pars[0], grid.values_x, s, e,
+                       fits);
+            continue;
+        }
+        const std::size_t ny = grid.values_y.size();
+        auto at = [&](std::size_t k, const std::vector<double>& start) {
+            const std::size_t g = scan_grid_index(grid, k);
+            FitOptions f =
+                fixed_at(options, grid.pars[0], grid.values_x[g / ny], start);
+            return fixed_at(f, grid.pars[1], grid.values_y[g % ny], f.init);
+        };
+        path_chunk(model, data, best, s, e, fits, at);
+    }
+    return {std::make_move_iterator(fits.begin() + begin),
+            std::make_move_iterator(fits.begin() + end)};
+}
+
+ScanResult scan_finish(const Model& model, std::span<const double> data,
+                       const ScanGrid& grid, const FitOptions& base,
+                       const FitResult& best, const std::vector<FitResult>& fits) {
+    check_scan(model, grid);
+    if (fits.size() != scan_points(grid))
+        throw InvalidArgument("scan_finish: one fit per grid point expected");
+    const FitOptions options = resolved(model, base);
+    ScanResult out;
+    out.best = best;
+    out.twice_nll.assign(fits.size(), 0.0);
+    out.valid.assign(fits.size(), false);
+    out.pars = grid.pars;
+    out.values_x = grid.values_x;
+    if (grid.pars.size() == 2) out.values_y = grid.values_y;
+    finish(
+        model, data, options, fits,
+        [&](std::size_t k) { return scan_grid_index(grid, k); }, out);
+    return out;
+}
+
+namespace {
+
+ScanResult scan_on_threads(const Model& model, std::span<const double> data,
+                           const ScanGrid& grid, const FitOptions& base, int jobs) {
+    const FitResult best = scan_best(model, data, grid, base);
+    const std::size_t points = scan_points(grid);
+    const std::size_t segments = (points + kScanSegment - 1) / kScanSegment;
+    std::vector<FitResult> fits(points);
+    // threads take fixed segments: the numbers do not depend on `jobs`
+    parallel_chunks(segments, jobs, [&](std::size_t begin, std::size_t end) {
+        std::vector<FitResult> part =
+            scan_segments(model, data, grid, base, best, begin, end);
+        std::move(part.begin(), part.end(),
+                  fits.begin() + static_cast<std::ptrdiff_t>(begin * kScanSegment));
+    });
+    return scan_finish(model, data, grid, base, best, fits);
+}
+
+} // namespace
+
 ScanResult scan(const Model& model, std::span<const double> data, std::size_t par,
                 std::span<const double> values, const FitOptions& base, int jobs) {
-    check_par(model, par);
-    const FitOptions options = resolved(model, base);
-    ScanResult out = prepare(model, data, options, values.size());
-    out.pars = {par};
-    out.values_x.assign(values.begin(), values.end());
-    std::vector<FitResult> fits(values.size());
-    parallel_chunks(values.size(), jobs, [&](std::size_t begin, std::size_t end) {
-        scan_chunk(model, data, options, out.best, par, values, begin, end, fits);
-    });
-    finish(model, data, options, fits, [](std::size_t k) { return k; }, out);
-    return out;
+    const ScanGrid grid{{par}, {values.begin(), values.end()}, {}};
+    return scan_on_threads(model, data, grid, base, jobs);
 }
 
 ScanResult scan2d(const Model& model, std::span<const double> data, std::size_t par_x,
                   std::span<const double> values_x, std::size_t par_y,
                   std::span<const double> values_y, const FitOptions& base, int jobs) {
-    check_par(model, par_x);
-    check_par(model, par_y);
-    if (par_x == par_y)
-        throw InvalidArgument("a 2D scan needs two different parameters");
-    const FitOptions options = resolved(model, base);
-    const std::size_t ny = values_y.size();
-    const std::size_t points = values_x.size() * ny;
-    ScanResult out = prepare(model, data, options, points);
-    out.pars = {par_x, par_y};
-    out.values_x.assign(values_x.begin(), values_x.end());
-    out.values_y.assign(values_y.begin(), values_y.end());
-    // Serpentine order: consecutive points are neighbours on the grid.
-    auto grid_index = [&](std::size_t k) {
-        const std::size_t row = k / ny, col = k % ny;
-        return row * ny + (row % 2 == 0 ? col : ny - 1 - col);
-    };
-    auto at = [&](std::size_t k, const std::vector<double>& start) {
-        const std::size_t g = grid_index(k);
-        FitOptions f = fixed_at(options, par_x, values_x[g / ny], start);
-        return fixed_at(f, par_y, values_y[g % ny], f.init);
-    };
-    std::vector<FitResult> fits(points);
-    parallel_chunks(points, jobs, [&](std::size_t begin, std::size_t end) {
-        path_chunk(model, data, out.best, begin, end, fits, at);
-    });
-    finish(model, data, options, fits, grid_index, out);
-    return out;
+    const ScanGrid grid{{par_x, par_y},
+                        {values_x.begin(), values_x.end()},
+                        {values_y.begin(), values_y.end()}};
+    return scan_on_threads(model, data, grid, base, jobs);
 }
 
 FitResult profile_fit(const Model& model, std::span<const double> data, std::size_t par,

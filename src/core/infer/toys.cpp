@@ -88,18 +88,18 @@ std::vector<double> sample_toy_prior(const Model& model, std::span<const double>
     return out;
 }
 
-ToyResult hypotest_toys(const Model& model, std::span<const double> data, double mu,
-                        TestStat stat, int ntoys, unsigned long long seed, int jobs,
-                        const FitOptions& base, ToyFits fits) {
+ToyPlan toys_plan(const Model& model, std::span<const double> data, double mu,
+                  TestStat stat, const FitOptions& base) {
     if (!model.poi_index())
         throw InvalidArgument("toys need a model with a parameter of interest");
-    if (ntoys <= 0) throw InvalidArgument("the number of toys must be positive");
     const std::size_t poi = *model.poi_index();
     const FitOptions options = resolved(model, base);
     if (stat == TestStat::q0) mu = 0.0;
-    ToyResult out;
+    ToyPlan plan;
+    plan.mu = mu;
+    plan.stat = stat;
     const TestStatResult observed = test_statistic(model, data, mu, stat, options);
-    out.q_obs = observed.value;
+    plan.q_obs = observed.value;
     // Toys are thrown around the conditional fits to data: signal+background at mu,
     // background-only at 0 (1 for discovery, where the roles swap).
     Likelihood lh(model, data);
@@ -109,41 +109,59 @@ ToyResult hypotest_toys(const Model& model, std::span<const double> data, double
     const FitResult b_fit =
         robust_fit(lh, fixed_at(options, poi, bkg_mu, observed.free_fit.bestfit));
     if (!observed.valid() || !sb_fit.valid || !b_fit.valid) {
-        out.message = "a fit to the observed data did not converge";
+        plan.message = "a fit to the observed data did not converge";
     }
-    out.q_sb.assign(static_cast<std::size_t>(ntoys), 0.0);
-    out.q_b.assign(static_cast<std::size_t>(ntoys), 0.0);
-    std::vector<char> ok_sb(static_cast<std::size_t>(ntoys)),
-        ok_b(static_cast<std::size_t>(ntoys));
-    parallel_chunks(
-        static_cast<std::size_t>(ntoys), jobs, [&](std::size_t begin, std::size_t end) {
-            ToySampler sb_toys(model, sb_fit.bestfit), b_toys(model, b_fit.bestfit);
-            ToyTestStatistic sb_fast(model, options, mu, stat, sb_fit.bestfit),
-                b_fast(model, options, mu, stat, b_fit.bestfit);
-            std::vector<double> toy(sb_toys.size());
-            // q of toy `index` around `gen`; each toy's fits start at its generating
-            // point, so q does not depend on the chunks.
-            auto q_of = [&](ToySampler& toys, ToyTestStatistic& fast, std::size_t index,
-                            char& ok) {
-                toys.sample(seed, index, toy);
-                if (fits == ToyFits::fast) {
-                    bool valid = false;
-                    const double q = fast.evaluate(toy, valid);
-                    ok = valid;
-                    return q;
-                }
-                const TestStatResult r = test_statistic(model, toy, mu, stat, options);
-                ok = r.valid();
-                return r.value;
-            };
-            for (std::size_t i = begin; i < end; ++i) {
-                // Distinct streams for the two hypotheses: index 2i and 2i + 1.
-                out.q_sb[i] = q_of(sb_toys, sb_fast, 2 * i, ok_sb[i]);
-                out.q_b[i] = q_of(b_toys, b_fast, 2 * i + 1, ok_b[i]);
-            }
-        });
+    plan.sb_pars = sb_fit.bestfit;
+    plan.b_pars = b_fit.bestfit;
+    return plan;
+}
+
+ToyBatch toys_range(const Model& model, const ToyPlan& plan, unsigned long long seed,
+                    std::size_t begin, std::size_t end, const FitOptions& base,
+                    ToyFits fits) {
+    const FitOptions options = resolved(model, base);
+    const double mu = plan.mu;
+    const TestStat stat = plan.stat;
+    ToyBatch out;
+    const std::size_t n = end > begin ? end - begin : 0;
+    out.q_sb.assign(n, 0.0);
+    out.q_b.assign(n, 0.0);
+    out.ok_sb.assign(n, 0);
+    out.ok_b.assign(n, 0);
+    ToySampler sb_toys(model, plan.sb_pars), b_toys(model, plan.b_pars);
+    ToyTestStatistic sb_fast(model, options, mu, stat, plan.sb_pars),
+        b_fast(model, options, mu, stat, plan.b_pars);
+    std::vector<double> toy(sb_toys.size());
+    // q of toy `index`; each toy's fits start at its generating point, so q depends
+    // on (seed, index) alone, not on the range it runs in.
+    auto q_of = [&](ToySampler& toys, ToyTestStatistic& fast, std::size_t index,
+                    char& ok) {
+        toys.sample(seed, index, toy);
+        if (fits == ToyFits::fast) {
+            bool valid = false;
+            const double q = fast.evaluate(toy, valid);
+            ok = valid;
+            return q;
+        }
+        const TestStatResult r = test_statistic(model, toy, mu, stat, options);
+        ok = r.valid();
+        return r.value;
+    };
+    for (std::size_t i = begin; i < end; ++i) {
+        // Distinct streams for the two hypotheses: index 2i and 2i + 1.
+        out.q_sb[i - begin] = q_of(sb_toys, sb_fast, 2 * i, out.ok_sb[i - begin]);
+        out.q_b[i - begin] = q_of(b_toys, b_fast, 2 * i + 1, out.ok_b[i - begin]);
+    }
+    return out;
+}
+
+ToyResult toys_summary(const ToyPlan& plan, const ToyBatch& toys) {
+    const TestStat stat = plan.stat;
+    ToyResult out;
+    out.q_obs = plan.q_obs;
+    out.message = plan.message;
     // Toys whose fits failed are left out and counted, never silently kept.
-    auto keep = [&](std::vector<double>& q, const std::vector<char>& ok) {
+    auto keep = [&](const std::vector<double>& q, const std::vector<char>& ok) {
         std::vector<double> kept;
         for (std::size_t i = 0; i < q.size(); ++i) {
             if (ok[i])
@@ -151,11 +169,11 @@ ToyResult hypotest_toys(const Model& model, std::span<const double> data, double
             else
                 ++out.failed_toys;
         }
-        q = kept;
-        std::sort(q.begin(), q.end());
+        std::sort(kept.begin(), kept.end());
+        return kept;
     };
-    keep(out.q_sb, ok_sb);
-    keep(out.q_b, ok_b);
+    out.q_sb = keep(toys.q_sb, toys.ok_sb);
+    out.q_b = keep(toys.q_b, toys.ok_b);
     out.clsb_obs = tail_fraction(out.q_sb, out.q_obs);
     out.clb_obs = tail_fraction(out.q_b, out.q_obs);
     out.cls_obs = stat == TestStat::q0 ? out.clsb_obs : out.clsb_obs / out.clb_obs;
@@ -183,6 +201,28 @@ ToyResult hypotest_toys(const Model& model, std::span<const double> data, double
     }
     out.valid = out.message.empty();
     return out;
+}
+
+ToyResult hypotest_toys(const Model& model, std::span<const double> data, double mu,
+                        TestStat stat, int ntoys, unsigned long long seed, int jobs,
+                        const FitOptions& base, ToyFits fits) {
+    if (ntoys <= 0) throw InvalidArgument("the number of toys must be positive");
+    const ToyPlan plan = toys_plan(model, data, mu, stat, base);
+    const auto n = static_cast<std::size_t>(ntoys);
+    ToyBatch all;
+    all.q_sb.assign(n, 0.0);
+    all.q_b.assign(n, 0.0);
+    all.ok_sb.assign(n, 0);
+    all.ok_b.assign(n, 0);
+    // each toy depends on (seed, index) alone, so the chunking does not matter
+    parallel_chunks(n, jobs, [&](std::size_t begin, std::size_t end) {
+        const ToyBatch part = toys_range(model, plan, seed, begin, end, base, fits);
+        std::copy(part.q_sb.begin(), part.q_sb.end(), all.q_sb.begin() + begin);
+        std::copy(part.q_b.begin(), part.q_b.end(), all.q_b.begin() + begin);
+        std::copy(part.ok_sb.begin(), part.ok_sb.end(), all.ok_sb.begin() + begin);
+        std::copy(part.ok_b.begin(), part.ok_b.end(), all.ok_b.begin() + begin);
+    });
+    return toys_summary(plan, all);
 }
 
 } // namespace hifit

@@ -77,7 +77,7 @@ class WorkspaceModel(Model):
     __slots__ = ("_workspace",)
 
     def __init__(self, workspace: Workspace, model: Model) -> None:
-        super().__init__(model._model)
+        super().__init__(model._model, recipe=model._recipe)  # pickles as a Model
         self._workspace = workspace
 
     @property

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 import click
 
+from . import _executor
 from ._common import cli, exit_if_failed
 
 __all__ = ["cabinetry"]
@@ -181,6 +182,7 @@ def fit(
     "--max_pars", default=10, help="maximum amount of parameters in plot (default: 10)"
 )
 @_FIGFOLDER
+@_executor.cluster_options
 def ranking(ws_spec: TextIO, asimov: bool, max_pars: int, figfolder: str) -> None:
     """Ranks nuisance parameters and visualizes the result.
 
@@ -193,7 +195,7 @@ def ranking(ws_spec: TextIO, asimov: bool, max_pars: int, figfolder: str) -> Non
     model, data = _model_and_data(ws_spec, asimov)
     with _fits("maximum-likelihood fit"):
         fit_results = cabinetry_fit.fit(model, data)
-    with _fits("ranking (impact) fits"):
+    with _fits("ranking (impact) fits"), _executor.cluster_context():
         ranking_results = cabinetry_fit.ranking(model, data, fit_results=fit_results)
     visualize.ranking(ranking_results, figure_folder=figfolder, max_pars=max_pars)
 
@@ -216,6 +218,7 @@ def ranking(ws_spec: TextIO, asimov: bool, max_pars: int, figfolder: str) -> Non
 @click.option("--n_steps", default=11, help="number of steps in scan (default: 11)")
 @_ASIMOV
 @_FIGFOLDER
+@_executor.cluster_options
 def scan(
     ws_spec: TextIO,
     par_name: str,
@@ -245,7 +248,7 @@ def scan(
         )
     par_range = None if lower_bound is None else (lower_bound, upper_bound)
     model, data = _model_and_data(ws_spec, asimov)
-    with _fits(f"scan fits of {par_name}"):
+    with _fits(f"scan fits of {par_name}"), _executor.cluster_context():
         scan_results = cabinetry_fit.scan(
             model, data, par_name, par_range=par_range, n_steps=n_steps
         )

@@ -27,7 +27,9 @@ def combine_command(argv: tuple[str, ...]) -> None:
     Methods: AsymptoticLimits (default), Significance, MultiDimFit, and the others
     hifit implements. Writes higgsCombine<NAME>.<METHOD>.mH<MASS>.root with the
     `limit` tree Combine writes. Options that only tune Combine's minimizer are
-    accepted and have no effect.
+    accepted and have no effect. hifit's --scheduler ADDRESS / --dask local:N run
+    the fan-outs (MultiDimFit --algo grid points, HybridNew and GoodnessOfFit
+    toys) on a Dask cluster.
     """
     from ..combine import OptionError, run
 
@@ -37,8 +39,41 @@ def combine_command(argv: tuple[str, ...]) -> None:
         click.echo(click.get_current_context().get_help())
         click.echo(describe(list(argv)))
         return
+    args, cluster = _cluster_options(list(argv))
     try:
-        code = run(list(argv))
+        if cluster:
+            from ..executor import get_executor, using
+
+            with get_executor(**cluster) as ex, using(ex):
+                code = run(args)
+        else:
+            code = run(args)
     except OptionError as err:
         raise click.UsageError(str(err)) from None
     sys.exit(code)
+
+
+def _cluster_options(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """hifit's own --scheduler ADDRESS / --dask local:N, taken out of Combine's
+    options: the fan-outs of the method (MultiDimFit --algo grid) run there."""
+    rest, found = [], {}
+    it = iter(argv)
+    for arg in it:
+        name, eq, value = arg.partition("=")
+        if name in ("--scheduler", "--dask"):
+            value = value if eq else next(it, None)
+            if value is None:
+                raise click.UsageError(f"{name} needs a value")
+            if name == "--dask":
+                from ..executor import parse_dask_option
+
+                try:
+                    parse_dask_option(value)
+                except ValueError as err:
+                    raise click.BadParameter(str(err), param_hint="--dask") from None
+            found[name[2:]] = value
+        else:
+            rest.append(arg)
+    if len(found) > 1:
+        raise click.UsageError("give either --scheduler or --dask, not both")
+    return rest, found

@@ -14,6 +14,7 @@ from .. import infer
 from ..io import check_outputs, replacing
 from ..pyhf_workspace import PatchSet, Workspace
 from ..results import document
+from . import _executor
 from ._common import (
     MAX_GRID_POINTS,
     FitSettings,
@@ -148,6 +149,7 @@ def _require_free_poi(model: Any, settings: FitSettings) -> None:
 @convention_option
 @fit_options
 @jobs_option
+@_executor.executor_options
 @output_option
 def cls(
     workspace: str,
@@ -194,16 +196,35 @@ def cls(
     check_within_bounds(model, _poi_name(model), [mu], "--mu")
     data = settings.data
     if toys:
-        r = infer.toys.hypotest(
-            mu,
-            data,
-            model,
-            ntoys=toys,
-            seed=seed,
-            jobs=resolve_jobs(jobs),
-            test_stat=test_stat,
-            **settings.kwargs(),
-        )
+        run = {
+            "command": "cls",
+            "workspace": workspace,
+            "patchset": patchset,
+            "patch": patch,
+            "measurement": measurement,
+            "mu": mu,
+            "test_stat": test_stat,
+            "toys": toys,
+            "seed": seed,
+            "fix": list(fix),
+            "asimov": asimov,
+        }
+        with (
+            _executor.checkpoint(output_file, run) as ckpt,
+            _executor.executor(resolve_jobs(jobs)) as executor,
+        ):
+            r = infer.toys.hypotest(
+                mu,
+                data,
+                model,
+                ntoys=toys,
+                seed=seed,
+                test_stat=test_stat,
+                executor=executor,
+                checkpoint=ckpt.job("toys") if ckpt else None,
+                progress=True,
+                **settings.kwargs(),
+            )
     else:
         r = infer.hypotest(
             mu,
@@ -223,6 +244,7 @@ def cls(
     )
     exit_if_failed(r.valid, r.message)
     write_output(output_file, payload)
+    _executor.remove_checkpoint(output_file)
 
 
 def _grid(
@@ -235,14 +257,32 @@ def _grid(
     csv_file: str | None,
 ) -> None:
     ps = PatchSet.load(patchset)
-    points = infer.grid(
-        Workspace.load(workspace),
-        ps,
-        mu=mu,
-        test_stat=test_stat,
-        jobs=resolve_jobs(jobs),
-        progress=True,
-    )
+    run = {
+        "command": "cls",
+        "workspace": workspace,
+        "patchset": patchset,
+        "mu": mu,
+        "test_stat": test_stat,
+    }
+    with (
+        _executor.checkpoint(output_file, run) as ckpt,
+        _executor.executor(resolve_jobs(jobs)) as executor,
+    ):
+        points = infer.grid(
+            Workspace.load(workspace),
+            ps,
+            mu=mu,
+            test_stat=test_stat,
+            progress=True,
+            executor=executor,
+            checkpoint=ckpt.job(
+                "grid",
+                encode=infer.GridPoint.to_dict,
+                decode=infer.GridPoint.from_dict,
+            )
+            if ckpt
+            else None,
+        )
     click.echo(_grid_table(ps.labels, points))
     failed = [p for p in points if not p.valid]
     click.echo(f"{len(points)} patches evaluated, {len(failed)} with failed fits")
@@ -262,6 +302,7 @@ def _grid(
     )
     if csv_file:
         _write_csv(csv_file, ps.labels, points)
+    _executor.remove_checkpoint(output_file)
     if failed:  # the file keeps every point, the failed ones marked invalid
         sys.exit(1)
 
@@ -451,6 +492,7 @@ def significance(
 @fit_options
 @jobs_option
 @figure_options
+@_executor.executor_options
 @output_option
 def scan(
     workspace: str,
@@ -512,15 +554,32 @@ def scan(
             lo, hi = model.config.suggested_bounds()[i]
             x, s = best.bestfit[i], best.uncertainty[i] or 1.0
             grids.append(np.linspace(max(lo, x - 2 * s), min(hi, x + 2 * s), 21))
-    r = infer.scan(
-        data,
-        model,
-        names if len(names) == 2 else names[0],
-        grids[0],
-        grids[1] if len(names) == 2 else None,
-        jobs=resolve_jobs(jobs),
-        **settings.kwargs(),
-    )
+    run = {
+        "command": "scan",
+        "workspace": workspace,
+        "patchset": patchset,
+        "patch": patch,
+        "measurement": measurement,
+        "pars": names,
+        "grids": [list(map(float, g)) for g in grids],
+        "fix": list(fix),
+        "asimov": asimov,
+    }
+    with (
+        _executor.checkpoint(output_file, run) as ckpt,
+        _executor.executor(resolve_jobs(jobs)) as executor,
+    ):
+        r = infer.scan(
+            data,
+            model,
+            names if len(names) == 2 else names[0],
+            grids[0],
+            grids[1] if len(names) == 2 else None,
+            executor=executor,
+            checkpoint=ckpt.job("scan") if ckpt else None,
+            progress=True,
+            **settings.kwargs(),
+        )
     if len(names) == 1:
         for x, d in zip(r.values_x, r.delta_twice_nll, strict=True):
             click.echo(f"{names[0]} = {x:12.6g}   -2Δln L = {d:10.5f}")
@@ -541,6 +600,7 @@ def scan(
         )
     write_output(output_file, {**r.to_dict(), **_data_label(settings)})
     write_figures("scan", r.to_dict(), figures_dir, figure_label)
+    _executor.remove_checkpoint(output_file)
 
 
 def _scan_2d_table(names: list[str], r: Any) -> str:
@@ -565,6 +625,7 @@ def _scan_2d_table(names: list[str], r: Any) -> str:
 @fit_options
 @jobs_option
 @figure_options
+@_executor.executor_options
 @output_option
 def ranking(
     workspace: str,
@@ -592,9 +653,27 @@ def ranking(
             "every parameter but the POI is fixed: there is no nuisance parameter "
             "to rank"
         )
-    r = infer.ranking(
-        settings.data, model, jobs=resolve_jobs(jobs), **settings.kwargs()
-    )
+    run = {
+        "command": "ranking",
+        "workspace": workspace,
+        "patchset": patchset,
+        "patch": patch,
+        "measurement": measurement,
+        "fix": list(fix),
+        "asimov": asimov,
+    }
+    with (
+        _executor.checkpoint(output_file, run) as ckpt,
+        _executor.executor(resolve_jobs(jobs)) as executor,
+    ):
+        r = infer.ranking(
+            settings.data,
+            model,
+            executor=executor,
+            checkpoint=ckpt.job("ranking") if ckpt else None,
+            progress=True,
+            **settings.kwargs(),
+        )
     width = max([len(n) for n in r.labels[:top]] + [9])
     click.echo(
         f"{'parameter':<{width}}  {'post up':>10}  {'post down':>10}  "
@@ -616,3 +695,4 @@ def ranking(
     )
     write_output(output_file, {**r.to_dict(), **_data_label(settings)})
     write_figures("ranking", r.to_dict(), figures_dir, figure_label)
+    _executor.remove_checkpoint(output_file)

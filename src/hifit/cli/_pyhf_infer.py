@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from .. import infer
 from ..pyhf_workspace import Workspace
+from . import _executor
 from ._common import exit_if_failed
 from ._pyhf import (
     apply_patch_files,
@@ -113,6 +116,7 @@ def fit(
     "--calctype", type=click.Choice(["asymptotics", "toybased"]), default="asymptotics"
 )
 @engine_options
+@_executor.cluster_options
 def cls(
     workspace: str,
     output_file: str | None,
@@ -141,9 +145,16 @@ def cls(
         )
     data = ws.data(model)
     if calctype == "toybased":
-        r = infer.toys.hypotest(
-            test_poi, data, model, ntoys=PYHF_NTOYS, test_stat=test_stat
-        )
+        with _executor.executor(os.cpu_count() or 1) as executor:
+            r = infer.toys.hypotest(
+                test_poi,
+                data,
+                model,
+                ntoys=PYHF_NTOYS,
+                test_stat=test_stat,
+                executor=executor,
+                progress=True,
+            )
     else:
         r = infer.hypotest(test_poi, data, model, test_stat=test_stat)
     exit_if_failed(

@@ -12,6 +12,7 @@ import click
 import numpy as np
 
 from ..io import check_outputs, save_figure, write_json_atomic
+from . import _executor
 from ._common import cli, exit_if_failed
 
 
@@ -109,6 +110,7 @@ def _require(valid: bool, message: str) -> None:
     "model_utils.asimov_data) instead of the observed data: results, tables, "
     "figures and report never show the observations; the report says blinded.",
 )
+@_executor.cluster_options
 def run_command(config: str, output_dir: str, label: str | None, blind: bool) -> None:
     """The whole chain: templates → workspace → fit → ranking, limit and
     significance → yield tables, figures → report, written into one folder. Results
@@ -124,19 +126,21 @@ def run_command(config: str, output_dir: str, label: str | None, blind: bool) ->
     if label is not None and not label.strip():
         raise click.BadParameter("the label is empty", param_hint="--label")
     try:
-        _run(config, Path(output_dir), label, blind)
+        with _executor.executor(os.cpu_count() or 1) as executor:
+            _run(config, Path(output_dir), executor, label, blind)
     except _FailedFit as err:
         exit_if_failed(False, f"{err}; nothing written to {output_dir}")
 
 
-def _run(config: str, out: Path, label: str | None, blind: bool = False) -> None:
+def _run(
+    config: str, out: Path, executor: Any, label: str | None, blind: bool = False
+) -> None:
     from .. import infer
     from ..cabinetry import model_utils, tabulate, workspace
     from ..cabinetry.fit.results_containers import from_document
     from . import report
     from ._run_inputs import run_document
 
-    jobs = os.cpu_count() or 1
     steps = _Steps(9)
     cfg = steps.run("reading the config", lambda: _load_config(config))
     steps.run("building templates", lambda: _make_templates(cfg))
@@ -157,7 +161,9 @@ def _run(config: str, out: Path, label: str | None, blind: bool = False) -> None
     if has_poi:
 
         def ranking() -> None:
-            r = infer.ranking(data, model, fit_result=fitted, jobs=jobs)
+            r = infer.ranking(
+                data, model, fit_result=fitted, executor=executor, progress=True
+            )
             _require(
                 r.valid,
                 f"ranking: {r.failed_fits} impact refits did not converge: {r.message}",
@@ -176,7 +182,7 @@ def _run(config: str, out: Path, label: str | None, blind: bool = False) -> None
                 cls = infer.hypotest(1.0, data, model)
                 _require(cls.valid, f"CLs at POI = 1: {cls.message}")
                 documents["hypotest"] = {**cls.to_dict(), **data_kind}
-            scan = _poi_scan(infer, data, model, fitted, jobs)
+            scan = _poi_scan(infer, data, model, fitted, executor)
             documents["scan"] = {**scan, **data_kind}
 
         steps.run("ranking", ranking)
@@ -229,13 +235,13 @@ def _run(config: str, out: Path, label: str | None, blind: bool = False) -> None
     )
 
 
-def _poi_scan(infer: Any, data: Any, model: Any, fitted: Any, jobs: int) -> Any:
+def _poi_scan(infer: Any, data: Any, model: Any, fitted: Any, executor: Any) -> Any:
     """-2Δln L of the POI over the best fit ± 3σ (11 points), for the scan figure."""
     poi = model.config.poi_index
     best, sigma = fitted.bestfit[poi], fitted.uncertainty[poi] or 1.0
     lo, hi = model.config.suggested_bounds()[poi]
     grid = np.linspace(max(lo, best - 3 * sigma), min(hi, best + 3 * sigma), 11)
-    r = infer.scan(data, model, poi, grid, jobs=jobs)
+    r = infer.scan(data, model, poi, grid, executor=executor)
     failed = [f"{x:g}" for x, ok in zip(r.values_x, r.valid, strict=True) if not ok]
     _require(
         not failed,

@@ -55,7 +55,7 @@ class Setup:
         """The same setup with ``name`` as the model's POI (MultiDimFit -P)."""
         if name == self.model.config.poi_name:
             return self
-        model = Model(self.model._model.with_poi(name))
+        model = self.model.with_poi_model(name)
         pois = [name] + [p for p in self.pois if p != name]
         return Setup(
             self.options, self.built, model, pois, self.data,
@@ -124,7 +124,7 @@ def build(options: CombineOptions) -> Setup:
     model = built.model
     pois = _signal_pois(options, built, poi_order)
     if pois[0] != model.config.poi_name:
-        model = Model(model._model.with_poi(pois[0]))
+        model = model.with_poi_model(pois[0])
     config = model.config
     names = config.par_names
     init = [float(x) for x in config.suggested_init()]

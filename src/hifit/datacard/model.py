@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,7 @@ def load_model(
     ``poi_map`` maps signal-process globs to POIs (default: one POI ``r`` on every
     signal); masked channels keep their constraints but not their Poisson terms.
     """
+    masked = list(masked_channels)
     card, templates = read(path, mass=mass, keywords=keywords)
     pairs = list(poi_map.items() if isinstance(poi_map, Mapping) else poi_map or [])
     built = _core.datacard.build_model(
@@ -60,10 +62,22 @@ def load_model(
         templates,
         poi_map=pairs,
         poi_range=tuple(map(float, poi_range)),
-        masked_channels=list(masked_channels),
+        masked_channels=masked,
         check_norm=check_norm,
     )
     pois = list(dict.fromkeys(poi for _, poi in pairs)) or ["r"]
-    return CardModel(
-        Model(built.model), np.asarray(built.data), card, list(built.notes), pois
+    # the model pickles as the call that read it (Dask workers read the card again)
+    how = dict(
+        mass=mass,
+        poi_map=pairs,
+        poi_range=poi_range,
+        masked_channels=masked,
+        keywords=dict(keywords) if keywords is not None else None,
+        check_norm=check_norm,
     )
+    model = Model(built.model, recipe=(_card_model, (os.path.abspath(path), how)))
+    return CardModel(model, np.asarray(built.data), card, list(built.notes), pois)
+
+
+def _card_model(path: str, how: dict[str, Any]) -> Model:
+    return load_model(path, **how).model

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _core
+from ..executor import Executor
 from ..model import Model
 from .mle import fit_args
 
@@ -58,6 +59,28 @@ def _point(p) -> HybridPoint:
     )
 
 
+@dataclass(frozen=True)
+class _HybridBatch:
+    """One batch of toys (r, generating points, counts, seed, first stream), shipped
+    once per worker."""
+
+    model: Model
+    fit_args: tuple
+    batch: tuple
+
+
+def _hybrid_chunk(inputs: _HybridBatch, indices: list[int]) -> list[tuple]:
+    """(q, converged) of toys ``indices`` of the batch, thrown and fitted in C++."""
+    q, ok = _core.hybrid_new_toys(
+        inputs.model._model,
+        *inputs.batch,
+        indices[0],
+        indices[-1] + 1,
+        *inputs.fit_args,
+    )
+    return list(zip(q, ok, strict=True))
+
+
 class HybridNew:
     """Frequentist toys at each r (LHC test statistic); see the C++ HybridNew."""
 
@@ -81,7 +104,11 @@ class HybridNew:
         rule_cls: bool = True,
         seed: int = 123456,
         jobs: int = 1,
+        executor: Executor | None = None,
     ) -> None:
+        """The toys of each batch run on ``executor`` when given (a Dask cluster),
+        else on ``jobs`` threads; a toy's numbers depend on its batch and index
+        alone, so both give the same results."""
         o = _core.HybridNewOptions()
         o.cl, o.toys, o.full_b_toys, o.cls_acc = cl, toys, full_b_toys, cls_acc
         o.r_abs_acc, o.r_rel_acc, o.iterations = r_abs_acc, r_rel_acc, iterations
@@ -93,8 +120,20 @@ class HybridNew:
         )
         o.cls_quantiles = cls_quantiles
         args = fit_args(model, init_pars, par_bounds, fixed_params)
+        runner = None
+        if executor is not None:
+
+            def runner(*batch: object) -> tuple[list[float], list[bool]]:
+                rows = executor.map(
+                    _hybrid_chunk,
+                    range(int(batch[4])),  # the batch's toys
+                    shared=_HybridBatch(model, args, batch),
+                    desc=f"toys at r = {batch[0]:g}",
+                )
+                return [q for q, _ in rows], [ok for _, ok in rows]
+
         self._core = _core.HybridNew(
-            model._model, np.asarray(data, dtype=float), *args, o
+            model._model, np.asarray(data, dtype=float), *args, o, runner
         )
 
     def eval(

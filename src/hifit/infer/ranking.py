@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from ..executor import Executor, LocalExecutor
+from ..executor_checkpoint import CheckpointJob
 from ..model import Model
 from ..results import document
 from .mle import FitResult, fit, fit_args
@@ -86,6 +88,9 @@ def ranking(
     prefit: bool = True,
     profile_delta: float = 0.0,
     keep_fits: bool = False,
+    executor: Executor | None = None,
+    checkpoint: CheckpointJob | None = None,
+    progress: bool = False,
 ) -> RankingResult:
     """cabinetry's ranking (four refits per parameter), spread over ``jobs`` threads.
 
@@ -93,20 +98,36 @@ def ranking(
     (post-fit shifts at the parameter's profile-likelihood crossings instead of
     -/+ the Hesse sigma) and ``keep_fits`` (every parameter of the refits, for the
     impacts on other POIs).
+
+    The parameters' refits run on ``executor`` (default: ``jobs`` threads); each
+    parameter's numbers depend on it alone, so threads and Dask agree exactly.
     """
     best = fit_result or fit(data, model, init_pars, par_bounds, fixed_params)
     args = fit_args(model, init_pars, par_bounds, fixed_params)
-    r = _core.impacts(
-        model._model,
+    inputs = _RankingInputs(
+        model,
         np.asarray(data, dtype=float),
-        *args,
-        jobs,
+        args,
         best.core,
-        prefit=prefit,
-        profile_delta=profile_delta,
-        keep_fits=keep_fits,
+        prefit,
+        profile_delta,
+        keep_fits,
     )
-    pars = list(r.pars)
+    pars = list(_impacts(inputs, 0, 0).pars)  # the ranked parameters, no refit
+    own = executor is None
+    executor = executor or LocalExecutor(jobs)
+    try:
+        rows = executor.map(
+            _ranking_chunk,
+            range(len(pars)),
+            shared=inputs,
+            desc="ranking" if progress else None,
+            checkpoint=checkpoint,
+        )
+    finally:
+        if own:
+            executor.close()
+    r = _Merged(rows, best.valid)
     post = np.maximum(np.abs(r.postfit_up), np.abs(r.postfit_down))
     order = np.argsort(-post, kind="stable")
 
@@ -138,6 +159,93 @@ def ranking(
         postfit_down_fit=_fits(r.postfit_down_fit, order, model) if keep_fits else None,
         postfit_up_fit=_fits(r.postfit_up_fit, order, model) if keep_fits else None,
     )
+
+
+@dataclass(frozen=True)
+class _RankingInputs:
+    """What every ranking task needs, shipped once per worker."""
+
+    model: Model
+    data: np.ndarray
+    fit_args: tuple[Any, ...]
+    best: Any  # the core FitResult
+    prefit: bool
+    profile_delta: float
+    keep_fits: bool
+
+
+def _impacts(inputs: _RankingInputs, begin: int, end: int) -> Any:
+    return _core.impacts(
+        inputs.model._model,
+        inputs.data,
+        *inputs.fit_args,
+        1,
+        inputs.best,
+        prefit=inputs.prefit,
+        profile_delta=inputs.profile_delta,
+        keep_fits=inputs.keep_fits,
+        begin=begin,
+        end=end,
+    )
+
+
+_ROW = (
+    "prefit_up prefit_down postfit_up postfit_down cov_prefit cov_postfit "
+    "postfit_down_shift postfit_up_shift"
+).split()
+
+
+def _ranking_chunk(inputs: _RankingInputs, ks: list[int]) -> list[dict[str, Any]]:
+    """The refits of ranked parameters ``ks``, one C++ call each (in C++, without the
+    GIL), so each row holds that parameter's own counts and messages."""
+    rows = []
+    for k in ks:
+        r = _impacts(inputs, k, k + 1)
+        row: dict[str, Any] = {name: float(getattr(r, name)[k]) for name in _ROW}
+        row["clipped"] = [bool(getattr(r, f"{s}_clipped")[k]) for s in SHIFTS]
+        row["refits"] = int(r.refits)
+        row["failed_fits"] = int(r.failed_fits)
+        # the refits' failures (a failed free fit is reported by the caller)
+        row["message"] = r.message if inputs.best.valid else ""
+        if inputs.keep_fits:
+            row["fits"] = [list(r.postfit_down_fit[k]), list(r.postfit_up_fit[k])]
+        rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class _Merged:
+    """The rows of every ranked parameter as one result (the fields of the core's)."""
+
+    rows: list[dict[str, Any]]
+    best_valid: bool
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _ROW:
+            return [row[name] for row in self.rows]
+        if name.endswith("_clipped"):
+            j = SHIFTS.index(name.removesuffix("_clipped"))
+            return [row["clipped"][j] for row in self.rows]
+        if name in ("postfit_down_fit", "postfit_up_fit"):
+            j = 0 if name == "postfit_down_fit" else 1
+            return [row["fits"][j] for row in self.rows]
+        raise AttributeError(name)
+
+    @property
+    def refits(self) -> int:
+        return sum(row["refits"] for row in self.rows)
+
+    @property
+    def failed_fits(self) -> int:
+        return sum(row["failed_fits"] for row in self.rows)
+
+    @property
+    def valid(self) -> bool:
+        return self.best_valid and self.failed_fits == 0
+
+    @property
+    def message(self) -> str:
+        return "; ".join(row["message"] for row in self.rows if row["message"])
 
 
 def _fits(rows: Any, order: np.ndarray, model: Model) -> np.ndarray:

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from ..executor import Executor, LocalExecutor
+from ..executor_checkpoint import CheckpointJob
 from ..model import Model
 from ..results import document
 from .mle import FitResult, _result, fit, fit_args
@@ -66,8 +68,16 @@ def scan(
     init_pars: Sequence[float] | None = None,
     par_bounds: Sequence[tuple[float, float]] | None = None,
     fixed_params: Sequence[bool] | None = None,
+    executor: Executor | None = None,
+    checkpoint: CheckpointJob | None = None,
+    progress: bool = False,
 ) -> ScanResult:
-    """Profile scan of one parameter, or of two with ``par=(x, y)`` and ``values_y``."""
+    """Profile scan of one parameter, or of two with ``par=(x, y)`` and ``values_y``.
+
+    Fixed segments of consecutive points run on ``executor`` (default: ``jobs``
+    threads); warm starts stay inside a segment, so the numbers do not depend on
+    where a segment ran.
+    """
     pars = [par] if isinstance(par, str | int) else list(par)
     idx = [_index(model, p) for p in pars]
     if len(idx) == 2 and values_y is None:
@@ -75,15 +85,27 @@ def scan(
         raise ValueError(msg)
     values_y = [] if values_y is None else [float(v) for v in values_y]
     args = fit_args(model, init_pars, par_bounds, fixed_params)
-    r = _core.scan(
-        model._model,
-        np.asarray(data, dtype=float),
-        idx,
-        [float(v) for v in values],
-        values_y,
-        *args,
-        jobs,
-    )
+    data = np.asarray(data, dtype=float)
+    grid = _core.ScanGrid(idx, [float(v) for v in values], values_y)
+    best = _core.scan_best(model._model, data, grid, *args)
+    inputs = _ScanInputs(model, data, grid, best, args)
+    points = len(values) * (len(values_y) if len(idx) == 2 else 1)
+    size = _core.scan_segment_points
+    own = executor is None
+    executor = executor or LocalExecutor(jobs)
+    try:
+        segments = executor.map(
+            _scan_chunk,
+            range((points + size - 1) // size),
+            shared=inputs,
+            desc="scan" if progress else None,
+            checkpoint=checkpoint,
+        )
+    finally:
+        if own:
+            executor.close()
+    fits = [_fit_from_state(f) for segment in segments for f in segment]
+    r = _core.scan_finish(model._model, data, grid, best, fits, *args)
     shape = (len(values),) if len(idx) == 1 else (len(values), len(values_y))
     return ScanResult(
         names=[model.config.par_names[i] for i in idx],
@@ -96,6 +118,40 @@ def scan(
         uncertainty=np.array(r.best.uncertainty),
         labels=list(model.config.par_names),
     )
+
+
+@dataclass(frozen=True)
+class _ScanInputs:
+    """What every scan task needs, shipped once per worker."""
+
+    model: Model
+    data: np.ndarray
+    grid: Any  # _core.ScanGrid
+    best: Any  # the unconditional core FitResult
+    fit_args: tuple[Any, ...]
+
+
+def _scan_chunk(inputs: _ScanInputs, segments: list[int]) -> list[list[Any]]:
+    """Per segment, the state of its points' fits (plain data: it pickles and goes
+    into a checkpoint as JSON)."""
+    fits = _core.scan_segments(
+        inputs.model._model,
+        inputs.data,
+        inputs.grid,
+        inputs.best,
+        segments[0],
+        segments[-1] + 1,
+        *inputs.fit_args,
+    )
+    size = _core.scan_segment_points
+    states = [list(f.__getstate__()) for f in fits]
+    return [states[k * size : (k + 1) * size] for k in range(len(segments))]
+
+
+def _fit_from_state(state: list[Any]) -> Any:
+    fit = _core.FitResult.__new__(_core.FitResult)
+    fit.__setstate__(tuple(state))
+    return fit
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from ..exceptions import InvalidArgument
+from ..executor import Executor, LocalExecutor
+from ..executor_checkpoint import CheckpointJob
 from ..model import Model
 from ..results import document
 from .mle import fit_args
@@ -51,6 +54,37 @@ class ToyHypoTestResult:
         )
 
 
+@dataclass(frozen=True)
+class _ToyInputs:
+    """What every toy task needs, shipped once per worker."""
+
+    model: Model
+    mu: float
+    test_stat: str
+    sb_pars: list[float]
+    b_pars: list[float]
+    seed: int
+    fit_args: tuple[Any, ...]
+
+
+def _toy_chunk(inputs: _ToyInputs, indices: list[int]) -> list[list]:
+    """[q_sb, q_b, ok_sb, ok_b] of the toys ``indices`` (contiguous): thrown and
+    fitted in C++ without the GIL, each from (seed, toy index) alone."""
+    q_sb, q_b, ok_sb, ok_b = _core.toys_range(
+        inputs.model._model,
+        inputs.mu,
+        inputs.test_stat,
+        inputs.sb_pars,
+        inputs.b_pars,
+        inputs.seed,
+        indices[0],
+        indices[-1] + 1,
+        *inputs.fit_args,
+    )
+    # lists, as a checkpoint gives them back
+    return [list(t) for t in zip(q_sb, q_b, ok_sb, ok_b, strict=True)]
+
+
 def hypotest(
     poi_test: float,
     data: Sequence[float] | np.ndarray,
@@ -63,19 +97,38 @@ def hypotest(
     init_pars: Sequence[float] | None = None,
     par_bounds: Sequence[tuple[float, float]] | None = None,
     fixed_params: Sequence[bool] | None = None,
+    executor: Executor | None = None,
+    checkpoint: CheckpointJob | None = None,
+    progress: bool = False,
 ) -> ToyHypoTestResult:
-    """CLs from ``ntoys`` signal+background and background-only pseudo-experiments."""
+    """CLs from ``ntoys`` signal+background and background-only pseudo-experiments.
+
+    The toys run on ``executor`` (default: ``jobs`` threads); a toy's numbers depend
+    on (``seed``, its index) alone, so threads and Dask give the same result.
+    """
+    if int(ntoys) <= 0:
+        raise InvalidArgument("the number of toys must be positive")
     args = fit_args(model, init_pars, par_bounds, fixed_params)
-    r = _core.hypotest_toys(
-        model._model,
-        np.asarray(data, dtype=float),
-        float(poi_test),
-        test_stat,
-        int(ntoys),
-        int(seed),
-        int(jobs),
-        *args,
+    data = np.asarray(data, dtype=float)
+    mu, q_obs, sb_pars, b_pars, message = _core.toys_plan(
+        model._model, data, float(poi_test), test_stat, *args
     )
+    inputs = _ToyInputs(model, mu, test_stat, sb_pars, b_pars, int(seed), args)
+    own = executor is None
+    executor = executor or LocalExecutor(jobs)
+    try:
+        toys = executor.map(
+            _toy_chunk,
+            range(int(ntoys)),
+            shared=inputs,
+            desc="toys" if progress else None,
+            checkpoint=checkpoint,
+        )
+    finally:
+        if own:
+            executor.close()
+    q_sb, q_b, ok_sb, ok_b = (list(x) for x in zip(*toys, strict=True))
+    r = _core.toys_summary(mu, test_stat, q_obs, message, q_sb, ok_sb, q_b, ok_b)
     return ToyHypoTestResult(
         CLs_obs=float(r.cls_obs),
         CLsb=float(r.clsb_obs),

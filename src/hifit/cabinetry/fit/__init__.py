@@ -35,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ... import infer
+from ...executor import current_executor
 from ...infer.mle import FitResult as EngineFitResult
 from ...infer.ranking import SHIFTS
 from ...model import Model
@@ -367,6 +368,7 @@ def _engine_impacts(
         model,
         fit_result=best,
         jobs=_JOBS,
+        executor=current_executor(),  # hifit cabinetry ranking --dask / --scheduler
         init_pars=setup.init,
         par_bounds=setup.bounds,
         fixed_params=setup.fixed,
@@ -515,6 +517,7 @@ def scan(
         model,
         index,
         values,
+        executor=current_executor(),
         init_pars=setup.init,
         par_bounds=setup.bounds,
         fixed_params=setup.fixed,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...executor import current_executor
 from ...infer.saturated import saturated_statistics
 from ..options import CombineOptions, OptionError
 from ..setup import Setup
@@ -54,6 +55,7 @@ def run(setup: Setup) -> MethodResult:
         init_pars=init,
         par_bounds=setup.bounds,
         fixed_params=fixed,
+        executor=current_executor(),
     )
     rows, text = (
         [],

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...executor import current_executor
 from ...infer import fit, scan
 from ..options import OptionError
 
@@ -132,13 +133,28 @@ def profile(job: _Scan, data, best, values: list[tuple[float, ...]]):
     if not per_point and values:
         if len(idx) == 1:
             res = scan(
-                data, setup.model, idx[0], [v[0] for v in values], **job.kwargs()
+                data,
+                setup.model,
+                idx[0],
+                [v[0] for v in values],
+                executor=current_executor(),
+                progress=True,
+                **job.kwargs(),
             )
             flat_nll, flat_ok = res.twice_nll, res.valid
         else:
             xs = sorted({v[0] for v in values})
             ys = sorted({v[1] for v in values})
-            res = scan(data, setup.model, idx, xs, ys, **job.kwargs())
+            res = scan(
+                data,
+                setup.model,
+                idx,
+                xs,
+                ys,
+                executor=current_executor(),
+                progress=True,
+                **job.kwargs(),
+            )
             where = [(xs.index(v[0]), ys.index(v[1])) for v in values]
             flat_nll = [res.twice_nll[a, b] for a, b in where]
             flat_ok = [res.valid[a, b] for a, b in where]
