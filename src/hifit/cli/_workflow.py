@@ -12,7 +12,7 @@ import click
 import numpy as np
 
 from ..io import check_outputs, save_figure, write_json_atomic
-from ._common import cli, exit_if_failed
+from ._common import cli, exit_if_failed, jobs_option
 
 
 def _load_config(path: str) -> dict[str, Any]:
@@ -26,11 +26,33 @@ def _is_ntuple(config: dict[str, Any]) -> bool:
     return all("Tree" in sample for sample in config["Samples"])
 
 
-def _make_templates(config: dict[str, Any]) -> None:
+def _executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--jobs, --scheduler and --dask: where ntuples are read and filled."""
+    func = click.option(
+        "--dask",
+        metavar="local:N",
+        help="Fill templates on a Dask LocalCluster of N worker processes.",
+    )(func)
+    func = click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Fill templates on a running Dask cluster (e.g. tcp://host:8786).",
+    )(func)
+    return jobs_option(func)
+
+
+def _executor(jobs: int, scheduler: str | None, dask: str | None) -> Any:
+    """The executor of the options (bad values raise ValueError: exit 2)."""
+    from ..executor import get_executor
+
+    return get_executor(jobs or None, scheduler=scheduler, dask=dask)
+
+
+def _make_templates(config: dict[str, Any], executor: Any) -> None:
     from ..cabinetry import templates
 
     if _is_ntuple(config):
-        templates.build(config)
+        templates.build(config, executor=executor)
     else:
         templates.collect(config)
     templates.postprocess(config)
@@ -38,10 +60,19 @@ def _make_templates(config: dict[str, Any]) -> None:
 
 @cli.command("templates")
 @click.argument("config", type=click.Path(dir_okay=False, exists=True))
-def templates_command(config: str) -> None:
+@_executor_options
+def templates_command(
+    config: str, jobs: int, scheduler: str | None, dask: str | None
+) -> None:
     """Build template histograms (from ntuples, or collect them from histogram files)
-    and post-process them, as cabinetry's `templates` and `postprocess`."""
-    _make_templates(_load_config(config))
+    and post-process them, as cabinetry's `templates` and `postprocess`.
+
+    Ntuples are read and filled in parallel (file × entry-range units) on --jobs
+    threads, a --dask LocalCluster or a --scheduler's cluster; the templates are the
+    same wherever they were filled."""
+    cfg = _load_config(config)
+    with _executor(jobs, scheduler, dask) as executor:
+        _make_templates(cfg, executor)
     click.echo("templates written")
 
 
@@ -96,7 +127,10 @@ def _require(valid: bool, message: str) -> None:
     show_default=True,
     help="Folder for the workspace, results, tables, figures and report.",
 )
-def run_command(config: str, output_dir: str) -> None:
+@_executor_options
+def run_command(
+    config: str, output_dir: str, jobs: int, scheduler: str | None, dask: str | None
+) -> None:
     """The whole chain: templates → workspace → fit → ranking, limit and
     significance → yield tables, figures → report, written into one folder. Results
     are the same documents the inference commands write with -o (fit.json,
@@ -106,21 +140,22 @@ def run_command(config: str, output_dir: str) -> None:
     nothing is written into the folder, as every fit runs before the first write."""
     check_outputs([], [config], folders=[output_dir])
     try:
-        _run(config, Path(output_dir))
+        with _executor(jobs, scheduler, dask) as executor:
+            _run(config, Path(output_dir), executor, jobs)
     except _FailedFit as err:
         exit_if_failed(False, f"{err}; nothing written to {output_dir}")
 
 
-def _run(config: str, out: Path) -> None:
+def _run(config: str, out: Path, executor: Any, jobs: int) -> None:
     from .. import infer
     from ..cabinetry import model_utils, tabulate, workspace
     from ..cabinetry.fit.results_containers import from_document
     from . import report
 
-    jobs = os.cpu_count() or 1
+    jobs = jobs or os.cpu_count() or 1  # ranking and scan: local threads
     steps = _Steps(9)
     cfg = steps.run("reading the config", lambda: _load_config(config))
-    steps.run("building templates", lambda: _make_templates(cfg))
+    steps.run("building templates", lambda: _make_templates(cfg, executor))
     ws = steps.run("building the workspace", lambda: workspace.build(cfg))
     model, data = model_utils.model_and_data(ws)
 
