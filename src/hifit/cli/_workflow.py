@@ -12,6 +12,7 @@ import click
 import numpy as np
 
 from ..io import check_outputs, save_figure, write_json_atomic
+from . import _executor
 from ._common import cli, exit_if_failed, jobs_option
 
 
@@ -26,28 +27,6 @@ def _is_ntuple(config: dict[str, Any]) -> bool:
     return all("Tree" in sample for sample in config["Samples"])
 
 
-def _executor_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--jobs, --scheduler and --dask: where ntuples are read and filled."""
-    func = click.option(
-        "--dask",
-        metavar="local:N",
-        help="Fill templates on a Dask LocalCluster of N worker processes.",
-    )(func)
-    func = click.option(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="Fill templates on a running Dask cluster (e.g. tcp://host:8786).",
-    )(func)
-    return jobs_option(func)
-
-
-def _executor(jobs: int, scheduler: str | None, dask: str | None) -> Any:
-    """The executor of the options (bad values raise ValueError: exit 2)."""
-    from ..executor import get_executor
-
-    return get_executor(jobs or None, scheduler=scheduler, dask=dask)
-
-
 def _make_templates(config: dict[str, Any], executor: Any) -> None:
     from ..cabinetry import templates
 
@@ -60,10 +39,9 @@ def _make_templates(config: dict[str, Any], executor: Any) -> None:
 
 @cli.command("templates")
 @click.argument("config", type=click.Path(dir_okay=False, exists=True))
-@_executor_options
-def templates_command(
-    config: str, jobs: int, scheduler: str | None, dask: str | None
-) -> None:
+@jobs_option
+@_executor.cluster_options
+def templates_command(config: str, jobs: int) -> None:
     """Build template histograms (from ntuples, or collect them from histogram files)
     and post-process them, as cabinetry's `templates` and `postprocess`.
 
@@ -71,7 +49,7 @@ def templates_command(
     threads, a --dask LocalCluster or a --scheduler's cluster; the templates are the
     same wherever they were filled."""
     cfg = _load_config(config)
-    with _executor(jobs, scheduler, dask) as executor:
+    with _executor.executor(jobs or os.cpu_count() or 1) as executor:
         _make_templates(cfg, executor)
     click.echo("templates written")
 
@@ -127,10 +105,9 @@ def _require(valid: bool, message: str) -> None:
     show_default=True,
     help="Folder for the workspace, results, tables, figures and report.",
 )
-@_executor_options
-def run_command(
-    config: str, output_dir: str, jobs: int, scheduler: str | None, dask: str | None
-) -> None:
+@jobs_option
+@_executor.cluster_options
+def run_command(config: str, output_dir: str, jobs: int) -> None:
     """The whole chain: templates → workspace → fit → ranking, limit and
     significance → yield tables, figures → report, written into one folder. Results
     are the same documents the inference commands write with -o (fit.json,
@@ -140,7 +117,7 @@ def run_command(
     nothing is written into the folder, as every fit runs before the first write."""
     check_outputs([], [config], folders=[output_dir])
     try:
-        with _executor(jobs, scheduler, dask) as executor:
+        with _executor.executor(jobs or os.cpu_count() or 1) as executor:
             _run(config, Path(output_dir), executor, jobs)
     except _FailedFit as err:
         exit_if_failed(False, f"{err}; nothing written to {output_dir}")
