@@ -210,6 +210,18 @@ def test_inputs_are_checked_before_any_filling(tmp_path: pathlib.Path) -> None:
     assert not (tmp_path / "h").exists() and not (tmp_path / "out").exists()
 
 
+def test_worker_errors_name_the_file(
+    tmp_path: pathlib.Path, local_cluster: Any
+) -> None:
+    """Files are opened on the workers: their errors arrive as the serial ones."""
+    config = tutorial_config(tmp_path / "h")
+    config["Samples"][1]["Tree"] = "no_tree"
+    pattern = r"no tree 'no_tree' in .*inputs/prediction\.root \(available: signal"
+    with pytest.raises(templates_fill.TemplateInputError, match=pattern):
+        hifit.cabinetry.templates.build(config, executor=local_cluster)
+    assert not (tmp_path / "h").exists()
+
+
 def test_step_size_must_be_positive(tmp_path: pathlib.Path) -> None:
     with pytest.raises(ValueError, match="step_size must be at least 1"):
         hifit.cabinetry.templates.build(tutorial_config(tmp_path), step_size=0)

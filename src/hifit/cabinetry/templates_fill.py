@@ -13,9 +13,10 @@ fill over all events (cabinetry's way) only the order of the floating-point
 additions differs: unweighted counts are exact, weighted sums agree to ~1e-15
 relative (tested at 1e-12).
 
-Files are opened on the client first (glob expansion, tree presence, entry counts,
-the expressions checked on each template's first file), so bad input fails before
-any work is shipped, with the same messages as a serial read.
+Before any filling, every file is opened once per tree (on the executor too: opening
+is slow on remote storage) for its entry count, and each template's expressions are
+checked on its first file, so bad input fails before any filling, with the same
+messages as a serial read.
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ from typing import Any, NamedTuple
 from .. import root_input
 from ..exceptions import HifitError
 
-__all__ = ["DEFAULT_STEP_SIZE", "Fill", "TemplateInputError", "Unit", "fill", "plan"]
+__all__ = [
+    "DEFAULT_STEP_SIZE",
+    "Fill",
+    "Probe",
+    "TemplateInputError",
+    "Unit",
+    "fill",
+    "plan",
+]
 
 #: entries per work unit: ~0.1-0.5 s of reading and filling for a few branches
 DEFAULT_STEP_SIZE = 1_000_000
@@ -158,34 +167,66 @@ def _expand(path: str, spec: Fill) -> list[str]:
 # --- planning (client) ---------------------------------------------------------------
 
 
-def plan(fills: Sequence[Fill], step_size: int = DEFAULT_STEP_SIZE) -> list[Unit]:
+class Probe(NamedTuple):
+    """Open ``path`` for the entry count of template ``fill``'s tree; ``check``:
+    also evaluate the template's expressions and selection on zero entries."""
+
+    fill: int
+    path: str
+    check: bool
+
+
+def probe_files(fills: Sequence[Fill], probes: Sequence[Probe]) -> list[int]:
+    """The entry count per probe (an executor task: file opening is slow on remote
+    storage, so it runs on the workers too)."""
+    counts = []
+    for probe in probes:
+        spec = fills[probe.fill]
+        with _open(probe.path, spec) as source:
+            tree = _tree(source, probe.path, spec)
+            if probe.check:
+                _arrays(tree, probe.path, spec, 0, 0)
+            counts.append(int(tree.num_entries))
+    return counts
+
+
+def plan(
+    fills: Sequence[Fill], step_size: int = DEFAULT_STEP_SIZE, executor: Any = None
+) -> list[Unit]:
     """The work units of every template, in template, file and entry order.
 
-    Each file is opened once per tree for its entry count; each template's
-    expressions and selection are evaluated on zero entries of its first file, so a
-    missing branch fails here.
+    Globs are expanded here; each file is opened once per tree for its entry count
+    (on ``executor`` if given), and each template's expressions and selection are
+    evaluated on zero entries of its first file, so a missing branch fails here.
     """
     if step_size < 1:
         raise ValueError(f"step_size must be at least 1, not {step_size}")
-    entries: dict[tuple[str, str], int] = {}
+    files = [
+        [p for entry in spec.paths for p in _expand(entry, spec)] for spec in fills
+    ]
+    probes: list[Probe] = []
+    seen: set[tuple[str, str]] = set()
+    for index, (spec, paths) in enumerate(zip(fills, files, strict=True)):
+        for position, path in enumerate(paths):
+            if position == 0 or (path, spec.tree) not in seen:
+                probes.append(Probe(index, path, check=position == 0))
+                seen.add((path, spec.tree))
+    if executor is None:
+        counts = probe_files(fills, probes)
+    else:
+        counts = executor.map(probe_files, probes, shared=list(fills))
+    entries = {
+        (probe.path, fills[probe.fill].tree): n
+        for probe, n in zip(probes, counts, strict=True)
+    }
     units: list[Unit] = []
-    for index, spec in enumerate(fills):
-        checked = False
-        for entry in spec.paths:
-            for path in _expand(entry, spec):
-                key = (path, spec.tree)
-                if key not in entries or not checked:
-                    with _open(path, spec) as source:
-                        tree = _tree(source, path, spec)
-                        entries[key] = int(tree.num_entries)
-                        if not checked:
-                            _arrays(tree, path, spec, 0, 0)
-                            checked = True
-                n = entries[key]
-                units += [
-                    Unit(index, path, start, min(start + step_size, n))
-                    for start in range(0, n, step_size)
-                ]
+    for index, (spec, paths) in enumerate(zip(fills, files, strict=True)):
+        for path in paths:
+            n = entries[(path, spec.tree)]
+            units += [
+                Unit(index, path, start, min(start + step_size, n))
+                for start in range(0, n, step_size)
+            ]
     return units
 
 
@@ -240,7 +281,7 @@ def fill(
 ) -> list[Any]:
     """The boost-histogram of every template: units filled on ``executor`` (the
     fills shipped once per worker), partial histograms added in unit order."""
-    units = plan(fills, step_size)
+    units = plan(fills, step_size, executor)
     totals = [_empty(spec) for spec in fills]
     if not units:
         return totals
