@@ -2,8 +2,10 @@
 
 Same API and rules as ``cabinetry.templates``:
 
-* :func:`build` fills histograms from ROOT ntuples (uproot + boost-histogram), or
-  through user functions registered on a :class:`.route.Router`;
+* :func:`build` fills histograms from ROOT ntuples (uproot + boost-histogram), in
+  parallel on threads or a Dask cluster (:mod:`.templates_fill`: file × entry-range
+  units, partial histograms added in a fixed order), or through user functions
+  registered on a :class:`.route.Router`;
 * :func:`collect` reads existing histograms from ROOT files;
 * :func:`postprocess` replaces NaN stat. uncertainties by 0, applies the configured
   smoothing and writes ``_modified`` copies;

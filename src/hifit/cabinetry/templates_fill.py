@@ -21,6 +21,7 @@ messages as a serial read.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ __all__ = [
     "fill",
     "plan",
 ]
+
+log = logging.getLogger("cabinetry.templates")  # cabinetry's logger name
 
 #: entries per work unit: ~0.1-0.5 s of reading and filling for a few branches
 DEFAULT_STEP_SIZE = 1_000_000
@@ -182,6 +185,7 @@ def probe_files(fills: Sequence[Fill], probes: Sequence[Probe]) -> list[int]:
     counts = []
     for probe in probes:
         spec = fills[probe.fill]
+        log.debug("reading input ntuple %s:%s", probe.path, spec.tree)
         with _open(probe.path, spec) as source:
             tree = _tree(source, probe.path, spec)
             if probe.check:
