@@ -55,6 +55,14 @@ DEMO_EVENTS = 4 * 40_000
 # --- the work (run on the workers; `shared` is scattered once per worker) -----------
 
 
+class Inputs(dict):
+    """The shared inputs. A worker keeps its compiled copy under "_compiled", which
+    is never pickled: Dask may copy the scattered object from worker to worker."""
+
+    def __reduce__(self) -> tuple:
+        return (Inputs, ({k: v for k, v in self.items() if k != "_compiled"},))
+
+
 def _compiled(shared: dict[str, Any]) -> tuple[Any, Any]:
     """The workspace and patchset, built on first use on each worker and kept in
     the worker's copy of ``shared``."""
@@ -157,9 +165,9 @@ def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     return best, result
 
 
-def pristine(shared: dict[str, Any]) -> dict[str, Any]:
+def pristine(shared: dict[str, Any]) -> Inputs:
     """A copy without the compiled objects (threads add them to the caller's dict)."""
-    return {k: v for k, v in shared.items() if k != "_compiled"}
+    return Inputs({k: v for k, v in shared.items() if k != "_compiled"})
 
 
 def measure(executor: Any, args: argparse.Namespace, shared: dict) -> dict:
@@ -212,7 +220,8 @@ def measure(executor: Any, args: argparse.Namespace, shared: dict) -> dict:
     }
 
     ntoys = 10_000 if args.full else args.toys
-    toy_shared = dict(pristine(shared), block=args.toy_block)
+    toy_shared = pristine(shared)
+    toy_shared["block"] = args.toy_block
     blocks = list(range(max(1, ntoys // args.toy_block)))
     load = Load()
     wall, parts = timed(lambda: executor.map(toy_blocks, blocks, shared=toy_shared), 1)
