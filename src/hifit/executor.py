@@ -1,7 +1,8 @@
 """Where embarrassingly parallel work runs: in-process threads (the default) or a
 Dask cluster.
 
-Every fan-out in hifit (signal grids, toys, scans, ranking, limit scans) calls
+Every fan-out in hifit (signal grids, toys, scans, ranking, Combine's grid scans,
+HybridNew and goodness-of-fit toys) calls
 :meth:`Executor.map` with a function of ``(shared, chunk)`` that returns one result
 per item of its chunk. The function calls C++ with the GIL released, so threads run
 in parallel; on Dask the same function runs in worker processes and ``shared`` (the
@@ -9,12 +10,14 @@ compiled inputs) is sent once per worker, not once per task.
 
 Results never depend on where or in which chunk an item ran: callers make each
 item's result a function of the item alone (toys are seeded per toy index, fits
-start from one fixed point), so threads and Dask give identical numbers.
+start from one fixed point, scans warm-start only inside fixed segments), so
+threads and Dask give identical numbers.
 
 Chunks grow as the run goes: the first ones hold a single item; afterwards each new
 chunk is sized from the measured time per item so a task lasts about
-``TARGET_TASK_SECONDS`` (the per-task overhead of a Dask scheduler is ~1 ms), but
-never so large that a worker would sit idle.
+``TARGET_TASK_SECONDS`` (a Dask task costs ~1 ms on an idle scheduler, 10-20 ms
+measured on a loaded 2-core machine), but never so large that a worker would sit
+idle.
 """
 
 from __future__ import annotations
@@ -153,6 +156,9 @@ class Executor(ABC):
     """Runs chunks of work items in parallel; see :meth:`map`."""
 
     jobs: int
+    # chunks kept in flight per worker: enough to hide the round trip to a worker,
+    # few enough that chunk sizes follow the measured time per item
+    in_flight_per_worker = 2
 
     def map(
         self,
@@ -218,13 +224,16 @@ class Executor(ABC):
         chunker: _Chunker,
     ) -> Iterator[tuple[int, list[Any], float]]:
         """Yield (first index, results, seconds) per chunk as chunks complete, keeping
-        about two chunks per worker in flight so sizes follow the measurements.
+        ``in_flight_per_worker`` chunks per worker in flight.
         Pending work is cancelled when the consumer stops (an exception or Ctrl-C)."""
         self._start(shared)
         in_flight: dict[Any, tuple[int, int]] = {}
         try:
             while True:
-                while len(in_flight) < 2 * self.jobs:
+                # asked each round: a cluster may grow while the run goes
+                workers = self.jobs
+                chunker.workers = workers
+                while len(in_flight) < self.in_flight_per_worker * workers:
                     nxt = chunker.next()
                     if nxt is None:
                         break

@@ -11,6 +11,7 @@ work itself are not retried: they are the answer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -39,8 +40,17 @@ def _infrastructure_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def _quiet_distributed() -> None:
+    """Clusters hifit starts or connects to itself (--dask, --scheduler) log
+    warnings only, not the INFO lines and closed-connection notes of every shutdown
+    (a client given by the user keeps its logging)."""
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+
+
 class DaskExecutor(Executor):
     """Chunks as tasks on a ``dask.distributed`` cluster."""
+
+    in_flight_per_worker = 4  # a round trip through the scheduler takes milliseconds
 
     def __init__(self, client: Any, *, owned: tuple[Any, ...] = ()) -> None:
         self.client = client
@@ -51,6 +61,7 @@ class DaskExecutor(Executor):
     def connect(cls, address: str) -> DaskExecutor:
         from distributed import Client
 
+        _quiet_distributed()
         client = Client(address)
         return cls(client, owned=(client,))
 
@@ -60,6 +71,7 @@ class DaskExecutor(Executor):
         worker's C++ fits use one core)."""
         from distributed import Client, LocalCluster
 
+        _quiet_distributed()
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,

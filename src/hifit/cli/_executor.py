@@ -97,6 +97,20 @@ def executor(jobs: int) -> Executor:
 
 
 @contextlib.contextmanager
+def cluster_context() -> Iterator[None]:
+    """With --scheduler or --dask: their executor is hifit.executor.current_executor()
+    inside the block (for code that takes it from there); else nothing changes."""
+    opts = _options()
+    if not (opts["scheduler"] or opts["dask"]):
+        yield
+        return
+    from ..executor import using
+
+    with executor(1) as ex, using(ex):
+        yield
+
+
+@contextlib.contextmanager
 def checkpoint(output_file: str | None, run: dict[str, Any]) -> Iterator[Any]:
     """The checkpoint of a run writing ``output_file`` (None without one; --resume
     then has nothing to resume from). ``run`` names the inputs and options: a resumed
