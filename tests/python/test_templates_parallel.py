@@ -144,6 +144,25 @@ def test_threads_and_processes_match_one_thread_exactly(
     )
 
 
+def test_enclosing_executor_is_used(tmp_path: pathlib.Path, local_cluster: Any) -> None:
+    from hifit.executor import using
+
+    config = tutorial_config(tmp_path)
+    calls: list[int] = []
+    original = local_cluster.map
+
+    def counting_map(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp, using(local_cluster):
+        mp.setattr(local_cluster, "map", counting_map)
+        build(config, tmp_path / "cluster", step_size=STEP)
+    assert len(calls) == 2  # the probes, then the fills
+    build(config, tmp_path / "threads", jobs=2, step_size=STEP)
+    assert_identical(tmp_path / "cluster", tmp_path / "threads")
+
+
 def test_tutorial_units_match_cabinetry(
     tmp_path: pathlib.Path, local_cluster: Any
 ) -> None:

@@ -254,7 +254,9 @@ def build(
 
     The ntuples are read and filled in parallel, in units of one file × ``step_size``
     entries, on ``executor`` (a :class:`hifit.executor.Executor`), else on one made
-    from ``client`` (a ``dask.distributed.Client``) or ``jobs`` local threads. The
+    from ``client`` (a ``dask.distributed.Client``) or ``jobs`` local threads, else
+    on the one of an enclosing ``with hifit.executor.using(...)``, else on one
+    thread per core. The
     templates do not depend on where or how parallel they were filled (see
     :mod:`.templates_fill`). Every input is checked before any filling starts.
     """

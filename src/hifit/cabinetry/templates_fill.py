@@ -301,11 +301,15 @@ def fill(
 def executor_for(
     executor: Any = None, *, jobs: int | None = None, client: Any = None
 ) -> tuple[Any, Callable[[], None]]:
-    """``executor``, or one made from ``jobs``/``client``; and what closes it (a
-    made executor only: a given one belongs to the caller)."""
+    """``executor``, else the one set by ``hifit.executor.using`` (when neither
+    ``jobs`` nor ``client`` is given), else one made from ``jobs``/``client``; and
+    what closes it (a made executor only: a given one belongs to the caller)."""
+    from ..executor import current_executor, get_executor
+
+    if executor is None and jobs is None and client is None:
+        executor = current_executor()
     if executor is not None:
         return executor, lambda: None
-    from ..executor import get_executor
 
     made = get_executor(jobs, client=client)
     return made, getattr(made, "close", lambda: None)
