@@ -2,8 +2,10 @@
 
 Same API and rules as ``cabinetry.templates``:
 
-* :func:`build` fills histograms from ROOT ntuples (uproot + boost-histogram), or
-  through user functions registered on a :class:`.route.Router`;
+* :func:`build` fills histograms from ROOT ntuples (uproot + boost-histogram), in
+  parallel on threads or a Dask cluster (:mod:`.templates_fill`: file × entry-range
+  units, partial histograms added in a fixed order), or through user functions
+  registered on a :class:`.route.Router`;
 * :func:`collect` reads existing histograms from ROOT files;
 * :func:`postprocess` replaces NaN stat. uncertainties by 0, applies the configured
   smoothing and writes ``_modified`` copies;
@@ -29,8 +31,8 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import root_input
-from ..exceptions import HifitError
-from . import configuration, route, smooth, template_files
+from . import configuration, route, smooth, template_files, templates_fill
+from .templates_fill import TemplateInputError
 
 __all__ = ["TemplateInputError", "build", "collect", "load_template", "postprocess"]
 
@@ -38,10 +40,6 @@ log = logging.getLogger(__name__.removeprefix("hifit."))  # cabinetry's logger n
 
 TemplateName = Literal["Up", "Down"] | None
 Dict = dict[str, Any]
-
-
-class TemplateInputError(HifitError):
-    """An input ntuple or histogram lacks a tree, branch or histogram."""
 
 
 # --- settings of one template -------------------------------------------------------
@@ -121,99 +119,7 @@ def _constant_weight(weight: str | None) -> float | None:
         return None
 
 
-# --- reading inputs ------------------------------------------------------------------
-
-
-def _missing_key_error(
-    exc: Exception, action: str, file_path: str, what_in_file: str
-) -> TemplateInputError:
-    """A concise message for uproot's KeyInFileError, naming the file."""
-    key = getattr(exc, "key", "?")
-    file_path = getattr(exc, "file_path", None) or file_path
-    if getattr(exc, "object_path", None) is None:
-        available = ", ".join(k.split(";")[0] for k in getattr(exc, "keys", None) or [])
-        message = f"no {what_in_file} {key!r} in {file_path}"
-        if available:
-            message += f" (available: {available})"
-    else:
-        tree = exc.object_path.lstrip("/").split(";")[0]
-        message = f"no branch {key!r} in tree {tree!r} of {file_path}"
-    return TemplateInputError(f"{action}: {message}")
-
-
-def _missing_file_error(path: str, label: str) -> FileNotFoundError:
-    if any(c in path for c in "*?["):
-        return FileNotFoundError(
-            f"cannot build template {label}: no file matches {path}"
-        )
-    return FileNotFoundError(f"cannot build template {label}: no file {path}")
-
-
-def _read_ntuple(
-    path: pathlib.Path,
-    tree: str,
-    expressions: list[str],
-    selection: str | None,
-    label: str,
-) -> dict[str, list[np.ndarray]]:
-    """The values of ``expressions`` for the selected events, in chunks."""
-    import uproot
-
-    columns: dict[str, list[np.ndarray]] = {e: [] for e in expressions}
-    log.debug("reading input ntuple %s:%s", path, tree)
-    context = f"cannot build template {label}"
-    try:
-        if not any(c in str(path) for c in "*?[") and os.path.lexists(path):
-            root_input.check_file(path, context)  # a glob is checked by uproot
-        # A {path: tree} dict, so that colons in file names are not object paths.
-        with root_input.reading(path, f"tree {tree!r}", context):
-            for chunk in uproot.iterate(
-                {str(path): tree}, expressions=expressions, cut=selection
-            ):
-                for expression in expressions:
-                    columns[expression].append(chunk[expression].to_numpy())
-    except FileNotFoundError as exc:
-        raise _missing_file_error(str(path), label) from exc
-    except uproot.KeyInFileError as exc:
-        raise _missing_key_error(
-            exc, f"cannot build template {label}", str(path), "tree"
-        ) from exc
-    return columns
-
-
-def _concatenate(chunks: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(chunks) if chunks else np.zeros(0)
-
-
-def _histogram_from_ntuples(
-    paths: list[pathlib.Path],
-    tree: str,
-    variable: str,
-    bins: np.ndarray,
-    *,
-    weight: str | None,
-    selection: str | None,
-    label: str,
-) -> Any:
-    """A weighted boost-histogram of ``variable`` over all files, in file order."""
-    import boost_histogram as bh
-
-    constant = _constant_weight(weight)
-    expressions = [variable] if constant is not None else [variable, weight]
-    columns: dict[str, list[np.ndarray]] = {e: [] for e in expressions}
-    for path in paths:
-        for expression, chunks in _read_ntuple(
-            path, tree, expressions, selection, label
-        ).items():
-            columns[expression] += chunks
-    observables = _concatenate(columns[variable])
-    if constant is not None:
-        weights = np.ones_like(observables) * constant
-    else:
-        weights = _concatenate(columns[weight])
-    histogram = bh.Histogram(bh.axis.Variable(bins), storage=bh.storage.Weight())
-    histogram.fill(observables, weight=weights)
-    return histogram
+# --- reading histograms --------------------------------------------------------------
 
 
 def _read_histogram(path: str, label: str) -> Any:
@@ -240,7 +146,7 @@ def _read_histogram(path: str, label: str) -> Any:
             f"cannot collect template {label}: no file {file_path}"
         ) from exc
     except uproot.KeyInFileError as exc:
-        raise _missing_key_error(
+        raise templates_fill.missing_key_error(
             exc, f"cannot collect template {label}", file_path, "histogram"
         ) from exc
 
@@ -264,7 +170,8 @@ def _name_and_save(
 
 
 class _Builder:
-    """Builds templates from ntuples; also wraps user-defined builders."""
+    """Plans every template first (ntuple fills, or user-defined builders), then
+    fills the ntuple templates on an executor and saves all in config order."""
 
     def __init__(
         self, folder: pathlib.Path, general_path: str, method: str, fmt: str
@@ -273,67 +180,85 @@ class _Builder:
         self.fmt = fmt
         self.general_path = general_path
         self.method = method
+        self.fills: list[templates_fill.Fill] = []
+        # per template in config order: its fill index, or a user builder to call
+        self.steps: list[tuple[tuple[Dict, Dict, Dict, Any], Any]] = []
 
     def _create_histogram(
         self, region: Dict, sample: Dict, systematic: Dict, template: Any
     ) -> None:
         label = template_files.name(region, sample, systematic, template=template)
         paths = _ntuple_paths(self.general_path, region, sample, systematic, template)
-        tree = _setting(sample["Tree"], systematic, template, "Tree")
-        variable = _setting(region["Variable"], systematic, template, "Variable")
         weight = _setting(sample.get("Weight"), systematic, template, "Weight")
-        bins = _binning(region)
-        selection = _filter(region, sample, systematic, template)
+        constant = _constant_weight(weight)
+        fill = templates_fill.Fill(
+            label=label,
+            paths=tuple(str(p) for p in paths),
+            tree=_setting(sample["Tree"], systematic, template, "Tree"),
+            variable=_setting(region["Variable"], systematic, template, "Variable"),
+            weight=weight if constant is None else None,
+            constant=1.0 if constant is None else constant,
+            selection=_filter(region, sample, systematic, template),
+            bins=tuple(float(b) for b in _binning(region)),
+        )
         if self.method != "uproot":
             raise NotImplementedError(f"unknown backend {self.method}")
-        histogram = _histogram_from_ntuples(
-            paths, tree, variable, bins, weight=weight, selection=selection, label=label
-        )
-        _name_and_save(
-            self.histogram_folder,
-            histogram,
-            region,
-            sample,
-            systematic,
-            template,
-            self.fmt,
-        )
+        self.steps.append(((region, sample, systematic, template), len(self.fills)))
+        self.fills.append(fill)
 
     def _wrap_custom_template_builder(
         self, func: route.UserTemplateFunc
     ) -> route.ProcessorFunc:
-        """A processor calling ``func`` and saving the boost-histogram it returns."""
-        import boost_histogram as bh
+        """A processor scheduling ``func``, whose boost-histogram is then saved."""
 
         @functools.wraps(func)
         def wrapper(
             region: Dict, sample: Dict, systematic: Dict, template: Any
         ) -> None:
-            histogram = func(region, sample, systematic, template)
-            if not isinstance(histogram, bh.Histogram):
-                raise TypeError(
-                    f"{func.__name__} must return a boost_histogram.Histogram"
-                )
-            _name_and_save(
-                self.histogram_folder,
-                histogram,
-                region,
-                sample,
-                systematic,
-                template,
-                self.fmt,
-            )
+            self.steps.append(((region, sample, systematic, template), func))
 
         return wrapper
 
+    def run(self, executor: Any, step_size: int) -> None:
+        import boost_histogram as bh
+
+        histograms = templates_fill.fill(
+            self.fills, executor, step_size=step_size, progress=True
+        )
+        for args, step in self.steps:
+            if isinstance(step, int):
+                histogram = histograms[step]
+            else:
+                histogram = step(*args)
+                if not isinstance(histogram, bh.Histogram):
+                    raise TypeError(
+                        f"{step.__name__} must return a boost_histogram.Histogram"
+                    )
+            _name_and_save(self.histogram_folder, histogram, *args, self.fmt)
+
 
 def build(
-    config: Dict, *, method: str = "uproot", router: route.Router | None = None
+    config: Dict,
+    *,
+    method: str = "uproot",
+    router: route.Router | None = None,
+    executor: Any = None,
+    jobs: int | None = None,
+    client: Any = None,
+    step_size: int = templates_fill.DEFAULT_STEP_SIZE,
 ) -> None:
     """Build every needed template from ntuples and save it.
 
     A builder registered on ``router`` for a template replaces the default one; it
     returns a ``boost_histogram.Histogram`` that is saved like a built one.
+
+    The ntuples are read and filled in parallel, in units of one file × ``step_size``
+    entries, on ``executor`` (a :class:`hifit.executor.Executor`), else on one made
+    from ``client`` (a ``dask.distributed.Client``) or ``jobs`` local threads, else
+    on the one of an enclosing ``with hifit.executor.using(...)``, else on one
+    thread per core. The
+    templates do not depend on where or how parallel they were filled (see
+    :mod:`.templates_fill`). Every input is checked before any filling starts.
     """
     general = config["General"]
     builder = _Builder(
@@ -349,6 +274,14 @@ def build(
     route.apply_to_all_templates(
         config, builder._create_histogram, match_func=match_func
     )
+    if not builder.fills:  # user builders only: no executor needed
+        builder.run(None, step_size)
+        return
+    executor, close = templates_fill.executor_for(executor, jobs=jobs, client=client)
+    try:
+        builder.run(executor, step_size)
+    finally:
+        close()
 
 
 # --- collect -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..io import check_outputs, save_figure, write_json_atomic
 from . import _executor
-from ._common import cli, exit_if_failed
+from ._common import cli, exit_if_failed, jobs_option
 
 
 def _load_config(path: str) -> dict[str, Any]:
@@ -27,11 +27,11 @@ def _is_ntuple(config: dict[str, Any]) -> bool:
     return all("Tree" in sample for sample in config["Samples"])
 
 
-def _make_templates(config: dict[str, Any]) -> None:
+def _make_templates(config: dict[str, Any], executor: Any) -> None:
     from ..cabinetry import templates
 
     if _is_ntuple(config):
-        templates.build(config)
+        templates.build(config, executor=executor)
     else:
         templates.collect(config)
     templates.postprocess(config)
@@ -39,10 +39,18 @@ def _make_templates(config: dict[str, Any]) -> None:
 
 @cli.command("templates")
 @click.argument("config", type=click.Path(dir_okay=False, exists=True))
-def templates_command(config: str) -> None:
+@jobs_option
+@_executor.cluster_options
+def templates_command(config: str, jobs: int) -> None:
     """Build template histograms (from ntuples, or collect them from histogram files)
-    and post-process them, as cabinetry's `templates` and `postprocess`."""
-    _make_templates(_load_config(config))
+    and post-process them, as cabinetry's `templates` and `postprocess`.
+
+    Ntuples are read and filled in parallel (file × entry-range units) on --jobs
+    threads, a --dask LocalCluster or a --scheduler's cluster; the templates are the
+    same wherever they were filled."""
+    cfg = _load_config(config)
+    with _executor.executor(jobs or os.cpu_count() or 1) as executor:
+        _make_templates(cfg, executor)
     click.echo("templates written")
 
 
@@ -110,8 +118,11 @@ def _require(valid: bool, message: str) -> None:
     "model_utils.asimov_data) instead of the observed data: results, tables, "
     "figures and report never show the observations; the report says blinded.",
 )
+@jobs_option
 @_executor.cluster_options
-def run_command(config: str, output_dir: str, label: str | None, blind: bool) -> None:
+def run_command(
+    config: str, output_dir: str, label: str | None, blind: bool, jobs: int
+) -> None:
     """The whole chain: templates → workspace → fit → ranking, limit and
     significance → yield tables, figures → report, written into one folder. Results
     are the same documents the inference commands write with -o (fit.json,
@@ -126,7 +137,7 @@ def run_command(config: str, output_dir: str, label: str | None, blind: bool) ->
     if label is not None and not label.strip():
         raise click.BadParameter("the label is empty", param_hint="--label")
     try:
-        with _executor.executor(os.cpu_count() or 1) as executor:
+        with _executor.executor(jobs or os.cpu_count() or 1) as executor:
             _run(config, Path(output_dir), executor, label, blind)
     except _FailedFit as err:
         exit_if_failed(False, f"{err}; nothing written to {output_dir}")
@@ -143,7 +154,7 @@ def _run(
 
     steps = _Steps(9)
     cfg = steps.run("reading the config", lambda: _load_config(config))
-    steps.run("building templates", lambda: _make_templates(cfg))
+    steps.run("building templates", lambda: _make_templates(cfg, executor))
     ws = steps.run("building the workspace", lambda: workspace.build(cfg))
     # blinded: the observations are never read into the run
     model, data = model_utils.model_and_data(ws, asimov=blind)
