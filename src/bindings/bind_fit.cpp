@@ -1,8 +1,26 @@
 #include "common.hpp"
 
+#include <hifit/errors.hpp>
 #include <hifit/fit/minimizer.hpp>
 
 namespace hifit::bindings {
+
+namespace {
+
+// Rows of the covariance: every parameter, or those listed (block-path fits).
+std::size_t covariance_size(const FitResult& r) {
+    return r.covariance_params.empty() ? r.bestfit.size() : r.covariance_params.size();
+}
+
+HessianPath hessian_path(const std::string& name) {
+    if (name == "auto") return HessianPath::automatic;
+    if (name == "dense") return HessianPath::dense;
+    if (name == "block") return HessianPath::block;
+    throw InvalidArgument("hessian: expected 'auto', 'dense' or 'block', found '" +
+                          name + "'");
+}
+
+} // namespace
 
 void bind_fit(nb::module_& m) {
     nb::class_<FitResult>(m, "FitResult")
@@ -17,17 +35,21 @@ void bind_fit(nb::module_& m) {
         .def_prop_ro(
             "covariance",
             [](const FitResult& r) {
-                const std::size_t n = r.bestfit.size();
+                const std::size_t n = covariance_size(r);
                 return to_numpy(std::vector(r.covariance), {n, n});
             },
             nb::rv_policy::move)
         .def_prop_ro(
             "correlation",
             [](const FitResult& r) {
-                const std::size_t n = r.bestfit.size();
+                const std::size_t n = covariance_size(r);
                 return to_numpy(std::vector(r.correlation), {n, n});
             },
             nb::rv_policy::move)
+        .def_prop_ro("covariance_params",
+                     [](const FitResult& r) {
+                         return std::vector<std::size_t>(r.covariance_params);
+                     })
         .def_prop_ro("at_bound",
                      [](const FitResult& r) { return std::vector<bool>(r.at_bound); })
         .def_prop_ro("no_effect",
@@ -53,8 +75,9 @@ void bind_fit(nb::module_& m) {
         "fit",
         [](Likelihood& likelihood, std::vector<double> init,
            std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
-           int max_iterations, double edm_tolerance) {
+           int max_iterations, double edm_tolerance, const std::string& hessian) {
             FitOptions options;
+            options.hessian = hessian_path(hessian);
             options.init = std::move(init);
             options.bounds = std::move(bounds);
             options.fixed = std::move(fixed);
@@ -64,7 +87,8 @@ void bind_fit(nb::module_& m) {
             return fit(likelihood, options);
         },
         nb::arg("likelihood"), nb::arg("init"), nb::arg("bounds"), nb::arg("fixed"),
-        nb::arg("max_iterations") = 500, nb::arg("edm_tolerance") = 1e-9);
+        nb::arg("max_iterations") = 500, nb::arg("edm_tolerance") = 1e-9,
+        nb::arg("hessian") = "auto");
 }
 
 } // namespace hifit::bindings
