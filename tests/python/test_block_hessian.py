@@ -1,4 +1,4 @@
-"""Fits in blocks (per-bin parameters such as staterror) against pyhf and the dense path.
+"""Fits in blocks (per-bin parameters such as staterror) vs pyhf and the dense path.
 
 A pyhf workspace with 300 staterror bins takes the block path by default (256 per-bin
 parameters or more). Its minimum is compared with pyhf's (scipy) fit and its

@@ -57,8 +57,8 @@ struct FitResult {
     // covariance of the global parameters (POI, normsys, lumi...) and, for each
     // per-bin parameter, only its uncertainty (the diagonal of the inverse Hessian).
     std::vector<std::size_t> covariance_params;
-    std::vector<bool> at_bound;      // at a bound with an outward gradient
-    std::vector<bool> no_effect;     // -2 ln L does not depend on it
+    std::vector<bool> at_bound;  // at a bound with an outward gradient
+    std::vector<bool> no_effect; // -2 ln L does not depend on it
     double twice_nll = 0.0;
     double edm = 0.0;
     bool valid = false;

@@ -55,8 +55,10 @@ namespace {
 std::vector<std::int64_t> touched_bins(const HistFactoryTerms& hf, std::size_t npars) {
     std::vector<std::int64_t> bin(npars, -1);
     auto touch = [&](std::uint32_t par, std::uint32_t b) {
-        if (bin[par] == -1) bin[par] = b;
-        else if (bin[par] != static_cast<std::int64_t>(b)) bin[par] = -2;
+        if (bin[par] == -1)
+            bin[par] = b;
+        else if (bin[par] != static_cast<std::int64_t>(b))
+            bin[par] = -2;
     };
     for (const HistFactoryCell& cell : hf.cells) {
         for (std::uint32_t f = cell.factor_begin; f < cell.factor_end; ++f)
@@ -287,8 +289,10 @@ double BlockEvaluator::evaluate(std::span<const double> pars, std::span<double> 
                 for (std::size_t j = 0; j < m; ++j) {
                     if (row[j] == 0.0) continue;
                     const std::int64_t sj = lay.slot[c.pars[j]];
-                    if (sj >= 0) hess->a[si * g + sj] += row[j];
-                    else hess->border[static_cast<std::size_t>(~sj) * g + si] += row[j];
+                    if (sj >= 0)
+                        hess->a[si * g + sj] += row[j];
+                    else
+                        hess->border[static_cast<std::size_t>(~sj) * g + si] += row[j];
                 }
                 continue;
             }

@@ -3,7 +3,8 @@
 //
 // A per-bin ("local") parameter acts on the cells of one main bin only, and its
 // constraint term involves it alone, so the Hessian is
-//     H = [ A    B ]   A: dense g x g over the global parameters (POI, normsys, lumi...)
+//     H = [ A    B ]   A: dense g x g over the global parameters (POI, normsys,
+//     lumi...)
 //         [ B^T  D ]   D: block diagonal, one small block per bin (its local params)
 //                      B: g x p border (a global and a local parameter of one bin)
 // held in O(g^2 + g p + sum of block sizes^2) memory, never as a dense n x n matrix.
@@ -23,9 +24,9 @@ namespace hifit {
 // Which parameter is global and which is local, and the blocks of the local ones.
 struct BlockLayout {
     std::size_t npars = 0;
-    std::vector<std::uint32_t> globals;  // parameter indices, increasing
-    std::vector<std::uint32_t> locals;   // parameter indices, block by block
-    std::vector<std::uint32_t> block_of; // per local position: its block
+    std::vector<std::uint32_t> globals;      // parameter indices, increasing
+    std::vector<std::uint32_t> locals;       // parameter indices, block by block
+    std::vector<std::uint32_t> block_of;     // per local position: its block
     std::vector<std::uint32_t> block_offset; // per block: first local position; +1
     std::vector<std::uint32_t> block_bin;    // per block: its main bin
     // per parameter: its position among the globals (>= 0) or ~(local position)

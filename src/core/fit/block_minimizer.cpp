@@ -50,7 +50,8 @@ std::vector<Role> roles(const BlockProblem& pb, const BlockLayout& lay, const Ve
     const std::size_t n = x.size(), ng = lay.g(), p = lay.p();
     std::vector<Role> out(n, Role::free);
     for (std::size_t i = 0; i < n; ++i) {
-        if (pb.fixed[i]) out[i] = Role::fixed;
+        if (pb.fixed[i])
+            out[i] = Role::fixed;
         else if ((x[i] <= pb.lo[i] && g[i] > 0) || (x[i] >= pb.hi[i] && g[i] < 0))
             out[i] = Role::at_bound;
     }
@@ -76,7 +77,8 @@ std::vector<Role> roles(const BlockProblem& pb, const BlockLayout& lay, const Ve
                      h.d[h.d_offset[blk] + a * k + c]);
     }
     for (std::size_t i = 0; i < n; ++i)
-        if (out[i] == Role::free && g[i] == 0.0 && !coupled[i]) out[i] = Role::no_effect;
+        if (out[i] == Role::free && g[i] == 0.0 && !coupled[i])
+            out[i] = Role::no_effect;
     return out;
 }
 
@@ -150,7 +152,8 @@ void covariance(const BlockProblem& pb, const BlockLayout& lay, const Vec& x,
         }
         for (std::size_t i = 0; i < n; ++i)
             if (free[i])
-                res.uncertainty[i] = std::sqrt(std::max(0.0, 2.0 * inv.inverse_diagonal(i)));
+                res.uncertainty[i] =
+                    std::sqrt(std::max(0.0, 2.0 * inv.inverse_diagonal(i)));
     }
     std::vector<std::size_t> row_of(n, m);
     for (std::size_t a = 0; a < m; ++a) row_of[params[a]] = a;
@@ -292,7 +295,8 @@ std::optional<FitResult> fit_block(Likelihood& likelihood, const FitOptions& giv
     } else {
         res.uncertainty.assign(n, 0.0);
         const std::size_t m = n <= kBlockFullCovariance ? n : lay.g();
-        if (m != n) res.covariance_params.assign(lay.globals.begin(), lay.globals.end());
+        if (m != n)
+            res.covariance_params.assign(lay.globals.begin(), lay.globals.end());
         res.covariance.assign(m * m, 0.0);
         res.correlation.assign(m * m, 0.0);
     }

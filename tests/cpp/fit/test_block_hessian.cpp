@@ -61,10 +61,9 @@ std::string synthetic_workspace(std::size_t nbins, unsigned seed) {
                        R"(, "modifiers": [{"name": "unc_other", "type": "shapesys",
                                          "data": )" +
                        numbers(other_err) + "}]}";
-        return std::make_pair(R"({"name": ")" + name + R"(", "samples": [)" + samples +
-                                  "]}",
-                              R"({"name": ")" + name + R"(", "data": )" + numbers(obs) +
-                                  "}");
+        return std::make_pair(
+            R"({"name": ")" + name + R"(", "samples": [)" + samples + "]}",
+            R"({"name": ")" + name + R"(", "data": )" + numbers(obs) + "}");
     };
     const auto [c1, o1] = channel("a", false);
     const auto [c2, o2] = channel("b", true);
@@ -99,10 +98,10 @@ void expect_same_fit(const hifit::Model& model, const std::vector<double>& data,
     }
     ASSERT_TRUE(rb.covariance_params.empty()); // full covariance up to 4096 params
     for (std::size_t k = 0; k < n * n; ++k)
-        worst_c = std::max(worst_c, std::abs(rd.covariance[k] - rb.covariance[k]) /
-                                        std::max(rd.uncertainty[k / n] *
-                                                     rd.uncertainty[k % n],
-                                                 1e-300));
+        worst_c = std::max(
+            worst_c,
+            std::abs(rd.covariance[k] - rb.covariance[k]) /
+                std::max(rd.uncertainty[k / n] * rd.uncertainty[k % n], 1e-300));
     EXPECT_LE(worst_x, tolerance);
     EXPECT_LE(worst_u, tolerance);
     EXPECT_LE(worst_c, tolerance);
@@ -127,7 +126,8 @@ TEST(BlockHessian, EqualsDenseHessian) {
     std::vector<double> x = model.suggested_init();
     std::mt19937 rng(7);
     std::uniform_real_distribution<double> u(-0.3, 0.3);
-    for (std::size_t i = 0; i < n; ++i) x[i] += u(rng) * (i == lay.globals[0] ? 1 : 0.5);
+    for (std::size_t i = 0; i < n; ++i)
+        x[i] += u(rng) * (i == lay.globals[0] ? 1 : 0.5);
     hifit::Likelihood lh(model, data);
     std::vector<double> gd(n), hd(n * n), gb(n);
     const double fd = lh.twice_nll_grad_hess(x, gd, hd);
@@ -146,7 +146,8 @@ TEST(BlockHessian, EqualsDenseHessian) {
 
 // Fits of a synthetic model with 900 per-bin parameters (blocks of size 1 and 2).
 TEST(BlockHessian, FitEqualsDenseFitSynthetic) {
-    const auto ws = hifit::Workspace::from_json(synthetic_workspace(300, 2), "syn.json");
+    const auto ws =
+        hifit::Workspace::from_json(synthetic_workspace(300, 2), "syn.json");
     const auto model = ws.model();
     expect_same_fit(model, ws.data(model), 1e-8);
 }
@@ -165,7 +166,8 @@ TEST(BlockHessian, FitEqualsDenseFit1Lbb) {
 // Above 4096 parameters the covariance covers the global parameters only; the
 // per-bin uncertainties are still given.
 TEST(BlockHessian, LargeModelGivesGlobalCovariance) {
-    const auto ws = hifit::Workspace::from_json(synthetic_workspace(1400, 3), "syn.json");
+    const auto ws =
+        hifit::Workspace::from_json(synthetic_workspace(1400, 3), "syn.json");
     const auto model = ws.model();
     const auto res = hifit::fit(model, ws.data(model));
     ASSERT_TRUE(res.valid) << res.message;
