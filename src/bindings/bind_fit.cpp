@@ -1,5 +1,6 @@
 #include "common.hpp"
 
+#include <hifit/errors.hpp>
 #include <hifit/fit/minimizer.hpp>
 
 #include <nanobind/stl/tuple.h>
@@ -11,8 +12,23 @@ namespace hifit::bindings {
 namespace {
 using FitResultState =
     std::tuple<std::vector<double>, std::vector<double>, std::vector<double>,
-               std::vector<double>, std::vector<bool>, std::vector<bool>, double,
-               double, bool, int, std::string, int, int, double>;
+               std::vector<double>, std::vector<std::size_t>, std::vector<bool>,
+               std::vector<bool>, double, double, bool, int, std::string, int, int,
+               double>;
+
+// Rows of the covariance: every parameter, or those listed (block-path fits).
+std::size_t covariance_size(const FitResult& r) {
+    return r.covariance_params.empty() ? r.bestfit.size() : r.covariance_params.size();
+}
+
+HessianPath hessian_path(const std::string& name) {
+    if (name == "auto") return HessianPath::automatic;
+    if (name == "dense") return HessianPath::dense;
+    if (name == "block") return HessianPath::block;
+    throw InvalidArgument("hessian: expected 'auto', 'dense' or 'block', found '" +
+                          name + "'");
+}
+
 } // namespace
 
 void bind_fit(nb::module_& m) {
@@ -28,17 +44,21 @@ void bind_fit(nb::module_& m) {
         .def_prop_ro(
             "covariance",
             [](const FitResult& r) {
-                const std::size_t n = r.bestfit.size();
+                const std::size_t n = covariance_size(r);
                 return to_numpy(std::vector(r.covariance), {n, n});
             },
             nb::rv_policy::move)
         .def_prop_ro(
             "correlation",
             [](const FitResult& r) {
-                const std::size_t n = r.bestfit.size();
+                const std::size_t n = covariance_size(r);
                 return to_numpy(std::vector(r.correlation), {n, n});
             },
             nb::rv_policy::move)
+        .def_prop_ro("covariance_params",
+                     [](const FitResult& r) {
+                         return std::vector<std::size_t>(r.covariance_params);
+                     })
         .def_prop_ro("at_bound",
                      [](const FitResult& r) { return std::vector<bool>(r.at_bound); })
         .def_prop_ro("no_effect",
@@ -57,19 +77,27 @@ void bind_fit(nb::module_& m) {
         .def("__getstate__",
              [](const FitResult& r) {
                  return std::make_tuple(r.bestfit, r.uncertainty, r.covariance,
-                                        r.correlation, r.at_bound, r.no_effect,
-                                        r.twice_nll, r.edm, r.valid,
+                                        r.correlation, r.covariance_params, r.at_bound,
+                                        r.no_effect, r.twice_nll, r.edm, r.valid,
                                         static_cast<int>(r.status), r.message,
                                         r.iterations, r.evaluations, r.wall_time);
              })
         .def("__setstate__", [](FitResult& r, const FitResultState& s) {
-            new (&r) FitResult{std::get<0>(s),  std::get<1>(s),
-                               std::get<2>(s),  std::get<3>(s),
-                               std::get<4>(s),  std::get<5>(s),
-                               std::get<6>(s),  std::get<7>(s),
-                               std::get<8>(s),  static_cast<FitStatus>(std::get<9>(s)),
-                               std::get<10>(s), std::get<11>(s),
-                               std::get<12>(s), std::get<13>(s)};
+            new (&r) FitResult{std::get<0>(s),
+                               std::get<1>(s),
+                               std::get<2>(s),
+                               std::get<3>(s),
+                               std::get<4>(s),
+                               std::get<5>(s),
+                               std::get<6>(s),
+                               std::get<7>(s),
+                               std::get<8>(s),
+                               std::get<9>(s),
+                               static_cast<FitStatus>(std::get<10>(s)),
+                               std::get<11>(s),
+                               std::get<12>(s),
+                               std::get<13>(s),
+                               std::get<14>(s)};
         });
 
     m.def(
@@ -82,8 +110,9 @@ void bind_fit(nb::module_& m) {
         "fit",
         [](Likelihood& likelihood, std::vector<double> init,
            std::vector<std::pair<double, double>> bounds, std::vector<bool> fixed,
-           int max_iterations, double edm_tolerance) {
+           int max_iterations, double edm_tolerance, const std::string& hessian) {
             FitOptions options;
+            options.hessian = hessian_path(hessian);
             options.init = std::move(init);
             options.bounds = std::move(bounds);
             options.fixed = std::move(fixed);
@@ -93,7 +122,8 @@ void bind_fit(nb::module_& m) {
             return fit(likelihood, options);
         },
         nb::arg("likelihood"), nb::arg("init"), nb::arg("bounds"), nb::arg("fixed"),
-        nb::arg("max_iterations") = 500, nb::arg("edm_tolerance") = 1e-9);
+        nb::arg("max_iterations") = 500, nb::arg("edm_tolerance") = 1e-9,
+        nb::arg("hessian") = "auto");
 }
 
 } // namespace hifit::bindings

@@ -11,6 +11,12 @@
 
 namespace hifit {
 
+// How the minimizer holds the Hessian: as a dense npars x npars matrix, or in blocks
+// (global parameters, per-bin parameters such as staterror and their coupling) with
+// memory and time linear in the number of bins. `automatic` takes the block path for
+// HistFactory models with at least 256 per-bin parameters (where it is faster).
+enum class HessianPath { automatic, dense, block };
+
 struct FitOptions {
     std::vector<double> init;                      // empty: the model's suggested init
     std::vector<std::pair<double, double>> bounds; // empty: suggested bounds
@@ -18,6 +24,7 @@ struct FitOptions {
     int max_iterations = 500;
     double edm_tolerance = 1e-9; // estimated distance to minimum, in -2 ln L units
     bool compute_covariance = true;
+    HessianPath hessian = HessianPath::automatic;
 };
 
 enum class FitStatus {
@@ -44,8 +51,14 @@ struct FitResult {
     std::vector<double> uncertainty; // sqrt(diag(cov)); 0 for fixed / no_effect
     std::vector<double> covariance;  // npars x npars row-major; 0 rows for fixed
     std::vector<double> correlation; // npars x npars row-major; 0 rows for fixed
-    std::vector<bool> at_bound;      // at a bound with an outward gradient
-    std::vector<bool> no_effect;     // -2 ln L does not depend on it
+    // Empty: covariance and correlation cover every parameter (npars x npars).
+    // Otherwise they are m x m over these parameters only: fits of models with more
+    // than 4096 parameters of which many are per-bin (staterror, shapesys) give the
+    // covariance of the global parameters (POI, normsys, lumi...) and, for each
+    // per-bin parameter, only its uncertainty (the diagonal of the inverse Hessian).
+    std::vector<std::size_t> covariance_params;
+    std::vector<bool> at_bound;  // at a bound with an outward gradient
+    std::vector<bool> no_effect; // -2 ln L does not depend on it
     double twice_nll = 0.0;
     double edm = 0.0;
     bool valid = false;

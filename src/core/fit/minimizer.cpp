@@ -9,6 +9,7 @@
 #include <hifit/fit/minimizer.hpp>
 
 #include "enum_names.hpp"
+#include "fit/block_hessian.hpp"
 
 #include <Eigen/Dense>
 
@@ -262,10 +263,12 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
                                   " parameters");
         }
     };
-    check_dense_memory(model, kFitSquareMatrices);
     check_size(options.init.size(), "init");
     check_size(options.bounds.size(), "bounds");
     check_size(options.fixed.size(), "fixed");
+    // models with many per-bin parameters: Newton systems in blocks (block_hessian.hpp)
+    if (auto block = fit_block(likelihood, options)) return std::move(*block);
+    check_dense_memory(model, kFitSquareMatrices);
     const auto& init = options.init.empty() ? model.suggested_init() : options.init;
     const auto& bounds =
         options.bounds.empty() ? model.suggested_bounds() : options.bounds;

@@ -49,7 +49,9 @@ std::unique_ptr<MainScratch> HistFactoryTerms::make_scratch(std::size_t nmain,
     s->nu.resize(nmain);
     s->w.resize(nmain);
     s->c.resize(nmain);
-    s->jac.resize(nmain * npars);
+    // jac (nmain x npars) only with the first Hessian: models fitted in blocks
+    // (fit/block_hessian.hpp) never hold it
+    (void)npars;
     std::size_t max_factors = 0;
     for (const HistFactoryCell& cell : cells) {
         max_factors =
@@ -135,7 +137,7 @@ void HistFactoryTerms::after_constraints(Evaluation& e, MainScratch& scratch) co
     const std::span<double> grad = e.grad, hess = e.hess;
     const std::size_t npars = pars.size(), nmain = s.nu.size();
     const bool want_hess = !hess.empty();
-    if (want_hess) std::fill(s.jac.begin(), s.jac.end(), 0.0);
+    if (want_hess) s.jac.assign(nmain * npars, 0.0);
 
     // 4. Derivatives of every cell.
     for (std::size_t ci = 0; ci < cells.size(); ++ci) {

@@ -128,7 +128,7 @@ ImpactResult impacts(const Model& model, std::span<const double> data,
             out.postfit_down[k] = shifted(down, 3);
             // Linear estimate from the covariance: d mu = cov(mu, theta) / var(theta) *
             // shift.
-            if (!out.best.covariance.empty() && post > 0) {
+            if (out.best.covariance.size() == n * n && post > 0) {
                 const double slope = out.best.covariance[poi * n + i] / (post * post);
                 out.cov_postfit[k] = slope * post;
                 out.cov_prefit[k] = slope * prefit[i];

@@ -3,6 +3,8 @@
 #include <hifit/errors.hpp>
 #include <hifit/likelihood/model.hpp>
 
+#include "fit/block_hessian.hpp"
+
 #include <unistd.h>
 
 #include <charconv>
@@ -54,6 +56,23 @@ void check_dense_memory(const Model& model, int square_matrices) {
     const double total = jacobian + square_matrices * square;
     const Limit limit = memory_limit();
     if (limit.bytes <= 0.0 || total <= limit.bytes) return;
+    // Models with many per-bin parameters are fitted in blocks (fit/block_hessian.hpp)
+    // and hold no dense Jacobian: the global block, the border, the factors and
+    // copies of it, and the chunks' small models, linear in the number of bins.
+    if (const auto layout = block_layout(model, kBlockMinLocals)) {
+        const double g = static_cast<double>(layout->g());
+        const double p = static_cast<double>(layout->p());
+        const double block = (4.0 * g * p + 4.0 * g * g +
+                              300.0 * (n + static_cast<double>(model.nmain()))) *
+                             sizeof(double);
+        if (block <= limit.bytes) return;
+        throw InvalidModel("the model has " + std::to_string(model.npars()) +
+                           " parameters (" + std::to_string(layout->p()) +
+                           " per-bin) and " + std::to_string(model.nmain()) +
+                           " bins; a fit in blocks needs about " + gigabytes(block) +
+                           ", more than " + limit.what +
+                           "; reduce the number of parameters");
+    }
     const std::string pars = std::to_string(model.npars());
     const std::string bins = std::to_string(model.nmain());
     const std::string what = square_matrices == 0

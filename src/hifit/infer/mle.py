@@ -29,6 +29,11 @@ class FitResult:
     ``at_bound`` (their uncertainty is the one-sided width towards the inside, see
     the C++ ``FitResult``), parameters the likelihood does not depend on in
     ``no_effect`` (uncertainty 0).
+
+    ``cov_mat`` and ``corr_mat`` cover the parameters named in ``cov_labels``: all of
+    them, except for fits of models with more than 4096 parameters of which many
+    are per-bin (staterror, shapesys), fitted in blocks: there they cover the global
+    parameters only, and each per-bin parameter has just its uncertainty.
     """
 
     bestfit: np.ndarray
@@ -47,6 +52,7 @@ class FitResult:
     at_bound: list[bool] = field(default_factory=list)
     no_effect: list[bool] = field(default_factory=list)
     poi: str | None = None  # the model's parameter of interest
+    cov_labels: list[str] | None = None  # None: the same as labels
     core: Any = field(default=None, repr=False, compare=False)  # the C++ result
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,6 +87,12 @@ class FitResult:
                 "iterations": self.iterations,
                 "wall_time": self.wall_time,
                 "correlation": self.corr_mat.tolist(),
+                # only when the correlation covers the global parameters alone
+                **(
+                    {"correlation_parameters": self.cov_labels}
+                    if self.cov_labels is not None
+                    else {}
+                ),
             },
         )
 
@@ -109,8 +121,13 @@ def fit(
     *,
     max_iterations: int = 500,
     edm_tolerance: float = 1e-9,
+    hessian: str = "auto",
 ) -> FitResult:
-    """Minimize -2 ln L; arguments default to the model's suggested values (as pyhf)."""
+    """Minimize -2 ln L; arguments default to the model's suggested values (as pyhf).
+
+    ``hessian``: "dense", "block" (per-bin parameters in blocks, memory linear in the
+    number of bins) or "auto" (blocks from 256 per-bin parameters on).
+    """
     config = model.config
     init = list(config.suggested_init() if init_pars is None else init_pars)
     bounds = [tuple(map(float, b)) for b in (par_bounds or config.suggested_bounds())]
@@ -132,6 +149,7 @@ def fit(
         fixed,
         max_iterations,
         edm_tolerance,
+        hessian,
     )
     return _result(model, res, fixed)
 
@@ -154,6 +172,7 @@ def _result(model: Model, res: Any, fixed: list[bool]) -> FitResult:
         at_bound=list(res.at_bound),
         no_effect=list(res.no_effect),
         poi=model.config.poi_name if model.config.poi_index is not None else None,
+        cov_labels=[model.config.par_names[i] for i in res.covariance_params] or None,
         core=res,
     )
 

@@ -232,20 +232,21 @@ std::string memory_error(const hifit::Model& model, std::span<const double> data
 } // namespace
 
 // A model whose dense matrices exceed the memory is refused before allocation. The
-// limit is lowered through HIFIT_MEMORY_LIMIT so the model stays small; the real
-// 100 k-bin case is in tests/python/test_input_validation.py.
+// limit is lowered through HIFIT_MEMORY_LIMIT so the model stays small (200 per-bin
+// parameters: below the block path's threshold); the 100 k-bin case, fitted in
+// blocks, is in tests/python/test_input_validation.py.
 TEST(Fit, ModelsTooLargeForDenseMatricesAreRefusedBeforeAllocation) {
-    const auto ws = staterror_workspace(300);
+    const auto ws = staterror_workspace(200);
     const auto model = ws.model();
     const auto data = ws.data(model);
-    const double jacobian = 300.0 * 301 * 8, hessian = 301.0 * 301 * 8;
+    const double jacobian = 200.0 * 201 * 8, hessian = 201.0 * 201 * 8;
     // enough for the likelihood's Jacobian, not for the fit's matrices
     setenv("HIFIT_MEMORY_LIMIT", std::to_string(jacobian + hessian).c_str(), 1);
     EXPECT_NO_THROW(hifit::Likelihood(model, data));
     const std::string fit_error = memory_error(model, data);
     EXPECT_EQ(
-        fit_error.rfind("the model has 301 parameters and 300 bins; a fit needs a "
-                        "dense 301x301 Hessian (",
+        fit_error.rfind("the model has 201 parameters and 200 bins; a fit needs a "
+                        "dense 201x201 Hessian (",
                         0),
         0u)
         << fit_error;
@@ -256,7 +257,7 @@ TEST(Fit, ModelsTooLargeForDenseMatricesAreRefusedBeforeAllocation) {
         hifit::Likelihood lh(model, data);
         ADD_FAILURE() << "the Jacobian exceeds the limit";
     } catch (const hifit::InvalidModel& e) {
-        EXPECT_NE(std::string(e.what()).find("its likelihood needs a dense 300x301 "
+        EXPECT_NE(std::string(e.what()).find("its likelihood needs a dense 200x201 "
                                              "Jacobian"),
                   std::string::npos)
             << e.what();
