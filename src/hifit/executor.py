@@ -381,3 +381,15 @@ def using(executor: Executor) -> Iterator[Executor]:
 
 def current_executor() -> Executor | None:
     return _CURRENT.get()
+
+
+def fan_out_executor() -> Executor | None:
+    """:func:`current_executor`, or one thread when a checkpoint is being recorded
+    (``hifit combine``'s HybridNew and GoodnessOfFit toys keep finished toys only
+    through an executor; one thread is what their C++ path runs on)."""
+    from .executor_checkpoint import recording_active
+
+    found = current_executor()
+    if found is None and recording_active():
+        return LocalExecutor(1)
+    return found
