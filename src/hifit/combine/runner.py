@@ -26,12 +26,14 @@ def run(argv: list[str], *, resume: bool = False) -> int:
     ``<output>.checkpoint.jsonl`` while the run goes; ``resume`` reuses those an
     interrupted run of the same command line left."""
     options = parse(argv, methods=sorted(METHODS))
-    return run_options(options, checkpoint={"argv": list(argv)}, resume=resume)
+    return run_options(options, checkpoint_run={"argv": list(argv)}, resume=resume)
 
 
 def run_options(
-    options: CombineOptions, *, echo=None, checkpoint=None, resume: bool = False
+    options: CombineOptions, *, echo=None, checkpoint_run=None, resume: bool = False
 ) -> int:
+    """``checkpoint_run`` (what names the run) keeps the fan-outs' finished points
+    in ``<output>.checkpoint.jsonl``; without it none are kept."""
     echo = echo or (lambda text: sys.stdout.write(text))
     method = METHODS[options.method]
     if not Path(options.card).is_file():
@@ -49,8 +51,8 @@ def run_options(
     echo(f">>> Method used is {options.method}\n")
     ckpt = Path(f"{output}.checkpoint.jsonl")
     keep = (
-        recording(ckpt, run={"combine": checkpoint}, resume=resume)
-        if checkpoint is not None
+        recording(ckpt, run={"combine": checkpoint_run}, resume=resume)
+        if checkpoint_run is not None
         else contextlib.nullcontext()
     )
     try:
@@ -80,7 +82,7 @@ def run_options(
     )
     if result.write_extra is not None:
         result.write_extra()
-    if checkpoint is not None:
+    if checkpoint_run is not None:
         ckpt.unlink(missing_ok=True)  # the output is written: it has served
     for note in result.notes:
         print(f"hifit combine: {note}", file=sys.stderr)
