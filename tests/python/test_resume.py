@@ -258,3 +258,38 @@ def test_run_resumes(demo: Path, monkeypatch, capsys, computed) -> None:
 def _without_wall_times(path: Path) -> list[bytes]:
     """The file's lines but those of a ``wall_time`` (fits' timings)."""
     return [x for x in path.read_bytes().splitlines() if b'"wall_time":' not in x]
+
+
+@pytest.mark.parametrize(
+    ("argv", "checkpoint"),
+    [
+        (["run", "demo/config.yml", "-o", "out"], "out.checkpoint.jsonl"),
+        (
+            ["cabinetry", "ranking", "WS", "--figfolder", "figs"],
+            "figs/ranking.pdf.checkpoint.jsonl",
+        ),
+        (
+            ["cabinetry", "scan", "WS", "mu", "--figfolder", "figs"],
+            "figs/scan_mu.pdf.checkpoint.jsonl",
+        ),
+        (
+            ["pyhf", "cls", "WS", "--calctype", "toybased", "-o", "cls.json"],
+            "cls.json.checkpoint.jsonl",
+        ),
+    ],
+    ids=["run", "cabinetry-ranking", "cabinetry-scan", "pyhf-cls"],
+)
+def test_another_runs_checkpoint_is_refused(
+    demo: Path, monkeypatch, capsys, computed, argv: list[str], checkpoint: str
+) -> None:
+    """--resume with a checkpoint of other inputs or options: exit 2, one line, no
+    fan-out ran and the file is left as it was."""
+    monkeypatch.chdir(demo)
+    Path("ws.json").write_text(json.dumps(WORKSPACE))
+    argv = [a if a != "WS" else "ws.json" for a in argv]
+    Checkpoint(checkpoint, run={"command": "something else"})
+    before = Path(checkpoint).read_bytes()
+    assert _cli([*argv, "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "another run" in err and len(err.strip().splitlines()) == 1
+    assert sum(computed) == 0 and Path(checkpoint).read_bytes() == before

@@ -194,16 +194,16 @@ def ranking(ws_spec: TextIO, asimov: bool, max_pars: int, figfolder: str) -> Non
 
     _set_logging()
     model, data = _model_and_data(ws_spec, asimov)
-    with _fits("maximum-likelihood fit"):
-        fit_results = cabinetry_fit.fit(model, data)
     figure = str(Path(figfolder) / "ranking.pdf")
     run = {"command": "cabinetry ranking", "workspace": ws_spec.name, "asimov": asimov}
-    with (
-        _fits("ranking (impact) fits"),
-        _executor.cluster_context(),
-        _executor.checkpoint_below(figure, run),
-    ):
-        ranking_results = cabinetry_fit.ranking(model, data, fit_results=fit_results)
+    # entered first: another run's checkpoint is refused before the fit
+    with _executor.checkpoint_below(figure, run):
+        with _fits("maximum-likelihood fit"):
+            fit_results = cabinetry_fit.fit(model, data)
+        with _fits("ranking (impact) fits"), _executor.cluster_context():
+            ranking_results = cabinetry_fit.ranking(
+                model, data, fit_results=fit_results
+            )
     visualize.ranking(ranking_results, figure_folder=figfolder, max_pars=max_pars)
     _executor.remove_checkpoint(figure)
 
