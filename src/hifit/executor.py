@@ -47,8 +47,9 @@ __all__ = [
 TARGET_TASK_SECONDS = 0.1
 # Progress bars appear once a run has lasted this long (tqdm's ``delay``).
 PROGRESS_DELAY_SECONDS = 1.0
-# Tests: raise KeyboardInterrupt after this many chunks were recorded (a simulated
-# Ctrl-C at a reproducible point).
+# Tests: raise KeyboardInterrupt after this many chunks were recorded into a
+# checkpoint (a simulated Ctrl-C at a reproducible point; fan-outs without a
+# checkpoint, as template filling before a run's fits, go on).
 INTERRUPT_AFTER_ENV = "HIFIT_TEST_INTERRUPT_AFTER_CHUNKS"
 # "1" shows progress bars even when stderr is not a terminal, "0" never.
 PROGRESS_ENV = "HIFIT_PROGRESS"
@@ -196,6 +197,8 @@ class Executor(ABC):
         chunker = _Chunker(pending, self.jobs, chunk_size)
         progress = _Progress(desc, len(items), len(done))
         interrupt_after = int(os.environ.get(INTERRUPT_AFTER_ENV, "0") or 0)
+        if checkpoint is None:
+            interrupt_after = 0
         recorded = 0
         try:
             for first, chunk_results, seconds in self._run(
@@ -381,3 +384,15 @@ def using(executor: Executor) -> Iterator[Executor]:
 
 def current_executor() -> Executor | None:
     return _CURRENT.get()
+
+
+def fan_out_executor() -> Executor | None:
+    """:func:`current_executor`, or one thread when a checkpoint is being recorded
+    (``hifit combine``'s HybridNew and GoodnessOfFit toys keep finished toys only
+    through an executor; one thread is what their C++ path runs on)."""
+    from .executor_checkpoint import recording_active
+
+    found = current_executor()
+    if found is None and recording_active():
+        return LocalExecutor(1)
+    return found

@@ -10,9 +10,11 @@ here because this file is hifit's own scratch, never a result.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,7 @@ class Checkpoint:
         self.path = Path(path)
         self.run = json.loads(json.dumps(run))  # the form it has after a round trip
         self._done: dict[tuple[str, int], dict[str, Any]] = {}
+        self._names: dict[str, int] = {}
         if resume and self.path.exists():
             records = _read_lines(self.path)
             if not records or records[0].get("checkpoint") != 1:
@@ -86,7 +89,14 @@ class Checkpoint:
         decode: Callable[[Any], Any] | None = None,
     ) -> CheckpointJob:
         """The part of the checkpoint for one ``Executor.map`` call. ``encode`` turns a
-        result into JSON-able data and ``decode`` back (default: stored as is)."""
+        result into JSON-able data and ``decode`` back (default: stored as is).
+        A name asked for again (one more ``map`` of the same kind, as HybridNew's
+        batches) gets a number: a resumed run makes the same calls in the same order,
+        as its finished results are the same."""
+        seen = self._names.get(name, 0)
+        self._names[name] = seen + 1
+        if seen:
+            name = f"{name}#{seen}"
         return CheckpointJob(
             self, name, encode or (lambda r: r), decode or (lambda r: r)
         )
@@ -143,3 +153,54 @@ class CheckpointJob:
             }
             for k, (item, result) in enumerate(zip(items, results, strict=True))
         )
+
+
+class _Recording:
+    """The checkpoint of a run reached through layers that do not pass one along
+    (``hifit combine``'s methods, cabinetry's fit functions), created at the first
+    fan-out that asks for it: a run without one leaves no file."""
+
+    def __init__(self, path: Path, run: Any, resume: bool) -> None:
+        self.path, self.run, self.resume = path, run, resume
+        self.checkpoint: Checkpoint | None = None
+
+    def job(self, name: str, **coding: Any) -> CheckpointJob:
+        if self.checkpoint is None:
+            self.checkpoint = Checkpoint(self.path, run=self.run, resume=self.resume)
+        return self.checkpoint.job(name, **coding)
+
+
+_CURRENT: contextvars.ContextVar[_Recording | None] = contextvars.ContextVar(
+    "hifit_checkpoint", default=None
+)
+
+
+@contextlib.contextmanager
+def recording(
+    path: str | os.PathLike[str], *, run: Any = None, resume: bool = False
+) -> Iterator[_Recording]:
+    """Inside the block, :func:`current_job` gives parts of the checkpoint at
+    ``path`` (see :class:`Checkpoint` for ``run`` and ``resume``)."""
+    rec = _Recording(Path(path), run, resume)
+    if resume and rec.path.exists():  # refuse another run's file before any work
+        rec.checkpoint = Checkpoint(rec.path, run=run, resume=True)
+    token = _CURRENT.set(rec)
+    try:
+        yield rec
+    finally:
+        _CURRENT.reset(token)
+
+
+def current_job(
+    name: str,
+    *,
+    encode: Callable[[Any], Any] | None = None,
+    decode: Callable[[Any], Any] | None = None,
+) -> CheckpointJob | None:
+    """The next part of the checkpoint :func:`recording` opened, or None outside."""
+    rec = _CURRENT.get()
+    return rec.job(name, encode=encode, decode=decode) if rec is not None else None
+
+
+def recording_active() -> bool:
+    return _CURRENT.get() is not None

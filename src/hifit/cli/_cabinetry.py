@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, TextIO
 
 import click
@@ -182,7 +183,7 @@ def fit(
     "--max_pars", default=10, help="maximum amount of parameters in plot (default: 10)"
 )
 @_FIGFOLDER
-@_executor.cluster_options
+@_executor.executor_options
 def ranking(ws_spec: TextIO, asimov: bool, max_pars: int, figfolder: str) -> None:
     """Ranks nuisance parameters and visualizes the result.
 
@@ -193,11 +194,18 @@ def ranking(ws_spec: TextIO, asimov: bool, max_pars: int, figfolder: str) -> Non
 
     _set_logging()
     model, data = _model_and_data(ws_spec, asimov)
-    with _fits("maximum-likelihood fit"):
-        fit_results = cabinetry_fit.fit(model, data)
-    with _fits("ranking (impact) fits"), _executor.cluster_context():
-        ranking_results = cabinetry_fit.ranking(model, data, fit_results=fit_results)
+    figure = str(Path(figfolder) / "ranking.pdf")
+    run = {"command": "cabinetry ranking", "workspace": ws_spec.name, "asimov": asimov}
+    # entered first: another run's checkpoint is refused before the fit
+    with _executor.checkpoint_below(figure, run):
+        with _fits("maximum-likelihood fit"):
+            fit_results = cabinetry_fit.fit(model, data)
+        with _fits("ranking (impact) fits"), _executor.cluster_context():
+            ranking_results = cabinetry_fit.ranking(
+                model, data, fit_results=fit_results
+            )
     visualize.ranking(ranking_results, figure_folder=figfolder, max_pars=max_pars)
+    _executor.remove_checkpoint(figure)
 
 
 @cabinetry.command()
@@ -218,7 +226,7 @@ def ranking(ws_spec: TextIO, asimov: bool, max_pars: int, figfolder: str) -> Non
 @click.option("--n_steps", default=11, help="number of steps in scan (default: 11)")
 @_ASIMOV
 @_FIGFOLDER
-@_executor.cluster_options
+@_executor.executor_options
 def scan(
     ws_spec: TextIO,
     par_name: str,
@@ -248,11 +256,27 @@ def scan(
         )
     par_range = None if lower_bound is None else (lower_bound, upper_bound)
     model, data = _model_and_data(ws_spec, asimov)
-    with _fits(f"scan fits of {par_name}"), _executor.cluster_context():
+    # the figure's name, as visualize.scan gives it
+    name = par_name.replace("[", "_").replace("]", "")
+    figure = str(Path(figfolder) / f"scan_{name}.pdf")
+    run = {
+        "command": "cabinetry scan",
+        "workspace": ws_spec.name,
+        "par_name": par_name,
+        "par_range": par_range,
+        "n_steps": n_steps,
+        "asimov": asimov,
+    }
+    with (
+        _fits(f"scan fits of {par_name}"),
+        _executor.cluster_context(),
+        _executor.checkpoint_below(figure, run),
+    ):
         scan_results = cabinetry_fit.scan(
             model, data, par_name, par_range=par_range, n_steps=n_steps
         )
     visualize.scan(scan_results, figure_folder=figfolder)
+    _executor.remove_checkpoint(figure)
 
 
 @cabinetry.command()

@@ -29,7 +29,9 @@ def combine_command(argv: tuple[str, ...]) -> None:
     `limit` tree Combine writes. Options that only tune Combine's minimizer are
     accepted and have no effect. hifit's --scheduler ADDRESS / --dask local:N run
     the fan-outs (MultiDimFit --algo grid points, HybridNew and GoodnessOfFit
-    toys) on a Dask cluster.
+    toys) on a Dask cluster; finished grid points and toys are kept in
+    <output>.checkpoint.jsonl while the run goes, and hifit's --resume reuses those
+    of an interrupted run of the same command line.
     """
     from ..combine import OptionError, run
 
@@ -40,14 +42,16 @@ def combine_command(argv: tuple[str, ...]) -> None:
         click.echo(describe(list(argv)))
         return
     args, cluster = _cluster_options(list(argv))
+    resume = "--resume" in args
+    args = [a for a in args if a != "--resume"]
     try:
         if cluster:
             from ..executor import get_executor, using
 
             with get_executor(**cluster) as ex, using(ex):
-                code = run(args)
+                code = run(args, resume=resume)
         else:
-            code = run(args)
+            code = run(args, resume=resume)
     except OptionError as err:
         raise click.UsageError(str(err)) from None
     sys.exit(code)

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from ..executor import Executor, get_executor, parse_dask_option
-from ..executor_checkpoint import Checkpoint
+from ..executor_checkpoint import Checkpoint, recording
 
 _KEY = "hifit.executor_options"
 
@@ -139,6 +139,27 @@ def checkpoint(output_file: str | None, run: dict[str, Any]) -> Iterator[Any]:
             err=True,
         )
         raise
+
+
+@contextlib.contextmanager
+def checkpoint_below(output_file: str, run: dict[str, Any]) -> Iterator[None]:
+    """The checkpoint of ``output_file`` for fan-outs reached through layers that do
+    not pass one along (they ask ``executor_checkpoint.current_job``); the file
+    appears at the first of them. Ctrl-C keeps it, as :func:`checkpoint` does."""
+    path = Path(f"{output_file}.checkpoint.jsonl")
+    with recording(
+        path, run=json.loads(json.dumps(run, default=str)), resume=_options()["resume"]
+    ):
+        try:
+            yield
+        except KeyboardInterrupt:
+            if path.exists():
+                click.echo(
+                    f"hifit: interrupted; finished points kept in {path} "
+                    "(rerun with --resume)",
+                    err=True,
+                )
+            raise
 
 
 def remove_checkpoint(output_file: str | None) -> None:

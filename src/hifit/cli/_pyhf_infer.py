@@ -116,7 +116,7 @@ def fit(
     "--calctype", type=click.Choice(["asymptotics", "toybased"]), default="asymptotics"
 )
 @engine_options
-@_executor.cluster_options
+@_executor.executor_options
 def cls(
     workspace: str,
     output_file: str | None,
@@ -145,7 +145,19 @@ def cls(
         )
     data = ws.data(model)
     if calctype == "toybased":
-        with _executor.executor(os.cpu_count() or 1) as executor:
+        run = {
+            "command": "pyhf cls",
+            "workspace": workspace,
+            "measurement": measurement,
+            "patch": list(patch),
+            "test_poi": test_poi,
+            "test_stat": test_stat,
+            "ntoys": PYHF_NTOYS,
+        }
+        with (
+            _executor.checkpoint(output_file, run) as ckpt,
+            _executor.executor(os.cpu_count() or 1) as executor,
+        ):
             r = infer.toys.hypotest(
                 test_poi,
                 data,
@@ -153,6 +165,7 @@ def cls(
                 ntoys=PYHF_NTOYS,
                 test_stat=test_stat,
                 executor=executor,
+                checkpoint=ckpt.job("toys") if ckpt else None,
                 progress=True,
             )
     else:
@@ -161,3 +174,4 @@ def cls(
         r.valid, r.message or f"the fits of the CLs at mu = {test_poi:g} failed"
     )
     emit_document({"CLs_obs": r.CLs_obs, "CLs_exp": list(r.CLs_exp)}, output_file)
+    _executor.remove_checkpoint(output_file)

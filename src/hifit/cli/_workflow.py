@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -119,7 +120,7 @@ def _require(valid: bool, message: str) -> None:
     "figures and report never show the observations; the report says blinded.",
 )
 @jobs_option
-@_executor.cluster_options
+@_executor.executor_options
 def run_command(
     config: str, output_dir: str, label: str | None, blind: bool, jobs: int
 ) -> None:
@@ -132,19 +133,41 @@ def run_command(
     Exit code 1 when a fit the results rely on did not converge (naming it); then
     nothing is written into the folder, as every fit runs before the first write.
     run.json records the hifit version, the config and every input file with its
-    SHA-256 digest."""
+    SHA-256 digest.
+
+    The ranking and POI-scan fits finished so far are kept in
+    <OUTPUT_DIR>.checkpoint.jsonl while the run goes: after an interruption --resume
+    computes only the missing ones."""
     check_outputs([], [config], folders=[output_dir])
     if label is not None and not label.strip():
         raise click.BadParameter("the label is empty", param_hint="--label")
+    out = Path(output_dir)
+    # next to the folder, not in it: nothing is written into it before every fit ran
+    ckpt_base = str(out.parent / out.name)
+    run = {
+        "command": "run",
+        "config": config,
+        "config_sha256": hashlib.sha256(Path(config).read_bytes()).hexdigest(),
+        "blind": blind,
+    }
     try:
-        with _executor.executor(jobs or os.cpu_count() or 1) as executor:
-            _run(config, Path(output_dir), executor, label, blind)
+        with (
+            _executor.checkpoint(ckpt_base, run) as ckpt,
+            _executor.executor(jobs or os.cpu_count() or 1) as executor,
+        ):
+            _run(config, out, executor, label, blind, ckpt)
     except _FailedFit as err:
         exit_if_failed(False, f"{err}; nothing written to {output_dir}")
+    _executor.remove_checkpoint(ckpt_base)
 
 
 def _run(
-    config: str, out: Path, executor: Any, label: str | None, blind: bool = False
+    config: str,
+    out: Path,
+    executor: Any,
+    label: str | None,
+    blind: bool = False,
+    ckpt: Any = None,
 ) -> None:
     from .. import infer
     from ..cabinetry import model_utils, tabulate, workspace
@@ -173,7 +196,12 @@ def _run(
 
         def ranking() -> None:
             r = infer.ranking(
-                data, model, fit_result=fitted, executor=executor, progress=True
+                data,
+                model,
+                fit_result=fitted,
+                executor=executor,
+                checkpoint=ckpt.job("ranking") if ckpt else None,
+                progress=True,
             )
             _require(
                 r.valid,
@@ -193,7 +221,9 @@ def _run(
                 cls = infer.hypotest(1.0, data, model)
                 _require(cls.valid, f"CLs at POI = 1: {cls.message}")
                 documents["hypotest"] = {**cls.to_dict(), **data_kind}
-            scan = _poi_scan(infer, data, model, fitted, executor)
+            scan = _poi_scan(
+                infer, data, model, fitted, executor, ckpt.job("scan") if ckpt else None
+            )
             documents["scan"] = {**scan, **data_kind}
 
         steps.run("ranking", ranking)
@@ -246,13 +276,15 @@ def _run(
     )
 
 
-def _poi_scan(infer: Any, data: Any, model: Any, fitted: Any, executor: Any) -> Any:
+def _poi_scan(
+    infer: Any, data: Any, model: Any, fitted: Any, executor: Any, checkpoint: Any
+) -> Any:
     """-2Δln L of the POI over the best fit ± 3σ (11 points), for the scan figure."""
     poi = model.config.poi_index
     best, sigma = fitted.bestfit[poi], fitted.uncertainty[poi] or 1.0
     lo, hi = model.config.suggested_bounds()[poi]
     grid = np.linspace(max(lo, best - 3 * sigma), min(hi, best + 3 * sigma), 11)
-    r = infer.scan(data, model, poi, grid, executor=executor)
+    r = infer.scan(data, model, poi, grid, executor=executor, checkpoint=checkpoint)
     failed = [f"{x:g}" for x, ok in zip(r.values_x, r.valid, strict=True) if not ok]
     _require(
         not failed,

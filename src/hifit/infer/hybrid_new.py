@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _core
 from ..executor import Executor
+from ..executor_checkpoint import current_job
 from ..model import Model
 from .mle import fit_args
 
@@ -129,6 +130,7 @@ class HybridNew:
                     range(int(batch[4])),  # the batch's toys
                     shared=_HybridBatch(model, args, batch),
                     desc=f"toys at r = {batch[0]:g}",
+                    checkpoint=current_job("hybrid_new"),  # hifit combine --resume
                 )
                 return [q for q, _ in rows], [ok for _, ok in rows]
 

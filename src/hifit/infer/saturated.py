@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _core
 from ..executor import Executor
+from ..executor_checkpoint import current_job
 from ..model import Model
 from .mle import FitResult, _result, fit_args
 
@@ -52,7 +53,11 @@ def saturated_statistics(
         )
     first = _core.saturated_statistics(model._model, arr[0], 1, *args)
     rest = executor.map(
-        _saturated_chunk, arr[1:], shared=(model, args), desc="toy fits"
+        _saturated_chunk,
+        arr[1:],
+        shared=(model, args),
+        desc="toy fits",
+        checkpoint=current_job("goodness_of_fit"),  # hifit combine --resume
     )
     rows = [(first.statistic[0], bool(first.valid[0]), first.message)] + rest
     failed = [i for i, (_, ok, _) in enumerate(rows) if not ok]

@@ -36,6 +36,7 @@ import numpy as np
 
 from ... import infer
 from ...executor import current_executor
+from ...executor_checkpoint import current_job
 from ...infer.mle import FitResult as EngineFitResult
 from ...infer.ranking import SHIFTS
 from ...model import Model
@@ -369,6 +370,7 @@ def _engine_impacts(
         fit_result=best,
         jobs=_JOBS,
         executor=current_executor(),  # hifit cabinetry ranking --dask / --scheduler
+        checkpoint=current_job("ranking"),  # hifit cabinetry ranking --resume
         init_pars=setup.init,
         par_bounds=setup.bounds,
         fixed_params=setup.fixed,
@@ -518,6 +520,7 @@ def scan(
         index,
         values,
         executor=current_executor(),
+        checkpoint=current_job("scan"),  # hifit cabinetry scan --resume
         init_pars=setup.init,
         par_bounds=setup.bounds,
         fixed_params=setup.fixed,

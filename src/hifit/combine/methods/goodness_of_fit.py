@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...executor import current_executor
+from ...executor import fan_out_executor
 from ...infer.saturated import saturated_statistics
 from ..options import CombineOptions, OptionError
 from ..setup import Setup
@@ -55,7 +55,7 @@ def run(setup: Setup) -> MethodResult:
         init_pars=init,
         par_bounds=setup.bounds,
         fixed_params=fixed,
-        executor=current_executor(),
+        executor=fan_out_executor(),
     )
     rows, text = (
         [],

@@ -6,7 +6,7 @@ and limitErr (the MC error), as HybridNew.cc commits them."""
 
 from __future__ import annotations
 
-from ...executor import current_executor
+from ...executor import fan_out_executor
 from ...infer.hybrid_new import HybridNew
 from ..options import CombineOptions, OptionError
 from ..setup import Setup
@@ -74,7 +74,7 @@ def run(setup: Setup) -> MethodResult:
         cls_quantiles=bool(opts.get("clsQuantiles", True)),
         rule_cls=cls_rule,
         seed=opts.seed,
-        executor=current_executor(),
+        executor=fan_out_executor(),
     )
     row_extra = {} if quantile is None else {"quantileExpected": float(quantile)}
     if opts.get("singlePoint") is not None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...executor import current_executor
+from ...executor_checkpoint import current_job
 from ...infer import fit, scan
 from ..options import OptionError
 
@@ -138,6 +139,7 @@ def profile(job: _Scan, data, best, values: list[tuple[float, ...]]):
                 idx[0],
                 [v[0] for v in values],
                 executor=current_executor(),
+                checkpoint=current_job("grid"),
                 progress=True,
                 **job.kwargs(),
             )
@@ -152,6 +154,7 @@ def profile(job: _Scan, data, best, values: list[tuple[float, ...]]):
                 xs,
                 ys,
                 executor=current_executor(),
+                checkpoint=current_job("grid"),
                 progress=True,
                 **job.kwargs(),
             )
