@@ -72,9 +72,10 @@ def _with_options(func: Callable[..., Any], *, resume: bool) -> Callable[..., An
             click.option(
                 "--resume",
                 is_flag=True,
-                help="Reuse the points an interrupted run kept in "
-                "<output>.checkpoint.jsonl (written while the run goes, removed "
-                "once the output is written).",
+                help="Reuse the points an interrupted run kept in its checkpoint, "
+                "<output>.checkpoint.jsonl next to the command's output file or "
+                "folder (written while the run goes, removed once the output is "
+                "written).",
             ),
         )
     for option in options:
