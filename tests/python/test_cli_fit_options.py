@@ -54,6 +54,15 @@ SPEC = {
 }  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def _restore_pyhf_backend():
+    """pyhf's optimizer is global state: these tests switch it to MINUIT (as
+    cabinetry does); later test files expect the one they found."""
+    tensorlib, optimizer = pyhf.get_backend()
+    yield
+    pyhf.set_backend(tensorlib, optimizer)
+
+
 @pytest.fixture(scope="module")
 def ws_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("ws") / "ws.json"
