@@ -52,7 +52,11 @@ class ToySampler {
 // the minimizer, toys that needed test_statistic's full fits, fixed fits skipped.
 struct ToyFitCounts {
     long long newton_fits = 0, minimizer_fits = 0, reference_toys = 0, skipped = 0;
-    long long evaluations = 0, gradients = 0; // with Hessian; gradient only
+    // toys marked failed without the reference fits: -2 ln L fell below the saturated
+    // model's (a negative expected rate in a bin without events)
+    long long unbounded_toys = 0;
+    // with exact Hessian; with Fisher information; gradient only; value only
+    long long evaluations = 0, fishers = 0, gradients = 0, values = 0;
 };
 
 // The test statistic of toys of one model at one tested POI value. Its value agrees
@@ -92,9 +96,13 @@ class ToyTestStatistic {
                   const std::vector<int>& set, double& f);
     void chord_steps(const Eigen::LLT<Mat>& chord, const std::vector<int>& set,
                      double& f);
+    bool fisher_steps(const std::vector<bool>& fixed, double& f);
     bool newton(const std::vector<bool>& fixed, double& f);
+    void free_set(const std::vector<bool>& fixed);
     double full(const Vec& x, Vec& g, RowMat& h);
+    double fisher(const Vec& x, Vec& g, RowMat& h);
     double gradient(const Vec& x, Vec& g);
+    double value(const Vec& x);
     // the Cholesky factor of h_ on `set` into `llt`; false if not positive definite
     bool factor(const std::vector<int>& set, Eigen::LLT<Mat>& llt);
 
@@ -117,6 +125,8 @@ class ToyTestStatistic {
     RowMat h_, h_trial_;
     Mat hf_;
     bool fresh_hessian_ = false; // h_ is the Hessian at x_
+    double saturated_ = 0.0;     // -2 ln L of the saturated model of the toy
+    bool unbounded_ = false;     // a fit of the toy fell below it
 };
 
 } // namespace hifit
