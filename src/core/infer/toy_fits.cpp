@@ -25,7 +25,7 @@ constexpr double kChordGoal = 1e-6;
 // not, and a third of its cost) before the exact Newton steps, until the EDM they
 // predict is below kFisherHandover; halvings of a step that does not lower -2 ln L.
 constexpr int kFisherSteps = 30;
-constexpr double kFisherHandover = 1e-3;
+constexpr double kFisherHandover = 1e-2;
 constexpr int kFisherHalvings = 6;
 // -2 ln L this far below the saturated model's: an expected rate went negative in a
 // bin without events, where -2 ln L = 2 nu + ... decreases without bound (up to the
