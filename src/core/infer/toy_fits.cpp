@@ -316,7 +316,12 @@ double ToyTestStatistic::evaluate(std::span<const double> toy, bool& valid) {
         valid = true;
         return statistic_value(stat_, mu_, muhat, f_fixed, f_free);
     }
-    if (unbounded_) { // the reference fits would retry for long and fail too
+    // -2 ln L fell below the saturated value: an expected rate below zero in a bin
+    // without events. No physical minimum was found, and the reference's fits would
+    // retry for long (8x iterations), then fail, or stop at the box with a negative
+    // rate (-2 ln L far below the saturated value; 2 in 100 1Lbb toys), where q means
+    // nothing: the toy fails.
+    if (unbounded_) {
         ++counts_.unbounded_toys;
         valid = false;
         return 0.0;

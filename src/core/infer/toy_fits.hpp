@@ -64,12 +64,15 @@ struct ToyFitCounts {
 // where both reach the same minima (on 1Lbb, 199 of 200 toys within 1e-9; in the
 // other the reference's unconditional fit stopped in a local minimum 0.005 higher):
 // the unconditional fit starts at the generating point, the conditional one at the
-// unconditional solution; both take Newton steps with the exact Hessian, projected on
-// the box, while every step lowers -2 ln L, and fall back to the minimizer from where
-// they got otherwise. A fixed-POI fit that q does not need (q_mu, q~_mu with mu-hat >
-// mu; q0 with mu-hat < 0) is skipped. A toy whose fits do not converge, or whose
-// conditional minimum lies below the unconditional one, gets test_statistic. One per
-// thread; no allocation per toy on the Newton path.
+// unconditional solution; both take steps on the Fisher information (positive
+// definite where the exact Hessian often is not), then Newton steps with the exact
+// Hessian, projected on the box, while every step lowers -2 ln L, and fall back to
+// the minimizer from where they got otherwise. A fixed-POI fit that q does not need
+// (q_mu, q~_mu with mu-hat > mu; q0 with mu-hat < 0) is skipped. A toy whose -2 ln L
+// falls below its saturated value (an expected rate below zero in a bin without
+// events: no physical minimum) fails at once; one whose fits do not converge
+// otherwise, or whose conditional minimum lies below the unconditional one, gets
+// test_statistic. One per thread; no allocation per toy on the Newton path.
 class ToyTestStatistic {
   public:
     // Toys generated at `generator`. `options` resolved (init, bounds and fixed
