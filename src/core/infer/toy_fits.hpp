@@ -1,6 +1,6 @@
 // The per-toy work of the toy calculators, fast: toys drawn from what depends only on
 // the generating point (computed once), and test statistics whose fits start at the
-// generating point and take plain Newton steps on the exact Hessian, with the full
+// generating point and take Fisher-information, then exact Newton steps, with the full
 // fits of test_statistic as the fallback. Private to the core.
 #pragma once
 
