@@ -35,6 +35,7 @@ constexpr double kBelowSaturated = 1e-3;
 // Iterations of the minimizer after them: a toy whose fit needs more is left to the
 // reference fits, which retry with the full budget from other starts anyway.
 constexpr int kMinimizerIterations = 100;
+constexpr int kMinimizerFirstRound = 20;
 
 // A conditional minimum this far below the unconditional one means the unconditional
 // fit found a local minimum: the toy gets the full fits.
@@ -254,20 +255,29 @@ bool ToyTestStatistic::minimize(FitOptions& options, const Eigen::LLT<Mat>& chor
     }
     if (newton(options.fixed, f)) {
         ++counts_.newton_fits;
-        return true;
+        // a minimum below the saturated value has a negative rate: no physical one
+        unbounded_ = f < saturated_ - kBelowSaturated;
+        return !unbounded_;
     }
     ++counts_.minimizer_fits;
-    // the minimizer from the lowest point the steps reached
-    for (std::size_t i = 0; i < options.init.size(); ++i) options.init[i] = x_[i];
+    // the minimizer from the lowest point the steps reached, in two rounds: one that
+    // far off fell below the saturated value within the first (unbounded) stops there
     const int budget = options.max_iterations;
-    options.max_iterations = std::min(budget, kMinimizerIterations);
-    const FitResult r = fit(lh_, options);
+    bool valid = false;
+    for (int round :
+         {kMinimizerFirstRound, kMinimizerIterations - kMinimizerFirstRound}) {
+        for (std::size_t i = 0; i < options.init.size(); ++i) options.init[i] = x_[i];
+        options.max_iterations = std::min(budget, round);
+        const FitResult r = fit(lh_, options);
+        for (std::size_t i = 0; i < r.bestfit.size(); ++i) x_[i] = r.bestfit[i];
+        f = r.twice_nll;
+        valid = r.valid;
+        if (f < saturated_ - kBelowSaturated) unbounded_ = true;
+        if (valid || unbounded_ || r.status != FitStatus::max_iterations) break;
+    }
     options.max_iterations = budget;
-    for (std::size_t i = 0; i < r.bestfit.size(); ++i) x_[i] = r.bestfit[i];
-    f = r.twice_nll;
     fresh_hessian_ = false;
-    if (f < saturated_ - kBelowSaturated) unbounded_ = true;
-    return r.valid;
+    return valid && !unbounded_;
 }
 
 double ToyTestStatistic::evaluate(std::span<const double> toy, bool& valid) {
