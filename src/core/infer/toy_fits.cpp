@@ -21,9 +21,21 @@ constexpr int kNewtonSteps = 12;
 // predict is below kChordGoal.
 constexpr int kChordSteps = 8;
 constexpr double kChordGoal = 1e-6;
+// Steps on the Fisher information (positive semidefinite where the exact Hessian is
+// not, and a third of its cost) before the exact Newton steps, until the EDM they
+// predict is below kFisherHandover; halvings of a step that does not lower -2 ln L.
+constexpr int kFisherSteps = 30;
+constexpr double kFisherHandover = 1e-2;
+constexpr int kFisherHalvings = 6;
+// -2 ln L this far below the saturated model's: an expected rate went negative in a
+// bin without events, where -2 ln L = 2 nu + ... decreases without bound (up to the
+// box); the toy's fits cannot converge to a physical minimum and it is marked failed
+// at once instead of retried (see ToyTestStatistic).
+constexpr double kBelowSaturated = 1e-3;
 // Iterations of the minimizer after them: a toy whose fit needs more is left to the
 // reference fits, which retry with the full budget from other starts anyway.
 constexpr int kMinimizerIterations = 100;
+constexpr int kMinimizerFirstRound = 20;
 
 // A conditional minimum this far below the unconditional one means the unconditional
 // fit found a local minimum: the toy gets the full fits.
@@ -111,6 +123,17 @@ double ToyTestStatistic::full(const Vec& x, Vec& g, RowMat& h) {
     return lh_.twice_nll_grad_hess({x.data(), n}, {g.data(), n}, {h.data(), n * n});
 }
 
+double ToyTestStatistic::fisher(const Vec& x, Vec& g, RowMat& h) {
+    ++counts_.fishers;
+    const auto n = static_cast<std::size_t>(x.size());
+    return lh_.twice_nll_grad_fisher({x.data(), n}, {g.data(), n}, {h.data(), n * n});
+}
+
+double ToyTestStatistic::value(const Vec& x) {
+    ++counts_.values;
+    return lh_.twice_nll({x.data(), static_cast<std::size_t>(x.size())});
+}
+
 double ToyTestStatistic::gradient(const Vec& x, Vec& g) {
     ++counts_.gradients;
     const auto n = static_cast<std::size_t>(x.size());
@@ -151,6 +174,49 @@ void ToyTestStatistic::chord_steps(const Eigen::LLT<Mat>& chord,
     }
 }
 
+// The free set at x_ (neither fixed nor pinned at a bound by an outward gradient).
+void ToyTestStatistic::free_set(const std::vector<bool>& fixed) {
+    free_.clear();
+    for (int i = 0; i < static_cast<int>(x_.size()); ++i) {
+        const bool pinned =
+            (x_[i] <= lo_[i] && g_[i] > 0) || (x_[i] >= hi_[i] && g_[i] < 0);
+        if (!fixed[i] && !pinned) free_.push_back(i);
+    }
+}
+
+// Steps x <- x - F^-1 g on the free set with F the Fisher information at x (which is
+// positive semidefinite where the exact Hessian often is not: far from the minimum,
+// or on toys with small counts), clamped to the box and halved until they lower
+// -2 ln L; until the EDM F predicts is below kFisherHandover. False if -2 ln L fell
+// below the saturated model's (unbounded, see kBelowSaturated).
+bool ToyTestStatistic::fisher_steps(const std::vector<bool>& fixed, double& f) {
+    if (!lh_.has_fisher_hessian()) return true;
+    for (int step = 0; step < kFisherSteps; ++step) {
+        f = fisher(x_, g_, h_);
+        if (!std::isfinite(f)) return true;
+        if (f < saturated_ - kBelowSaturated) return false;
+        free_set(fixed);
+        const auto m = static_cast<Eigen::Index>(free_.size());
+        if (m == 0 || !factor(free_, llt_)) return true;
+        gf_.resize(m), p_.resize(m);
+        for (Eigen::Index a = 0; a < m; ++a) gf_[a] = g_[free_[a]];
+        p_.noalias() = llt_.solve(gf_);
+        if (0.5 * gf_.dot(p_) < kFisherHandover) return true;
+        bool accepted = false;
+        for (int half = 0; half < kFisherHalvings && !accepted; ++half, p_ *= 0.5) {
+            trial_ = x_;
+            for (Eigen::Index a = 0; a < m; ++a) {
+                const int i = free_[a];
+                trial_[i] = std::clamp(x_[i] - p_[a], lo_[i], hi_[i]);
+            }
+            accepted = value(trial_) <= f;
+        }
+        if (!accepted) return true;
+        std::swap(x_, trial_);
+    }
+    return true;
+}
+
 // Newton steps from x_ on the box: the free set is that of the minimizer (neither
 // fixed nor pinned at a bound by an outward gradient), the step the full Newton step
 // clamped to the box, accepted while it lowers -2 ln L; done at the minimizer's
@@ -159,12 +225,7 @@ bool ToyTestStatistic::newton(const std::vector<bool>& fixed, double& f) {
     f = full(x_, g_, h_);
     if (!std::isfinite(f)) return false;
     for (int step = 0; step < kNewtonSteps; ++step) {
-        free_.clear();
-        for (int i = 0; i < static_cast<int>(x_.size()); ++i) {
-            const bool pinned =
-                (x_[i] <= lo_[i] && g_[i] > 0) || (x_[i] >= hi_[i] && g_[i] < 0);
-            if (!fixed[i] && !pinned) free_.push_back(i);
-        }
+        free_set(fixed);
         const auto m = static_cast<Eigen::Index>(free_.size());
         if (m == 0) return true;
         if (!factor(free_, llt_)) return false;
@@ -188,25 +249,41 @@ bool ToyTestStatistic::newton(const std::vector<bool>& fixed, double& f) {
 bool ToyTestStatistic::minimize(FitOptions& options, const Eigen::LLT<Mat>& chord,
                                 const std::vector<int>& set, double& f) {
     chord_steps(chord, set, f);
+    if (!fisher_steps(options.fixed, f)) {
+        unbounded_ = true;
+        return false;
+    }
     if (newton(options.fixed, f)) {
         ++counts_.newton_fits;
-        return true;
+        // a minimum below the saturated value has a negative rate: no physical one
+        unbounded_ = f < saturated_ - kBelowSaturated;
+        return !unbounded_;
     }
     ++counts_.minimizer_fits;
-    // the minimizer from the lowest point the steps reached
-    for (std::size_t i = 0; i < options.init.size(); ++i) options.init[i] = x_[i];
+    // the minimizer from the lowest point the steps reached, in two rounds: one that
+    // far off fell below the saturated value within the first (unbounded) stops there
     const int budget = options.max_iterations;
-    options.max_iterations = std::min(budget, kMinimizerIterations);
-    const FitResult r = fit(lh_, options);
+    bool valid = false;
+    for (int round :
+         {kMinimizerFirstRound, kMinimizerIterations - kMinimizerFirstRound}) {
+        for (std::size_t i = 0; i < options.init.size(); ++i) options.init[i] = x_[i];
+        options.max_iterations = std::min(budget, round);
+        const FitResult r = fit(lh_, options);
+        for (std::size_t i = 0; i < r.bestfit.size(); ++i) x_[i] = r.bestfit[i];
+        f = r.twice_nll;
+        valid = r.valid;
+        if (f < saturated_ - kBelowSaturated) unbounded_ = true;
+        if (valid || unbounded_ || r.status != FitStatus::max_iterations) break;
+    }
     options.max_iterations = budget;
-    for (std::size_t i = 0; i < r.bestfit.size(); ++i) x_[i] = r.bestfit[i];
-    f = r.twice_nll;
     fresh_hessian_ = false;
-    return r.valid;
+    return valid && !unbounded_;
 }
 
 double ToyTestStatistic::evaluate(std::span<const double> toy, bool& valid) {
     lh_.set_data(toy);
+    saturated_ = lh_.twice_nll_saturated();
+    unbounded_ = false;
     // the unconditional fit from the generator (its fixed parameters at their values)
     for (Eigen::Index i = 0; i < x_.size(); ++i) {
         x_[i] = options_.fixed[i] ? base_init_[i]
@@ -248,6 +325,16 @@ double ToyTestStatistic::evaluate(std::span<const double> toy, bool& valid) {
     if (ok && f_fixed >= f_free - kMinimumOrder) {
         valid = true;
         return statistic_value(stat_, mu_, muhat, f_fixed, f_free);
+    }
+    // -2 ln L fell below the saturated value: an expected rate below zero in a bin
+    // without events. No physical minimum was found, and the reference's fits would
+    // retry for long (8x iterations), then fail, or stop at the box with a negative
+    // rate (-2 ln L far below the saturated value; 2 in 100 1Lbb toys), where q means
+    // nothing: the toy fails.
+    if (unbounded_) {
+        ++counts_.unbounded_toys;
+        valid = false;
+        return 0.0;
     }
     ++counts_.reference_toys;
     FitOptions reference = options_;

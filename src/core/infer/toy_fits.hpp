@@ -1,6 +1,6 @@
 // The per-toy work of the toy calculators, fast: toys drawn from what depends only on
 // the generating point (computed once), and test statistics whose fits start at the
-// generating point and take plain Newton steps on the exact Hessian, with the full
+// generating point and take Fisher-information, then exact Newton steps, with the full
 // fits of test_statistic as the fallback. Private to the core.
 #pragma once
 
@@ -52,7 +52,11 @@ class ToySampler {
 // the minimizer, toys that needed test_statistic's full fits, fixed fits skipped.
 struct ToyFitCounts {
     long long newton_fits = 0, minimizer_fits = 0, reference_toys = 0, skipped = 0;
-    long long evaluations = 0, gradients = 0; // with Hessian; gradient only
+    // toys marked failed without the reference fits: -2 ln L fell below the saturated
+    // model's (a negative expected rate in a bin without events)
+    long long unbounded_toys = 0;
+    // with exact Hessian; with Fisher information; gradient only; value only
+    long long evaluations = 0, fishers = 0, gradients = 0, values = 0;
 };
 
 // The test statistic of toys of one model at one tested POI value. Its value agrees
@@ -60,12 +64,15 @@ struct ToyFitCounts {
 // where both reach the same minima (on 1Lbb, 199 of 200 toys within 1e-9; in the
 // other the reference's unconditional fit stopped in a local minimum 0.005 higher):
 // the unconditional fit starts at the generating point, the conditional one at the
-// unconditional solution; both take Newton steps with the exact Hessian, projected on
-// the box, while every step lowers -2 ln L, and fall back to the minimizer from where
-// they got otherwise. A fixed-POI fit that q does not need (q_mu, q~_mu with mu-hat >
-// mu; q0 with mu-hat < 0) is skipped. A toy whose fits do not converge, or whose
-// conditional minimum lies below the unconditional one, gets test_statistic. One per
-// thread; no allocation per toy on the Newton path.
+// unconditional solution; both take steps on the Fisher information (positive
+// definite where the exact Hessian often is not), then Newton steps with the exact
+// Hessian, projected on the box, while every step lowers -2 ln L, and fall back to
+// the minimizer from where they got otherwise. A fixed-POI fit that q does not need
+// (q_mu, q~_mu with mu-hat > mu; q0 with mu-hat < 0) is skipped. A toy whose -2 ln L
+// falls below its saturated value (an expected rate below zero in a bin without
+// events: no physical minimum) fails at once; one whose fits do not converge
+// otherwise, or whose conditional minimum lies below the unconditional one, gets
+// test_statistic. One per thread; no allocation per toy on the Newton path.
 class ToyTestStatistic {
   public:
     // Toys generated at `generator`. `options` resolved (init, bounds and fixed
@@ -92,9 +99,13 @@ class ToyTestStatistic {
                   const std::vector<int>& set, double& f);
     void chord_steps(const Eigen::LLT<Mat>& chord, const std::vector<int>& set,
                      double& f);
+    bool fisher_steps(const std::vector<bool>& fixed, double& f);
     bool newton(const std::vector<bool>& fixed, double& f);
+    void free_set(const std::vector<bool>& fixed);
     double full(const Vec& x, Vec& g, RowMat& h);
+    double fisher(const Vec& x, Vec& g, RowMat& h);
     double gradient(const Vec& x, Vec& g);
+    double value(const Vec& x);
     // the Cholesky factor of h_ on `set` into `llt`; false if not positive definite
     bool factor(const std::vector<int>& set, Eigen::LLT<Mat>& llt);
 
@@ -117,6 +128,8 @@ class ToyTestStatistic {
     RowMat h_, h_trial_;
     Mat hf_;
     bool fresh_hessian_ = false; // h_ is the Hessian at x_
+    double saturated_ = 0.0;     // -2 ln L of the saturated model of the toy
+    bool unbounded_ = false;     // a fit of the toy fell below it
 };
 
 } // namespace hifit

@@ -196,8 +196,11 @@ ToyResult toys_summary(const ToyPlan& plan, const ToyBatch& toys) {
             cls_of_b.empty() ? std::nan("") : percentile(cls_of_b, quantiles[k]);
     }
     if (out.failed_toys > 0) {
-        append_message(out.message, std::to_string(out.failed_toys) +
-                                        " toy fits did not converge and were left out");
+        append_message(out.message,
+                       std::to_string(out.failed_toys) +
+                           " toys were left out: their fits did not converge, or "
+                           "-2 ln L had no minimum (an expected rate "
+                           "below zero in a bin without events)");
     }
     out.valid = out.message.empty();
     return out;

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace {
@@ -100,6 +101,39 @@ TEST(ToyFits, AtlasOneLbbStatisticsEqualTheFullFits) {
     const hifit::Model model = ws.model();
     expect_same_statistics(model, ws.data(model), 1.0, hifit::TestStat::qmu_tilde, 0,
                            6);
+}
+
+TEST(ToyFits, AtlasOneLbbUnboundedToyFailsAtOnceAsTheReferenceFails) {
+    // A toy with no events in a bin whose expected rate the parameters can push below
+    // zero: -2 ln L falls without bound (until the box) and no fit converges. The fast
+    // path marks it failed as soon as -2 ln L falls below the saturated model's; the
+    // reference's fits (all starts, 8x iterations) fail on it too.
+    const std::string dir = kData + "/pyhf/atlas-1Lbb-ins1755298/";
+    const hifit::Workspace ws =
+        hifit::PatchSet::load(dir + "patchset.json")
+            .apply(hifit::Workspace::load(dir + "BkgOnly.json"), "C1N2_Wh_hbb_1000_0");
+    const hifit::Model model = ws.model();
+    const hifit::FitOptions options = hifit::resolved(model, {});
+    const Generators gen = generators(model, ws.data(model), options, 1.0);
+    hifit::ToySampler sampler(model, gen.sb);
+    hifit::ToyTestStatistic fast(model, options, 1.0, hifit::TestStat::qmu_tilde,
+                                 gen.sb);
+    std::vector<double> toy(sampler.size());
+    unsigned long long index = 0;
+    for (; index < 40 && fast.counts().unbounded_toys == 0; ++index) {
+        sampler.sample(0, index, toy);
+        bool valid = true;
+        fast.evaluate(toy, valid);
+        if (fast.counts().unbounded_toys > 0) EXPECT_FALSE(valid);
+    }
+    ASSERT_EQ(fast.counts().unbounded_toys, 1) << "no unbounded toy among 40";
+    EXPECT_EQ(fast.counts().reference_toys, 0);
+    EXPECT_TRUE(std::count(toy.begin(), toy.begin() + model.nmain(), 0.0) > 0);
+    const hifit::TestStatResult ref =
+        hifit::test_statistic(model, toy, 1.0, hifit::TestStat::qmu_tilde, options);
+    EXPECT_FALSE(ref.valid()) << "toy " << index - 1;
+    hifit::Likelihood lh(model, toy);
+    EXPECT_LT(ref.free_fit.twice_nll, lh.twice_nll_saturated());
 }
 
 TEST(ToyFits, HypotestToysFastEqualsReference) {
