@@ -329,6 +329,21 @@ class LocalExecutor(Executor):
         return f"LocalExecutor(jobs={self.jobs})"
 
 
+def map_on(
+    executor: Executor | None,
+    jobs: int,
+    func: Callable[[Any, list[Any]], Sequence[Any]],
+    items: Sequence[Any],
+    **options: Any,
+) -> list[Any]:
+    """``executor.map(func, items, **options)``; without an executor, on ``jobs``
+    threads made (and shut down) for this call."""
+    if executor is not None:
+        return executor.map(func, items, **options)
+    with LocalExecutor(jobs) as own:
+        return own.map(func, items, **options)
+
+
 def parse_dask_option(value: str) -> int:
     """Workers of ``--dask local:N``."""
     kind, _, count = value.partition(":")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import _core
-from ..executor import Executor, LocalExecutor
+from ..executor import Executor, map_on
 from ..executor_checkpoint import CheckpointJob
 from ..pyhf_workspace import PatchSet, Workspace
 
@@ -124,16 +124,12 @@ def grid(
     """
     names = list(patches or patchset.patch_names)
     inputs = _GridInputs(workspace, patchset, mu, test_stat)
-    own = executor is None
-    executor = executor or LocalExecutor(jobs)
-    try:
-        return executor.map(
-            _grid_chunk,
-            names,
-            shared=inputs,
-            desc="signal grid" if progress else None,
-            checkpoint=checkpoint,
-        )
-    finally:
-        if own:
-            executor.close()
+    return map_on(
+        executor,
+        jobs,
+        _grid_chunk,
+        names,
+        shared=inputs,
+        desc="signal grid" if progress else None,
+        checkpoint=checkpoint,
+    )

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from ..executor import Executor, LocalExecutor
+from ..executor import Executor, map_on
 from ..executor_checkpoint import CheckpointJob
 from ..model import Model
 from ..results import document
@@ -114,19 +114,15 @@ def ranking(
         keep_fits,
     )
     pars = list(_impacts(inputs, 0, 0).pars)  # the ranked parameters, no refit
-    own = executor is None
-    executor = executor or LocalExecutor(jobs)
-    try:
-        rows = executor.map(
-            _ranking_chunk,
-            range(len(pars)),
-            shared=inputs,
-            desc="ranking" if progress else None,
-            checkpoint=checkpoint,
-        )
-    finally:
-        if own:
-            executor.close()
+    rows = map_on(
+        executor,
+        jobs,
+        _ranking_chunk,
+        range(len(pars)),
+        shared=inputs,
+        desc="ranking" if progress else None,
+        checkpoint=checkpoint,
+    )
     r = _Merged(rows, best.valid)
     post = np.maximum(np.abs(r.postfit_up), np.abs(r.postfit_down))
     order = np.argsort(-post, kind="stable")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from ..executor import Executor, LocalExecutor
+from ..executor import Executor, map_on
 from ..executor_checkpoint import CheckpointJob
 from ..model import Model
 from ..results import document
@@ -91,19 +91,15 @@ def scan(
     inputs = _ScanInputs(model, data, grid, best, args)
     points = len(values) * (len(values_y) if len(idx) == 2 else 1)
     size = _core.scan_segment_points
-    own = executor is None
-    executor = executor or LocalExecutor(jobs)
-    try:
-        segments = executor.map(
-            _scan_chunk,
-            range((points + size - 1) // size),
-            shared=inputs,
-            desc="scan" if progress else None,
-            checkpoint=checkpoint,
-        )
-    finally:
-        if own:
-            executor.close()
+    segments = map_on(
+        executor,
+        jobs,
+        _scan_chunk,
+        range((points + size - 1) // size),
+        shared=inputs,
+        desc="scan" if progress else None,
+        checkpoint=checkpoint,
+    )
     fits = [_fit_from_state(f) for segment in segments for f in segment]
     r = _core.scan_finish(model._model, data, grid, best, fits, *args)
     shape = (len(values),) if len(idx) == 1 else (len(values), len(values_y))

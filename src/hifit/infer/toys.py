@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _core
 from ..exceptions import InvalidArgument
-from ..executor import Executor, LocalExecutor
+from ..executor import Executor, map_on
 from ..executor_checkpoint import CheckpointJob
 from ..model import Model
 from ..results import document
@@ -114,19 +114,15 @@ def hypotest(
         model._model, data, float(poi_test), test_stat, *args
     )
     inputs = _ToyInputs(model, mu, test_stat, sb_pars, b_pars, int(seed), args)
-    own = executor is None
-    executor = executor or LocalExecutor(jobs)
-    try:
-        toys = executor.map(
-            _toy_chunk,
-            range(int(ntoys)),
-            shared=inputs,
-            desc="toys" if progress else None,
-            checkpoint=checkpoint,
-        )
-    finally:
-        if own:
-            executor.close()
+    toys = map_on(
+        executor,
+        jobs,
+        _toy_chunk,
+        range(int(ntoys)),
+        shared=inputs,
+        desc="toys" if progress else None,
+        checkpoint=checkpoint,
+    )
     q_sb, q_b, ok_sb, ok_b = (list(x) for x in zip(*toys, strict=True))
     r = _core.toys_summary(mu, test_stat, q_obs, message, q_sb, ok_sb, q_b, ok_b)
     return ToyHypoTestResult(
