@@ -52,6 +52,7 @@ struct SortedSpec {
     // with k = ci * samples.size() + si.
     std::vector<const Modifier*> mod_list;
     std::vector<std::size_t> mod_begin;
+    std::vector<std::uint32_t> mod_name; // of each entry of mod_list: its name's rank
     // The parameter set of each entry of mod_list (names interned once, so the
     // compile compares integers, not strings); filled by collect_paramsets.
     std::vector<std::uint32_t> mod_set;
@@ -160,29 +161,66 @@ SortedSpec sort_and_check(const WorkspaceSpec& spec) {
             row[static_cast<std::size_t>(it - out.samples.begin())] = &s;
         }
         for (const Sample* s : row) {
-            const std::size_t begin = out.mod_list.size();
-            out.mod_begin.push_back(begin);
-            if (!s) continue;
-            for (const auto& m : s->modifiers) out.mod_list.push_back(&m);
-            const auto mods = out.mod_list.begin() + static_cast<std::ptrdiff_t>(begin);
-            std::sort(
-                mods, out.mod_list.end(), [](const Modifier* a, const Modifier* b) {
-                    return std::tie(a->name, a->type) < std::tie(b->name, b->type);
-                });
-            // sorted: a repeated (name, type) sits next to its twin
-            for (std::size_t k = begin + 1; k < out.mod_list.size(); ++k) {
-                const Modifier* m = out.mod_list[k];
-                if (m->type == out.mod_list[k - 1]->type &&
-                    m->name == out.mod_list[k - 1]->name) {
-                    throw InvalidModel(where(*c, s, m) +
-                                       ": the same modifier appears twice");
-                }
-            }
+            out.mod_begin.push_back(out.mod_list.size());
+            if (s)
+                for (const auto& m : s->modifiers) out.mod_list.push_back(&m);
         }
         out.sample_in.push_back(std::move(row));
         out.nbins.push_back(c->samples.front().data.size());
     }
     out.mod_begin.push_back(out.mod_list.size());
+    // Names interned once, numbered in name order, so that sorting the modifiers of
+    // every sample compares integers instead of strings.
+    {
+        std::unordered_map<std::string_view, std::uint32_t> id_of;
+        std::vector<std::string_view> unique;
+        out.mod_name.resize(out.mod_list.size());
+        for (std::size_t k = 0; k < out.mod_list.size(); ++k) {
+            const auto [it, inserted] = id_of.try_emplace(
+                out.mod_list[k]->name, static_cast<std::uint32_t>(unique.size()));
+            if (inserted) unique.push_back(out.mod_list[k]->name);
+            out.mod_name[k] = it->second;
+        }
+        std::vector<std::uint32_t> by_name(unique.size()), rank(unique.size());
+        for (std::size_t i = 0; i < by_name.size(); ++i)
+            by_name[i] = static_cast<std::uint32_t>(i);
+        std::sort(
+            by_name.begin(), by_name.end(),
+            [&](std::uint32_t a, std::uint32_t b) { return unique[a] < unique[b]; });
+        for (std::size_t r = 0; r < by_name.size(); ++r)
+            rank[by_name[r]] = static_cast<std::uint32_t>(r);
+        for (auto& id : out.mod_name) id = rank[id];
+    }
+    struct Key {
+        std::uint32_t name;
+        ModifierType type;
+        const Modifier* m;
+    };
+    std::vector<Key> keys;
+    for (std::size_t ci = 0; ci < out.channels.size(); ++ci) {
+        for (std::size_t si = 0; si < out.samples.size(); ++si) {
+            const std::size_t begin = out.mod_begin[ci * out.samples.size() + si];
+            const std::size_t end = out.mod_begin[ci * out.samples.size() + si + 1];
+            keys.clear();
+            for (std::size_t k = begin; k < end; ++k)
+                keys.push_back(
+                    {out.mod_name[k], out.mod_list[k]->type, out.mod_list[k]});
+            std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+                return std::tie(a.name, a.type) < std::tie(b.name, b.type);
+            });
+            for (std::size_t j = 0; j < keys.size(); ++j) {
+                // sorted: a repeated (name, type) sits next to its twin
+                if (j > 0 && keys[j].name == keys[j - 1].name &&
+                    keys[j].type == keys[j - 1].type) {
+                    throw InvalidModel(
+                        where(*out.channels[ci], out.sample_in[ci][si], keys[j].m) +
+                        ": the same modifier appears twice");
+                }
+                out.mod_name[begin + j] = keys[j].name;
+                out.mod_list[begin + j] = keys[j].m;
+            }
+        }
+    }
     return out;
 }
 
@@ -228,21 +266,12 @@ void fill_defaults(ParamSet& p, ModifierType type) {
 // modifiers), except staterror which pyhf registers sorted by name.
 // Also fills ss.mod_set, the set of each modifier.
 std::vector<ParamSet> collect_paramsets(SortedSpec& ss) {
-    // names interned once: the id of each modifier's name, in order of appearance
     constexpr auto none = std::numeric_limits<std::uint32_t>::max();
-    std::vector<std::uint32_t> name_id(ss.mod_list.size());
-    std::vector<const std::string*> names;
-    {
-        std::unordered_map<std::string_view, std::uint32_t> id_of;
-        for (std::size_t k = 0; k < ss.mod_list.size(); ++k) {
-            const auto [it, inserted] = id_of.try_emplace(
-                ss.mod_list[k]->name, static_cast<std::uint32_t>(names.size()));
-            if (inserted) names.push_back(&ss.mod_list[k]->name);
-            name_id[k] = it->second;
-        }
-    }
+    const std::vector<std::uint32_t>& name_id = ss.mod_name;
+    std::uint32_t nnames = 0;
+    for (std::uint32_t id : name_id) nnames = std::max(nnames, id + 1);
     std::vector<ParamSet> sets;
-    std::vector<std::uint32_t> set_of_name(names.size(), none);
+    std::vector<std::uint32_t> set_of_name(nnames, none);
     std::vector<std::uint32_t> name_of_set;
     for (std::size_t t = 0; t < n_types; ++t) {
         const auto type = static_cast<ModifierType>(t);
