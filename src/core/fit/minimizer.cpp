@@ -62,9 +62,8 @@ struct Problem {
 
 // The one linear solve of the minimizer: the step p with (H + damping diag(scale)) p
 // = -g on the free set, false where that matrix is not positive definite.
-bool newton_step(const Mat& hf, const Vec& gf, double damping, const Vec& scale,
-                 Vec& p) {
-    Eigen::LLT<Mat> llt;
+bool newton_step(const Mat& hf, const Vec& gf, double damping, const Vec& scale, Vec& p,
+                 Eigen::LLT<Mat>& llt) {
     if (damping == 0.0) {
         llt.compute(hf);
     } else {
@@ -76,6 +75,25 @@ bool newton_step(const Mat& hf, const Vec& gf, double damping, const Vec& scale,
     p = -llt.solve(gf);
     return true;
 }
+
+bool newton_step(const Mat& hf, const Vec& gf, double damping, const Vec& scale,
+                 Vec& p) {
+    Eigen::LLT<Mat> llt;
+    return newton_step(hf, gf, damping, scale, p, llt);
+}
+
+// The Cholesky factor of the last undamped Newton step's free-set Hessian: at a
+// converged minimum it is the factor the covariance needs (same matrix, so the same
+// factor bit for bit), and the covariance need not factorize again.
+struct LastFactor {
+    std::vector<int> idx;
+    Mat hf;
+    Eigen::LLT<Mat> llt;
+    bool valid = false;
+    bool matches(const std::vector<int>& other, const Mat& other_hf) const {
+        return valid && idx == other && hf == other_hf;
+    }
+};
 
 enum class Role { free, fixed, at_bound, no_effect };
 
@@ -143,7 +161,7 @@ double inward_width(const Problem& pb, int b, const Vec& x, const Vec& g,
 }
 
 void covariance(const Problem& pb, const Vec& x, const Vec& g, const RowMat& h,
-                FitResult& res) {
+                const LastFactor& last, FitResult& res) {
     const int n = static_cast<int>(h.rows());
     const std::vector<Role> role = roles(pb, x, g, h);
     const std::vector<int> idx = indices(role, Role::free);
@@ -157,8 +175,9 @@ void covariance(const Problem& pb, const Vec& x, const Vec& g, const RowMat& h,
         // Cholesky (blocked, a third of LDLT's time) where the Hessian is positive
         // definite, as it is at a converged minimum; LDLT's inverse otherwise.
         const Mat hf = sub_matrix(h, idx);
-        Eigen::LLT<Mat> llt(hf);
-        if (llt.info() == Eigen::Success) {
+        if (last.matches(idx, hf)) {
+            inv = last.llt.solve(Mat::Identity(m, m));
+        } else if (Eigen::LLT<Mat> llt(hf); llt.info() == Eigen::Success) {
             inv = llt.solve(Mat::Identity(m, m));
         } else {
             Eigen::LDLT<Mat> ldlt(hf);
@@ -310,6 +329,7 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
     // Parameters held where a kink of -2 ln L has its minimum (see at_kink); the
     // others are minimized with them held, then the kinks are checked again.
     std::vector<bool> kink(n, false);
+    LastFactor last;
     int kink_rounds = 0;
     auto release_kinks = [&]() { // true if a held parameter is no kink minimum now
         bool released = false;
@@ -338,7 +358,12 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
         // definite.
         const Vec scale = hf.diagonal().cwiseAbs().cwiseMax(1e-8);
         Vec newton;
-        const bool convex = newton_step(hf, gf, 0.0, scale, newton);
+        const bool convex = newton_step(hf, gf, 0.0, scale, newton, last.llt);
+        last.valid = convex && exact;
+        if (last.valid) {
+            last.idx = idx;
+            last.hf = hf;
+        }
         res.edm =
             convex ? -0.5 * gf.dot(newton) : std::numeric_limits<double>::infinity();
         if (!exact && res.edm < kExactNewtonEdm) {
@@ -432,7 +457,7 @@ FitResult fit(Likelihood& likelihood, const FitOptions& options) {
     res.evaluations = pb.evaluations;
     classify(pb, x, g, h, res);
     if (options.compute_covariance && res.status == FitStatus::converged) {
-        covariance(pb, x, g, h, res);
+        covariance(pb, x, g, h, last, res);
     } else {
         res.uncertainty.assign(n, 0.0);
         res.covariance.assign(static_cast<std::size_t>(n) * n, 0.0);

@@ -9,10 +9,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
+#include <limits>
 #include <set>
+#include <span>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace hifit {
 
@@ -44,10 +47,22 @@ struct SortedSpec {
     std::vector<std::string> samples;                  // sorted union
     std::vector<std::vector<const Sample*>> sample_in; // [channel][sample] or null
     std::vector<std::size_t> nbins;
-    // modifiers of each sample sorted by (name, type), as pyhf iterates them
-    std::map<const Sample*, std::vector<const Modifier*>> sorted_mods;
-    const std::vector<const Modifier*>& mods(const Sample* s) const {
-        return sorted_mods.at(s);
+    // The modifiers of each (channel, sample) sorted by (name, type), as pyhf iterates
+    // them, in one flat list: those of (ci, si) are [mod_begin[k], mod_begin[k + 1])
+    // with k = ci * samples.size() + si.
+    std::vector<const Modifier*> mod_list;
+    std::vector<std::size_t> mod_begin;
+    std::vector<std::uint32_t> mod_name; // of each entry of mod_list: its name's rank
+    // The parameter set of each entry of mod_list (names interned once, so the
+    // compile compares integers, not strings); filled by collect_paramsets.
+    std::vector<std::uint32_t> mod_set;
+    std::span<const Modifier* const> mods(std::size_t ci, std::size_t si) const {
+        const std::size_t k = ci * samples.size() + si;
+        return {mod_list.data() + mod_begin[k], mod_list.data() + mod_begin[k + 1]};
+    }
+    std::span<const std::uint32_t> sets_of(std::size_t ci, std::size_t si) const {
+        const std::size_t k = ci * samples.size() + si;
+        return {mod_set.data() + mod_begin[k], mod_set.data() + mod_begin[k + 1]};
     }
 };
 
@@ -137,6 +152,7 @@ SortedSpec sort_and_check(const WorkspaceSpec& spec) {
     std::sort(out.channels.begin(), out.channels.end(),
               [](const Channel* a, const Channel* b) { return a->name < b->name; });
     out.samples.assign(sample_names.begin(), sample_names.end());
+    out.mod_begin.reserve(out.channels.size() * out.samples.size() + 1);
     for (const Channel* c : out.channels) {
         std::vector<const Sample*> row(out.samples.size(), nullptr);
         for (const auto& s : c->samples) {
@@ -145,24 +161,65 @@ SortedSpec sort_and_check(const WorkspaceSpec& spec) {
             row[static_cast<std::size_t>(it - out.samples.begin())] = &s;
         }
         for (const Sample* s : row) {
-            if (!s) continue;
-            auto& mods = out.sorted_mods[s];
-            for (const auto& m : s->modifiers) mods.push_back(&m);
-            std::sort(
-                mods.begin(), mods.end(), [](const Modifier* a, const Modifier* b) {
-                    return std::tie(a->name, a->type) < std::tie(b->name, b->type);
-                });
-            // sorted: a repeated (name, type) sits next to its twin
-            for (std::size_t k = 1; k < mods.size(); ++k) {
-                if (mods[k]->type == mods[k - 1]->type &&
-                    mods[k]->name == mods[k - 1]->name) {
-                    throw InvalidModel(where(*c, s, mods[k]) +
-                                       ": the same modifier appears twice");
-                }
-            }
+            out.mod_begin.push_back(out.mod_list.size());
+            if (s)
+                for (const auto& m : s->modifiers) out.mod_list.push_back(&m);
         }
         out.sample_in.push_back(std::move(row));
         out.nbins.push_back(c->samples.front().data.size());
+    }
+    out.mod_begin.push_back(out.mod_list.size());
+    // Names interned once, numbered in name order, so that sorting the modifiers of
+    // every sample compares integers instead of strings.
+    {
+        std::unordered_map<std::string_view, std::uint32_t> id_of;
+        std::vector<std::string_view> unique;
+        out.mod_name.resize(out.mod_list.size());
+        for (std::size_t k = 0; k < out.mod_list.size(); ++k) {
+            const auto [it, inserted] = id_of.try_emplace(
+                out.mod_list[k]->name, static_cast<std::uint32_t>(unique.size()));
+            if (inserted) unique.push_back(out.mod_list[k]->name);
+            out.mod_name[k] = it->second;
+        }
+        std::vector<std::uint32_t> by_name(unique.size()), rank(unique.size());
+        for (std::size_t i = 0; i < by_name.size(); ++i)
+            by_name[i] = static_cast<std::uint32_t>(i);
+        std::sort(
+            by_name.begin(), by_name.end(),
+            [&](std::uint32_t a, std::uint32_t b) { return unique[a] < unique[b]; });
+        for (std::size_t r = 0; r < by_name.size(); ++r)
+            rank[by_name[r]] = static_cast<std::uint32_t>(r);
+        for (auto& id : out.mod_name) id = rank[id];
+    }
+    struct Key {
+        std::uint32_t name;
+        ModifierType type;
+        const Modifier* m;
+    };
+    std::vector<Key> keys;
+    for (std::size_t ci = 0; ci < out.channels.size(); ++ci) {
+        for (std::size_t si = 0; si < out.samples.size(); ++si) {
+            const std::size_t begin = out.mod_begin[ci * out.samples.size() + si];
+            const std::size_t end = out.mod_begin[ci * out.samples.size() + si + 1];
+            keys.clear();
+            for (std::size_t k = begin; k < end; ++k)
+                keys.push_back(
+                    {out.mod_name[k], out.mod_list[k]->type, out.mod_list[k]});
+            std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+                return std::tie(a.name, a.type) < std::tie(b.name, b.type);
+            });
+            for (std::size_t j = 0; j < keys.size(); ++j) {
+                // sorted: a repeated (name, type) sits next to its twin
+                if (j > 0 && keys[j].name == keys[j - 1].name &&
+                    keys[j].type == keys[j - 1].type) {
+                    throw InvalidModel(
+                        where(*out.channels[ci], out.sample_in[ci][si], keys[j].m) +
+                        ": the same modifier appears twice");
+                }
+                out.mod_name[begin + j] = keys[j].name;
+                out.mod_list[begin + j] = keys[j].m;
+            }
+        }
     }
     return out;
 }
@@ -207,27 +264,34 @@ void fill_defaults(ParamSet& p, ModifierType type) {
 // Registers every parameter set in pyhf's order: grouped by modifier type in
 // histfactory_set order, first appearance within a type (sorted channels, samples,
 // modifiers), except staterror which pyhf registers sorted by name.
-std::vector<ParamSet> collect_paramsets(const SortedSpec& ss) {
+// Also fills ss.mod_set, the set of each modifier.
+std::vector<ParamSet> collect_paramsets(SortedSpec& ss) {
+    constexpr auto none = std::numeric_limits<std::uint32_t>::max();
+    const std::vector<std::uint32_t>& name_id = ss.mod_name;
+    std::uint32_t nnames = 0;
+    for (std::uint32_t id : name_id) nnames = std::max(nnames, id + 1);
     std::vector<ParamSet> sets;
-    std::unordered_map<std::string, std::size_t> index;
+    std::vector<std::uint32_t> set_of_name(nnames, none);
+    std::vector<std::uint32_t> name_of_set;
     for (std::size_t t = 0; t < n_types; ++t) {
         const auto type = static_cast<ModifierType>(t);
-        std::vector<std::string> order;
         for (std::size_t ci = 0; ci < ss.channels.size(); ++ci) {
-            for (const Sample* s : ss.sample_in[ci]) {
-                if (!s) continue;
-                for (const Modifier* m : ss.mods(s)) {
+            for (std::size_t si = 0; si < ss.samples.size(); ++si) {
+                const std::size_t k0 = ss.mod_begin[ci * ss.samples.size() + si];
+                const std::size_t k1 = ss.mod_begin[ci * ss.samples.size() + si + 1];
+                for (std::size_t k = k0; k < k1; ++k) {
+                    const Modifier* m = ss.mod_list[k];
                     if (m->type != type) continue;
-                    auto it = index.find(m->name);
-                    if (it == index.end()) {
-                        index[m->name] = sets.size();
+                    std::uint32_t& index = set_of_name[name_id[k]];
+                    if (index == none) {
+                        index = static_cast<std::uint32_t>(sets.size());
                         ParamSet p;
                         p.name = m->name;
                         p.scalar = is_scalar(type);
                         sets.push_back(std::move(p));
-                        it = index.find(m->name);
+                        name_of_set.push_back(name_id[k]);
                     }
-                    ParamSet& p = sets[it->second];
+                    ParamSet& p = sets[index];
                     p.types.insert(type);
                     if (std::find(p.channels.begin(), p.channels.end(), ci) ==
                         p.channels.end()) {
@@ -239,13 +303,26 @@ std::vector<ParamSet> collect_paramsets(const SortedSpec& ss) {
     }
     // staterror comes last in histfactory_set; pyhf registers those sets sorted by
     // name.
+    std::vector<std::uint32_t> order(sets.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = static_cast<std::uint32_t>(i);
     const auto first_stat =
-        std::find_if(sets.begin(), sets.end(), [](const ParamSet& p) {
-            return p.types.count(ModifierType::staterror) > 0;
+        std::find_if(order.begin(), order.end(), [&](std::uint32_t i) {
+            return sets[i].types.count(ModifierType::staterror) > 0;
         });
-    std::sort(first_stat, sets.end(),
-              [](const ParamSet& a, const ParamSet& b) { return a.name < b.name; });
-    return sets;
+    std::sort(first_stat, order.end(), [&](std::uint32_t a, std::uint32_t b) {
+        return sets[a].name < sets[b].name;
+    });
+    std::vector<ParamSet> sorted;
+    sorted.reserve(sets.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        set_of_name[name_of_set[order[i]]] = static_cast<std::uint32_t>(i);
+        sorted.push_back(std::move(sets[order[i]]));
+    }
+    ss.mod_set.resize(ss.mod_list.size());
+    for (std::size_t k = 0; k < ss.mod_list.size(); ++k)
+        ss.mod_set[k] = set_of_name[name_id[k]];
+    return sorted;
 }
 
 void check_name_reuse(const ParamSet& p) {
@@ -327,27 +404,31 @@ void shapesys_widths(ParamSet& p, const SortedSpec& ss) {
     p.auxdata = p.factors;
 }
 
-void staterror_widths(ParamSet& p, const SortedSpec& ss) {
+void staterror_widths(ParamSet& p, std::uint32_t set, const SortedSpec& ss) {
     p.sigmas.clear();
     p.fixed.clear();
+    // the (sample, modifier) pairs of this set in one channel, in sample order
+    std::vector<std::pair<const Sample*, const Modifier*>> members;
     for (std::size_t ci : p.channels) {
-        for (std::size_t b = 0; b < ss.nbins[ci]; ++b) {
-            double nominal = 0.0;
-            for (const Sample* s : ss.sample_in[ci]) {
-                if (s && find_modifier(*s, p.name, ModifierType::staterror)) {
-                    nominal += s->data[b];
+        members.clear();
+        for (std::size_t si = 0; si < ss.samples.size(); ++si) {
+            const auto mods = ss.mods(ci, si);
+            const auto mod_sets = ss.sets_of(ci, si);
+            for (std::size_t k = 0; k < mods.size(); ++k) {
+                if (mod_sets[k] == set && mods[k]->type == ModifierType::staterror) {
+                    members.emplace_back(ss.sample_in[ci][si], mods[k]);
                 }
             }
+        }
+        for (std::size_t b = 0; b < ss.nbins[ci]; ++b) {
+            double nominal = 0.0;
+            for (const auto& [s, m] : members) nominal += s->data[b];
             // pyhf: sqrt(sum (delta/nomsall)^2) if nomsall > 0 else 0.
             double rel = 0.0;
             if (nominal > 0) {
                 double sum = 0.0;
-                for (const Sample* s : ss.sample_in[ci]) {
-                    const Modifier* m =
-                        s ? find_modifier(*s, p.name, ModifierType::staterror)
-                          : nullptr;
-                    if (m) sum += (m->data[b] / nominal) * (m->data[b] / nominal);
-                }
+                for (const auto& [s, m] : members)
+                    sum += (m->data[b] / nominal) * (m->data[b] / nominal);
                 rel = std::sqrt(sum);
             }
             p.fixed.push_back(rel == 0.0);
@@ -406,16 +487,17 @@ void check_configured(const ParamSet& p, const Measurement& meas,
 }
 
 void apply_measurement(std::vector<ParamSet>& sets, const Measurement& meas) {
-    std::set<std::string> seen;
+    std::unordered_map<std::string_view, std::size_t> set_named;
+    for (std::size_t i = 0; i < sets.size(); ++i) set_named.emplace(sets[i].name, i);
+    std::unordered_set<std::string_view> seen;
     for (const auto& cfg : meas.parameters) {
         if (!seen.insert(cfg.name).second) {
             throw InvalidModel("measurement \"" + meas.name + "\": parameter \"" +
                                cfg.name + "\" is configured twice");
         }
-        auto it = std::find_if(sets.begin(), sets.end(),
-                               [&](const ParamSet& p) { return p.name == cfg.name; });
-        if (it == sets.end()) continue; // pyhf ignores parameters no modifier uses
-        ParamSet& p = *it;
+        const auto it = set_named.find(cfg.name);
+        if (it == set_named.end()) continue; // pyhf ignores parameters no modifier uses
+        ParamSet& p = sets[it->second];
         override_list(p.inits, cfg.inits, p, "inits", true);
         override_list(p.bounds, cfg.bounds, p, "bounds", true);
         override_list(p.auxdata, cfg.auxdata, p, "auxdata",
@@ -439,39 +521,51 @@ void apply_measurement(std::vector<ParamSet>& sets, const Measurement& meas) {
     }
 }
 
+// A multiplicative modifier of one sample: a shared slot (normsys), or a linear
+// factor on parameter first_par (+ bin for per-bin parameters).
+struct Factor {
+    std::uint32_t slot = 0;
+    std::size_t first_par = 0;
+    bool shared = false, per_bin = false;
+};
+
 // Builds the evaluation arrays: one cell per (channel, sample, bin).
 void build_cells(ModelData& md, HistFactoryTerms& hf, const SortedSpec& ss,
                  const std::vector<ParamSet>& sets,
-                 const std::unordered_map<std::string, std::size_t>& offset_of,
+                 const std::vector<std::size_t>& offset_of_set,
                  const ModelOptions& options) {
-    std::map<std::uint32_t, std::uint32_t> linear_slot;
+    constexpr auto none = std::numeric_limits<std::uint32_t>::max();
+    std::vector<std::uint32_t> linear_slot(md.par_names.size(), none);
     auto linear = [&](std::size_t par) {
-        auto [it, inserted] =
-            linear_slot.try_emplace(static_cast<std::uint32_t>(par), 0);
-        if (inserted) {
-            it->second = static_cast<std::uint32_t>(hf.slots.size());
+        std::uint32_t& slot_index = linear_slot[par];
+        if (slot_index == none) {
+            slot_index = static_cast<std::uint32_t>(hf.slots.size());
             FactorSlot slot;
             slot.par = static_cast<std::uint32_t>(par);
             hf.slots.push_back(slot);
         }
-        return it->second;
+        return slot_index;
     };
-    // A multiplicative modifier of one sample: a shared slot (normsys), or a linear
-    // factor on parameter first_par (+ bin for per-bin parameters).
-    struct Factor {
-        std::uint32_t slot = 0;
-        std::size_t first_par = 0;
-        bool shared = false, per_bin = false;
-    };
+    std::size_t ncells = 0;
+    for (std::size_t ci = 0; ci < ss.channels.size(); ++ci)
+        for (const Sample* s : ss.sample_in[ci]) ncells += s ? ss.nbins[ci] : 0;
+    hf.cells.reserve(ncells);
+    md.cells.reserve(ncells);
+    std::vector<Factor> factors;
+    std::vector<const Modifier*> histosys;
+    std::vector<std::uint32_t> histosys_par; // looked up once, not per bin
     for (std::size_t ci = 0; ci < ss.channels.size(); ++ci) {
         for (std::size_t si = 0; si < ss.samples.size(); ++si) {
             const Sample* s = ss.sample_in[ci][si];
             if (!s) continue;
-            std::vector<Factor> factors;
-            std::vector<const Modifier*> histosys;
-            std::vector<std::uint32_t> histosys_par; // looked up once, not per bin
-            for (const Modifier* m : ss.mods(s)) {
-                const std::size_t off = offset_of.at(m->name);
+            factors.clear();
+            histosys.clear();
+            histosys_par.clear();
+            const auto mods = ss.mods(ci, si);
+            const auto mod_sets = ss.sets_of(ci, si);
+            for (std::size_t k = 0; k < mods.size(); ++k) {
+                const Modifier* m = mods[k];
+                const std::size_t off = offset_of_set[mod_sets[k]];
                 Factor f;
                 f.first_par = off;
                 switch (m->type) {
@@ -502,9 +596,7 @@ void build_cells(ModelData& md, HistFactoryTerms& hf, const SortedSpec& ss,
                 case ModifierType::staterror: {
                     // this channel's bins follow those of earlier channels of the set
                     f.per_bin = true;
-                    const auto& set =
-                        *std::find_if(sets.begin(), sets.end(),
-                                      [&](const auto& p) { return p.name == m->name; });
+                    const ParamSet& set = sets[mod_sets[k]];
                     for (std::size_t cj : set.channels) {
                         if (cj == ci) break;
                         f.first_par += ss.nbins[cj];
@@ -581,13 +673,15 @@ Model Model::compile(const WorkspaceSpec& spec, const ModelOptions& options) {
     if (!meas) {
         throw InvalidModel("no measurement named \"" + options.measurement + "\"");
     }
-    const SortedSpec ss = sort_and_check(spec);
+    SortedSpec ss = sort_and_check(spec);
     std::vector<ParamSet> sets = collect_paramsets(ss);
     size_paramsets(sets, ss);
-    for (ParamSet& p : sets) {
+    for (std::size_t i = 0; i < sets.size(); ++i) {
+        ParamSet& p = sets[i];
         const ModifierType type = *p.types.begin();
         if (type == ModifierType::shapesys) shapesys_widths(p, ss);
-        if (type == ModifierType::staterror) staterror_widths(p, ss);
+        if (type == ModifierType::staterror)
+            staterror_widths(p, static_cast<std::uint32_t>(i), ss);
     }
     apply_measurement(sets, *meas);
 
@@ -603,10 +697,11 @@ Model Model::compile(const WorkspaceSpec& spec, const ModelOptions& options) {
     md->nmain = offset;
     md->samples = ss.samples;
 
-    std::unordered_map<std::string, std::size_t> offset_of;
+    std::vector<std::size_t> offset_of_set;
+    offset_of_set.reserve(sets.size());
     std::size_t npars = 0;
     for (const ParamSet& p : sets) {
-        offset_of[p.name] = npars;
+        offset_of_set.push_back(npars);
         ParamSetInfo info{p.name, npars, p.size, p.constraint,
                           std::vector<ModifierType>(p.types.begin(), p.types.end())};
         md->paramsets.push_back(info);
@@ -619,8 +714,9 @@ Model Model::compile(const WorkspaceSpec& spec, const ModelOptions& options) {
         }
         npars += p.size;
     }
-    for (const ParamSet& p : sets) {
-        const std::size_t off = offset_of[p.name];
+    for (std::size_t si = 0; si < sets.size(); ++si) {
+        const ParamSet& p = sets[si];
+        const std::size_t off = offset_of_set[si];
         for (std::size_t i = 0; i < p.size && p.constraint != Constraint::none; ++i) {
             const auto aux = static_cast<std::uint32_t>(md->auxdata.size());
             md->auxdata.push_back(p.auxdata[i]);
@@ -635,24 +731,24 @@ Model Model::compile(const WorkspaceSpec& spec, const ModelOptions& options) {
 
     const std::string poi = options.poi_name ? *options.poi_name : meas->poi;
     if (!poi.empty()) {
-        auto it = offset_of.find(poi);
-        if (it == offset_of.end()) {
+        const auto it = std::find_if(sets.begin(), sets.end(),
+                                     [&](const ParamSet& p) { return p.name == poi; });
+        if (it == sets.end()) {
             throw InvalidModel("the parameter of interest \"" + poi +
                                "\" is not declared by any modifier of the model");
         }
         // pyhf accepts any one-component parameter set (even a 1-bin shapesys).
-        const auto& poi_set = *std::find_if(
-            sets.begin(), sets.end(), [&](const ParamSet& p) { return p.name == poi; });
+        const ParamSet& poi_set = *it;
         if (poi_set.size != 1) {
             throw InvalidModel("the parameter of interest \"" + poi + "\" has " +
                                std::to_string(poi_set.size) +
                                " components; it must have one");
         }
-        md->poi_index = it->second;
+        md->poi_index = offset_of_set[static_cast<std::size_t>(it - sets.begin())];
         md->poi_name = poi;
     }
     auto hf = std::make_shared<HistFactoryTerms>();
-    build_cells(*md, *hf, ss, sets, offset_of, options);
+    build_cells(*md, *hf, ss, sets, offset_of_set, options);
     md->main = std::move(hf);
     return Model(std::move(md));
 }
