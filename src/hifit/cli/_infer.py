@@ -377,7 +377,8 @@ def limit(
     With --scan the hypothesis tests run in parallel (--jobs threads, or a Dask
     cluster with --scheduler / --dask) and --resume reuses an interrupted run's
     points. Root finding (no --scan) is sequential by nature: each step needs the
-    previous one, so it runs in this process and takes none of these options.
+    previous one, so it runs in this process (--jobs has no effect there and
+    --scheduler, --dask and --resume are refused).
     """
     check_outputs([output_file], [workspace, patchset], folders=[figures_dir])
     check_label(figures_dir, figure_label)
