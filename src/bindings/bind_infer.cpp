@@ -43,6 +43,9 @@ ExpectedAsimov parse_expected(const std::string& name) {
 
 using Release = nb::call_guard<nb::gil_scoped_release>;
 
+using HypoTestState = std::tuple<double, double, double, double, std::array<double, 5>,
+                                 double, double, std::string, bool, std::string>;
+
 } // namespace
 
 void bind_infer(nb::module_& m) {
@@ -57,7 +60,22 @@ void bind_infer(nb::module_& m) {
         .def_prop_ro("convention",
                      [](const HypoTestResult& r) { return to_string(r.convention); })
         .def_ro("valid", &HypoTestResult::valid)
-        .def_ro("message", &HypoTestResult::message);
+        .def_ro("message", &HypoTestResult::message)
+        // plain data: Dask ships hypotests back and checkpoints keep them as JSON
+        .def("__getstate__",
+             [](const HypoTestResult& r) {
+                 return std::make_tuple(r.mu, r.cls_obs, r.clsb_obs, r.clb_obs,
+                                        r.cls_exp, r.q_obs, r.q_asimov,
+                                        std::string(to_string(r.convention)), r.valid,
+                                        r.message);
+             })
+        .def("__setstate__", [](HypoTestResult& r, const HypoTestState& s) {
+            new (&r) HypoTestResult{std::get<0>(s), std::get<1>(s),
+                                    std::get<2>(s), std::get<3>(s),
+                                    std::get<4>(s), std::get<5>(s),
+                                    std::get<6>(s), parse_convention(std::get<7>(s)),
+                                    std::get<8>(s), std::get<9>(s)};
+        });
 
     nb::class_<AsymptoticCalculator>(m, "AsymptoticCalculator")
         .def(
@@ -103,6 +121,21 @@ void bind_infer(nb::module_& m) {
             return upper_limit_scan(calc, mus, level);
         },
         nb::arg("calculator"), nb::arg("mus"), nb::arg("level") = 0.05);
+    m.attr("limit_scan_segment_points") = kLimitScanSegment;
+    m.def(
+        "limit_scan_range",
+        [](const AsymptoticCalculator& calc, std::vector<double> mus) {
+            nb::gil_scoped_release release;
+            return limit_scan_range(calc, mus);
+        },
+        nb::arg("calculator"), nb::arg("mus"));
+    m.def(
+        "limit_from_scan",
+        [](std::vector<HypoTestResult> points, double level) {
+            nb::gil_scoped_release release;
+            return limit_from_scan(std::move(points), level);
+        },
+        nb::arg("points"), nb::arg("level") = 0.05);
 
     nb::class_<SignificanceResult>(m, "SignificanceResult")
         .def_ro("observed_p", &SignificanceResult::observed_p)

@@ -394,3 +394,90 @@ def test_combine_fan_outs_on_dask_equal_threads(
     for key, values in trees["Threads"].items():
         assert np.array_equal(values, trees["Dask"][key]), key
     assert len(trees["Dask"]["limit"]) >= 1
+
+
+def _limit_fields(r: infer.UpperLimitResult) -> tuple:
+    return (r.observed, r.expected, [p.fields() for p in r.points], r.valid, r.message)
+
+
+def test_limit_scan_on_dask_equals_threads(client, small) -> None:
+    model, data = small
+    # 20 points: three 8-point segments, the last one short; unsorted on purpose
+    mus = list(np.linspace(0.1, 10.0, 20)[::-1])
+    one = infer.upper_limit(data, model, scan=mus, jobs=1)
+    two = infer.upper_limit(data, model, scan=mus, jobs=2)
+    with get_executor(client=client) as ex:
+        dask = infer.upper_limit(data, model, scan=mus, executor=ex)
+    assert _limit_fields(one) == _limit_fields(two) == _limit_fields(dask)
+    # the C++ composition (limit_scan_range on the same segments, limit_from_scan)
+    calc = infer.AsymptoticCalculator(data, model)
+    core = _core.upper_limit_scan(calc._calc, mus, 0.05)
+    assert (core.observed, list(core.expected)) == (one.observed, one.expected)
+    # the former serial scan: one calculator, each fit warm-started from every
+    # hypotest solved before; the same numbers to fit tolerance
+    serial = [calc.hypotest(mu) for mu in sorted(mus)]
+    for p, q in zip(one.points, serial, strict=True):
+        assert p.mu == q.mu
+        assert p.CLs_obs == pytest.approx(q.CLs_obs, abs=1e-6)
+        assert p.CLs_exp == pytest.approx(q.CLs_exp, abs=1e-6)
+    assert one.valid and np.isfinite([one.observed, *one.expected]).all()
+
+
+def test_cli_limit_scan_resumes_after_interrupt(small, tmp_path: Path) -> None:
+    """hifit limit --scan: Ctrl-C after one segment keeps it; --resume computes the
+    others and writes the file an uninterrupted run (on 1 thread) writes."""
+    model, data = small
+    workspace = tmp_path / "ws.json"
+    workspace.write_text(
+        json.dumps(
+            {
+                **SPEC,
+                "observations": [{"name": "c", "data": data[:3]}],
+                "measurements": [
+                    {"name": "m", "config": {"poi": "mu", "parameters": []}}
+                ],
+                "version": "1.0.0",
+            }
+        )
+    )
+    base = [sys.executable, "-m", "hifit.cli", "limit", str(workspace)]
+    base += ["--scan", "0.1:10:20", "-o"]
+    env = {**os.environ, "HIFIT_PROGRESS": "0"}
+    whole = tmp_path / "whole.json"
+    subprocess.run([*base, str(whole), "-j", "1"], env=env, check=True)
+    out = tmp_path / "limit.json"
+    stopped = subprocess.run(
+        [*base, str(out), "-j", "1"],
+        env={**env, INTERRUPT_AFTER_ENV: "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert stopped.returncode == 130 and not out.exists()
+    checkpoint = Path(f"{out}.checkpoint.jsonl")
+    assert _lines(checkpoint) - 1 == 1  # one segment
+    resumed = subprocess.run(
+        [*base, str(out), "--resume", "-j", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming, 1 of 3 items already done" in resumed.stderr
+    assert not checkpoint.exists()
+    assert out.read_text() == whole.read_text()
+    # root finding is sequential: the cluster options need --scan
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hifit.cli",
+            "limit",
+            str(workspace),
+            "--dask",
+            "local:2",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "need --scan" in bad.stderr

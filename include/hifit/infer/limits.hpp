@@ -4,6 +4,7 @@
 #include <hifit/infer/test_statistics.hpp>
 
 #include <array>
+#include <cstddef>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,9 +29,22 @@ struct UpperLimitResult {
 // rRelAcc = 0.5 %).
 UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level = 0.05,
                              double rtol = 1e-6);
-// Limits read off a fixed scan by linear interpolation (pyhf's linear_grid_scan).
+// Limits read off a fixed scan by linear interpolation (pyhf's linear_grid_scan):
+// limit_scan_range on consecutive segments of kLimitScanSegment sorted mus, then
+// limit_from_scan. The numbers depend on the mus alone, not on where a segment ran.
 UpperLimitResult upper_limit_scan(AsymptoticCalculator& calc,
                                   std::span<const double> mus, double level = 0.05);
+
+// Points per segment of a limit scan: warm starts stay inside a segment.
+inline constexpr std::size_t kLimitScanSegment = 8;
+// The hypotests of one segment of a scan (AsymptoticCalculator::hypotests: warm
+// starts only inside `mus`; thread-safe on a shared calculator).
+std::vector<HypoTestResult> limit_scan_range(const AsymptoticCalculator& calc,
+                                             std::span<const double> mus);
+// The limits from a scan's hypotests: sorted by mu, CLs = level interpolated
+// linearly on each curve (first downward crossing), failed fits in the message.
+UpperLimitResult limit_from_scan(std::vector<HypoTestResult> points,
+                                 double level = 0.05);
 
 struct SignificanceResult {
     double observed_p = 0.0, observed_z = 0.0;

@@ -95,6 +95,11 @@ class AsymptoticCalculator {
                          ExpectedAsimov asimov = ExpectedAsimov::postfit);
 
     HypoTestResult hypotest(double mu);
+    // Hypotests at `mus` in this order, each fixed-POI fit warm-started from the free
+    // fits and the solutions of the earlier `mus` only (not from the calculator's
+    // other hypotests): the results depend on `mus` alone. Leaves the calculator
+    // untouched, so threads may call it at once.
+    std::vector<HypoTestResult> hypotests(std::span<const double> mus) const;
     // q_mu on the Asimov data alone (one fit): the expected limits solve
     // sqrt(q_A(mu)) = N + Phi^-1(1 - level Phi(N)) on it.
     double asimov_qmu(double mu, std::string* failure = nullptr);
@@ -119,6 +124,10 @@ class AsymptoticCalculator {
     FitResult free_data_, asimov_fit_, free_asimov_;
     std::vector<double> asimov_data_;
     Likelihood lh_data_, lh_asimov_;
+    HypoTestResult
+    hypotest_on(double mu, Likelihood& lh_data, Likelihood& lh_asimov,
+                std::map<double, std::vector<double>>& solved_data,
+                std::map<double, std::vector<double>>& solved_asimov) const;
     // solutions of the fits with the POI fixed, by POI value: starts for the next ones
     std::map<double, std::vector<double>> solved_data_, solved_asimov_;
 };

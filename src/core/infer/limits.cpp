@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <iterator>
 #include <map>
 
 namespace hifit {
@@ -234,12 +235,34 @@ UpperLimitResult upper_limit(AsymptoticCalculator& calc, double level, double rt
     return out;
 }
 
+std::vector<HypoTestResult> limit_scan_range(const AsymptoticCalculator& calc,
+                                             std::span<const double> mus) {
+    return calc.hypotests(mus);
+}
+
 UpperLimitResult upper_limit_scan(AsymptoticCalculator& calc,
                                   std::span<const double> mus, double level) {
+    std::vector<double> sorted(mus.begin(), mus.end());
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<HypoTestResult> points;
+    points.reserve(sorted.size());
+    for (std::size_t s = 0; s < sorted.size(); s += kLimitScanSegment) {
+        const std::size_t n = std::min(kLimitScanSegment, sorted.size() - s);
+        std::vector<HypoTestResult> part =
+            limit_scan_range(calc, std::span<const double>(sorted).subspan(s, n));
+        std::move(part.begin(), part.end(), std::back_inserter(points));
+    }
+    UpperLimitResult out = limit_from_scan(std::move(points), level);
+    out.convention = calc.convention();
+    return out;
+}
+
+UpperLimitResult limit_from_scan(std::vector<HypoTestResult> points, double level) {
     UpperLimitResult out;
-    for (double mu : mus) out.points.push_back(calc.hypotest(mu));
-    std::sort(out.points.begin(), out.points.end(),
-              [](const auto& x, const auto& y) { return x.mu < y.mu; });
+    out.points = std::move(points);
+    std::stable_sort(out.points.begin(), out.points.end(),
+                     [](const auto& x, const auto& y) { return x.mu < y.mu; });
+    if (!out.points.empty()) out.convention = out.points.front().convention;
     // Linear interpolation of mu at CLs = level on each curve (first downward
     // crossing).
     auto crossing = [&](int curve) {
@@ -255,9 +278,9 @@ UpperLimitResult upper_limit_scan(AsymptoticCalculator& calc,
     };
     out.observed = crossing(-1);
     for (int i = 0; i < 5; ++i) out.expected[static_cast<std::size_t>(i)] = crossing(i);
-    std::map<double, HypoTestResult> points;
-    for (const auto& r : out.points) points.emplace(r.mu, r);
-    out.message = collect_failures(points);
+    std::map<double, HypoTestResult> by_mu;
+    for (const auto& r : out.points) by_mu.emplace(r.mu, r);
+    out.message = collect_failures(by_mu);
     if (std::isnan(out.observed)) {
         append_message(out.message,
                        "the observed CLs does not cross the level in the scan");

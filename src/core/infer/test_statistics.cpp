@@ -241,15 +241,36 @@ double AsymptoticCalculator::asimov_qmu(double mu, std::string* failure) {
 }
 
 HypoTestResult AsymptoticCalculator::hypotest(double mu) {
+    return hypotest_on(mu, lh_data_, lh_asimov_, solved_data_, solved_asimov_);
+}
+
+std::vector<HypoTestResult>
+AsymptoticCalculator::hypotests(std::span<const double> mus) const {
+    Likelihood lh_data(model_, data_), lh_asimov(model_, asimov_data_);
+    std::map<double, std::vector<double>> solved_data{
+        {free_data_.bestfit[poi_], free_data_.bestfit}};
+    std::map<double, std::vector<double>> solved_asimov{
+        {free_asimov_.bestfit[poi_], free_asimov_.bestfit}};
+    std::vector<HypoTestResult> out;
+    out.reserve(mus.size());
+    for (double mu : mus)
+        out.push_back(hypotest_on(mu, lh_data, lh_asimov, solved_data, solved_asimov));
+    return out;
+}
+
+HypoTestResult AsymptoticCalculator::hypotest_on(
+    double mu, Likelihood& lh_data, Likelihood& lh_asimov,
+    std::map<double, std::vector<double>>& solved_data,
+    std::map<double, std::vector<double>>& solved_asimov) const {
     HypoTestResult r;
     r.convention = convention_;
     r.mu = stat_ == TestStat::q0 ? 0.0 : mu;
     // from the free fit, the hypotests next to mu and continuation (conditional_fit)
     const double step = continuation_step(base_, poi_);
-    const FitResult fixed_data = conditional_fit(
-        lh_data_, base_, poi_, r.mu, free_data_.bestfit, solved_data_, step);
+    const FitResult fixed_data = conditional_fit(lh_data, base_, poi_, r.mu,
+                                                 free_data_.bestfit, solved_data, step);
     const FitResult fixed_asimov = conditional_fit(
-        lh_asimov_, base_, poi_, r.mu, free_asimov_.bestfit, solved_asimov_, step);
+        lh_asimov, base_, poi_, r.mu, free_asimov_.bestfit, solved_asimov, step);
     r.q_obs = statistic_value(stat_, r.mu, free_data_.bestfit[poi_],
                               fixed_data.twice_nll, free_data_.twice_nll);
     r.q_asimov = statistic_value(stat_, r.mu, free_asimov_.bestfit[poi_],

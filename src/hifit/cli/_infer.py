@@ -349,6 +349,8 @@ def _write_csv(path: str, labels: list[str], points: list[Any]) -> None:
 @convention_option
 @figure_options
 @fit_options
+@jobs_option
+@_executor.executor_options
 @output_option
 def limit(
     workspace: str,
@@ -360,6 +362,7 @@ def limit(
     convention: str,
     asimov: bool,
     fix: tuple[str, ...],
+    jobs: int,
     figures_dir: str | None,
     figure_label: str | None,
     output_file: str | None,
@@ -370,22 +373,61 @@ def limit(
     AsymptoticLimits solves the same equation to 0.5 %). Exit code 1 when a fit the
     limits rely on did not converge; 2 when the --scan grid does not bracket every
     limit.
+
+    With --scan the hypothesis tests run in parallel (--jobs threads, or a Dask
+    cluster with --scheduler / --dask) and --resume reuses an interrupted run's
+    points. Root finding (no --scan) is sequential by nature: each step needs the
+    previous one, so it runs in this process (--jobs has no effect there and
+    --scheduler, --dask and --resume are refused).
     """
     check_outputs([output_file], [workspace, patchset], folders=[figures_dir])
     check_label(figures_dir, figure_label)
+    opts = _executor._options()
+    if scan_spec is None and (opts["scheduler"] or opts["dask"] or opts["resume"]):
+        raise click.UsageError(
+            "--scheduler, --dask and --resume need --scan (root finding is "
+            "sequential and runs in this process)"
+        )
     model, settings = _load(workspace, patchset, patch, measurement, fix, asimov)
     _require_free_poi(model, settings)
     grid = parse_grid(scan_spec, "--scan") if scan_spec else None
-    if grid is not None:
+    if grid is None:
+        r = infer.upper_limit(
+            settings.data,
+            model,
+            level=level,
+            convention=convention,
+            **settings.kwargs(),
+        )
+    else:
         check_within_bounds(model, _poi_name(model), grid, "--scan")
-    r = infer.upper_limit(
-        settings.data,
-        model,
-        scan=grid,
-        level=level,
-        convention=convention,
-        **settings.kwargs(),
-    )
+        run = {
+            "command": "limit",
+            "workspace": workspace,
+            "patchset": patchset,
+            "patch": patch,
+            "measurement": measurement,
+            "scan": [float(x) for x in grid],
+            "level": level,
+            "convention": convention,
+            "fix": list(fix),
+            "asimov": asimov,
+        }
+        with (
+            _executor.checkpoint(output_file, run) as ckpt,
+            _executor.executor(resolve_jobs(jobs)) as executor,
+        ):
+            r = infer.upper_limit(
+                settings.data,
+                model,
+                scan=grid,
+                level=level,
+                convention=convention,
+                executor=executor,
+                checkpoint=ckpt.job("limit scan") if ckpt else None,
+                progress=True,
+                **settings.kwargs(),
+            )
     click.echo(f"observed upper limit: {_limit_text(r.observed)}")
     labels = (
         ["2.5%", "16%", "50%", "84%", "97.5%"]
@@ -416,6 +458,7 @@ def limit(
     exit_if_failed(r.valid, r.message)
     write_output(output_file, {**r.to_dict(), **_data_label(settings)})
     write_figures("limit", r.to_dict(), figures_dir, figure_label)
+    _executor.remove_checkpoint(output_file)
 
 
 def _limit_text(value: float) -> str:

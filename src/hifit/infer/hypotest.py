@@ -19,8 +19,11 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import _core
+from ..executor import Executor
+from ..executor_checkpoint import CheckpointJob
 from ..model import Model
 from ..results import document
+from .limit_scan import limit_scan
 from .mle import fit_args
 
 Convention = Literal["auto", "pyhf", "combine"]
@@ -180,28 +183,50 @@ def upper_limit(
     fixed_params: Sequence[bool] | None = None,
     convention: Convention = "auto",
     asimov: str = "postfit",
+    jobs: int = 1,
+    executor: Executor | None = None,
+    checkpoint: CheckpointJob | None = None,
+    progress: bool = False,
 ) -> UpperLimitResult:
     """Upper limits at CLs = ``level``: root finding, or interpolation on ``scan``.
+
+    A scan runs in fixed segments of the sorted POI values on ``executor`` (default:
+    ``jobs`` threads; ``checkpoint`` keeps finished segments for a resumed run); warm
+    starts stay inside a segment, so the numbers do not depend on where a segment
+    ran. Root finding is sequential by nature and runs in this process.
 
     Expected limits solve the profile crossing of the Asimov likelihood exactly (the
     equation Combine's AsymptoticLimits solves to 0.5 %); their quantiles follow
     ``convention``. ``asimov="prefit"``: the Asimov data set at the initial values
     (Combine's --noFitAsimov) instead of the fit to data.
     """
-    calc = AsymptoticCalculator(
-        data,
-        model,
-        test_stat=test_stat,
-        init_pars=init_pars,
-        par_bounds=par_bounds,
-        fixed_params=fixed_params,
-        convention=convention,
-        asimov=asimov,
-    )
     if scan is None:
+        calc = AsymptoticCalculator(
+            data,
+            model,
+            test_stat=test_stat,
+            init_pars=init_pars,
+            par_bounds=par_bounds,
+            fixed_params=fixed_params,
+            convention=convention,
+            asimov=asimov,
+        )
         r = _core.upper_limit(calc._calc, level, rtol)
     else:
-        r = _core.upper_limit_scan(calc._calc, [float(x) for x in scan], level)
+        r = limit_scan(
+            model,
+            np.asarray(data, dtype=float),
+            scan,
+            level,
+            test_stat=test_stat,
+            fit_args=fit_args(model, init_pars, par_bounds, fixed_params),
+            convention=convention,
+            asimov=asimov,
+            jobs=jobs,
+            executor=executor,
+            checkpoint=checkpoint,
+            progress=progress,
+        )
     return UpperLimitResult(
         observed=float(r.observed),
         expected=[float(x) for x in r.expected],
@@ -209,7 +234,7 @@ def upper_limit(
         points=[_hypotest_result(p) for p in r.points],
         valid=bool(r.valid),
         message=r.message,
-        convention=calc.convention,
+        convention=str(r.convention),
         notes=r.notes,
         observed_err=float(r.observed_err),
     )

@@ -1,7 +1,7 @@
-// Every routine that runs fits on several threads (scans, 2D scans, impacts, toys) and
-// what the signal grid does from Python threads (patches applied, models built and
-// hypotests run concurrently on one workspace and patchset): each threaded result
-// equals the serial one. Its own executable, so that `make sanitize` builds it alone
+// Every routine that runs fits on several threads (scans, 2D scans, impacts, toys,
+// limit-scan segments on one shared calculator) and what the signal grid does from
+// Python threads (patches applied, models built and hypotests run concurrently on one
+// workspace and patchset): each threaded result equals the serial one. Its own executable, so that `make sanitize` builds it alone
 // with ThreadSanitizer.
 #include "simple_model.hpp"
 
@@ -9,7 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <span>
 #include <thread>
 
 namespace {
@@ -131,5 +133,53 @@ TEST(Threads, SignalGridOnThreadsEqualsSerial) {
         EXPECT_EQ(grid_threaded[i].cls_obs, grid_serial[i].cls_obs);
         EXPECT_EQ(grid_threaded[i].cls_exp, grid_serial[i].cls_exp);
         EXPECT_NEAR(grid_serial[i].cls_obs, serial[i].cls_obs, 1e-6);
+    }
+}
+
+TEST(Threads, LimitScanSegmentsOnThreadsEqualUpperLimitScan) {
+    Simple s;
+    std::vector<double> mus; // descending: upper_limit_scan sorts before segmenting
+    for (int i = 2 * static_cast<int>(hifit::kLimitScanSegment) + 3; i > 0; --i)
+        mus.push_back(0.25 * i);
+    hifit::AsymptoticCalculator whole_calc(s.model, s.data);
+    const auto whole = hifit::upper_limit_scan(whole_calc, mus, 0.05);
+    // the segments of the sorted values on threads sharing one calculator, the later
+    // segments first
+    std::vector<double> sorted(mus.rbegin(), mus.rend());
+    const hifit::AsymptoticCalculator calc(s.model, s.data);
+    const std::size_t n = hifit::kLimitScanSegment;
+    const std::size_t nseg = (sorted.size() + n - 1) / n;
+    std::vector<std::vector<hifit::HypoTestResult>> parts(nseg);
+    std::vector<std::thread> threads;
+    for (std::size_t k = nseg; k-- > 0;) {
+        threads.emplace_back([&, k] {
+            const std::size_t len = std::min(n, sorted.size() - k * n);
+            parts[k] = hifit::limit_scan_range(
+                calc, std::span<const double>(sorted).subspan(k * n, len));
+        });
+    }
+    for (auto& t : threads) t.join();
+    std::vector<hifit::HypoTestResult> points;
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it)
+        points.insert(points.end(), it->begin(), it->end()); // unsorted on purpose
+    const auto merged = hifit::limit_from_scan(points, 0.05);
+    ASSERT_EQ(merged.points.size(), whole.points.size());
+    for (std::size_t i = 0; i < whole.points.size(); ++i) {
+        EXPECT_EQ(merged.points[i].mu, whole.points[i].mu);
+        EXPECT_EQ(merged.points[i].cls_obs, whole.points[i].cls_obs);
+        EXPECT_EQ(merged.points[i].cls_exp, whole.points[i].cls_exp);
+    }
+    EXPECT_EQ(merged.observed, whole.observed);
+    EXPECT_EQ(merged.expected, whole.expected);
+    EXPECT_EQ(merged.valid, whole.valid);
+    EXPECT_TRUE(std::isfinite(whole.observed)) << whole.message;
+    // the former serial scan (every fit warm-started from all earlier hypotests):
+    // the same curve to fit tolerance
+    hifit::AsymptoticCalculator serial(s.model, s.data);
+    for (const auto& p : whole.points) {
+        const auto r = serial.hypotest(p.mu);
+        EXPECT_NEAR(r.cls_obs, p.cls_obs, 1e-6);
+        for (std::size_t j = 0; j < 5; ++j)
+            EXPECT_NEAR(r.cls_exp[j], p.cls_exp[j], 1e-6);
     }
 }
