@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
-from ..executor import Executor, LocalExecutor
+from ..executor import Executor, map_on
 from ..executor_checkpoint import CheckpointJob
 from ..model import Model
 
@@ -103,18 +103,14 @@ def limit_scan(
     mus = sorted(float(x) for x in scan)
     inputs = _LimitInputs(model, data, mus, test_stat, fit_args, convention, asimov)
     size = _core.limit_scan_segment_points
-    own = executor is None
-    executor = executor or LocalExecutor(jobs)
-    try:
-        segments = executor.map(
-            _limit_chunk,
-            range((len(mus) + size - 1) // size),
-            shared=inputs,
-            desc="limit scan" if progress else None,
-            checkpoint=checkpoint,
-        )
-    finally:
-        if own:
-            executor.close()
+    segments = map_on(
+        executor,
+        jobs,
+        _limit_chunk,
+        range((len(mus) + size - 1) // size),
+        shared=inputs,
+        desc="limit scan" if progress else None,
+        checkpoint=checkpoint,
+    )
     points = [_hypotest_from_state(s) for segment in segments for s in segment]
     return _core.limit_from_scan(points, level)
