@@ -1,8 +1,8 @@
 // Every routine that runs fits on several threads (scans, 2D scans, impacts, toys,
 // limit-scan segments on one shared calculator) and what the signal grid does from
 // Python threads (patches applied, models built and hypotests run concurrently on one
-// workspace and patchset): each threaded result equals the serial one. Its own executable, so that `make sanitize` builds it alone
-// with ThreadSanitizer.
+// workspace and patchset): each threaded result equals the serial one. Its own
+// executable, so that `make sanitize` builds it alone with ThreadSanitizer.
 #include "simple_model.hpp"
 
 #include <hifit/hifit.hpp>
