@@ -199,8 +199,10 @@ def test_killed_worker_loses_no_toys(client, small, tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not LBB.is_dir(), reason="1Lbb workspace missing")
 def test_killed_worker_loses_no_grid_point(client, tmp_path: Path) -> None:
-    """The same in a signal grid (one patch per task): every point comes back."""
-    ws, ps = _subset_patchset(4)
+    """The same in a signal grid (one patch per task): every point comes back. Twelve
+    points, so the grid (~50 ms a point) cannot end between the first finished
+    point and the kill."""
+    ws, ps = _subset_patchset(12)
     names = ps.patch_names
     inputs = _GridInputs(ws, ps, 1.0, "qtilde")
     expected = infer.grid(ws, ps, jobs=2)
