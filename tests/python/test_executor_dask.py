@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from small_workspace import WORKSPACE
 
 from hifit import _core, infer
 from hifit.executor import INTERRUPT_AFTER_ENV, Checkpoint, LocalExecutor, get_executor
@@ -28,32 +29,7 @@ distributed = pytest.importorskip("distributed")
 
 LBB = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "pyhf"
 LBB = LBB / "atlas-1Lbb-ins1755298"
-SPEC = {
-    "channels": [
-        {
-            "name": "c",
-            "samples": [
-                {
-                    "name": "s",
-                    "data": [5.0, 3.0, 2.0],
-                    "modifiers": [{"name": "mu", "type": "normfactor", "data": None}],
-                },
-                {
-                    "name": "b",
-                    "data": [50.0, 40.0, 30.0],
-                    "modifiers": [
-                        {"name": "u", "type": "shapesys", "data": [5.0, 4.0, 3.0]},
-                        {
-                            "name": "n",
-                            "type": "normsys",
-                            "data": {"hi": 1.1, "lo": 0.9},
-                        },
-                    ],
-                },
-            ],
-        }
-    ]
-}
+SPEC = {"channels": WORKSPACE["channels"]}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +44,7 @@ def client():
 @pytest.fixture(scope="module")
 def small():
     model = model_from_spec(SPEC)
-    return model, [55.0, 41.0, 33.0, *model.config.auxdata]
+    return model, [*WORKSPACE["observations"][0]["data"], *model.config.auxdata]
 
 
 def _subset_patchset(n: int) -> tuple[Workspace, PatchSet]:
@@ -324,18 +300,7 @@ def test_checkpoint_skips_a_half_written_line_and_refuses_another_run(
 
 def test_cli_resume_of_another_run_is_bad_input(tmp_path: Path) -> None:
     workspace = tmp_path / "ws.json"
-    workspace.write_text(
-        json.dumps(
-            {
-                "channels": SPEC["channels"],
-                "observations": [{"name": "c", "data": [55.0, 41.0, 33.0]}],
-                "measurements": [
-                    {"name": "m", "config": {"poi": "mu", "parameters": []}}
-                ],
-                "version": "1.0.0",
-            }
-        )
-    )
+    workspace.write_text(json.dumps(WORKSPACE))
     out = tmp_path / "cls.json"
     Checkpoint(f"{out}.checkpoint.jsonl", run={"command": "something else"})
     cmd = [sys.executable, "-m", "hifit.cli", "cls", str(workspace), "--toys", "20"]
@@ -430,18 +395,7 @@ def test_cli_limit_scan_resumes_after_interrupt(small, tmp_path: Path) -> None:
     others and writes the file an uninterrupted run (on 1 thread) writes."""
     model, data = small
     workspace = tmp_path / "ws.json"
-    workspace.write_text(
-        json.dumps(
-            {
-                **SPEC,
-                "observations": [{"name": "c", "data": data[:3]}],
-                "measurements": [
-                    {"name": "m", "config": {"poi": "mu", "parameters": []}}
-                ],
-                "version": "1.0.0",
-            }
-        )
-    )
+    workspace.write_text(json.dumps(WORKSPACE))  # its observations: data[:3]
     base = [sys.executable, "-m", "hifit.cli", "limit", str(workspace)]
     base += ["--scan", "0.1:10:20", "-o"]
     env = {**os.environ, "HIFIT_PROGRESS": "0"}

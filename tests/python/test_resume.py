@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from small_workspace import WORKSPACE
 
 import hifit.executor
 from hifit.cli import main
@@ -28,35 +29,6 @@ COUNTING = (
     / "statistical_routines_tutorial"
     / "datacard_obs12.txt"
 )
-WORKSPACE = {
-    "channels": [
-        {
-            "name": "c",
-            "samples": [
-                {
-                    "name": "s",
-                    "data": [5.0, 3.0, 2.0],
-                    "modifiers": [{"name": "mu", "type": "normfactor", "data": None}],
-                },
-                {
-                    "name": "b",
-                    "data": [50.0, 40.0, 30.0],
-                    "modifiers": [
-                        {"name": "u", "type": "shapesys", "data": [5.0, 4.0, 3.0]},
-                        {
-                            "name": "n",
-                            "type": "normsys",
-                            "data": {"hi": 1.1, "lo": 0.9},
-                        },
-                    ],
-                },
-            ],
-        }
-    ],
-    "observations": [{"name": "c", "data": [55.0, 41.0, 33.0]}],
-    "measurements": [{"name": "m", "config": {"poi": "mu", "parameters": []}}],
-    "version": "1.0.0",
-}
 
 
 def _cli(argv: list[str]) -> int:

@@ -143,6 +143,15 @@ def checkpoint(output_file: str | None, run: dict[str, Any]) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
+def fan_out(
+    output_file: str | None, run: dict[str, Any], jobs: int
+) -> Iterator[tuple[Any, Executor]]:
+    """:func:`checkpoint` and :func:`executor` of a fan-out writing ``output_file``."""
+    with checkpoint(output_file, run) as ckpt, executor(jobs) as ex:
+        yield ckpt, ex
+
+
+@contextlib.contextmanager
 def checkpoint_below(output_file: str, run: dict[str, Any]) -> Iterator[None]:
     """The checkpoint of ``output_file`` for fan-outs reached through layers that do
     not pass one along (they ask ``executor_checkpoint.current_job``); the file

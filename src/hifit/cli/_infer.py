@@ -196,22 +196,22 @@ def cls(
     check_within_bounds(model, _poi_name(model), [mu], "--mu")
     data = settings.data
     if toys:
-        run = {
-            "command": "cls",
-            "workspace": workspace,
-            "patchset": patchset,
-            "patch": patch,
-            "measurement": measurement,
-            "mu": mu,
-            "test_stat": test_stat,
-            "toys": toys,
-            "seed": seed,
-            "fix": list(fix),
-            "asimov": asimov,
-        }
-        with (
-            _executor.checkpoint(output_file, run) as ckpt,
-            _executor.executor(resolve_jobs(jobs)) as executor,
+        run = _run_id(
+            "cls",
+            workspace,
+            patchset,
+            patch,
+            measurement,
+            fix,
+            asimov,
+            mu=mu,
+            test_stat=test_stat,
+            toys=toys,
+            seed=seed,
+        )
+        with _executor.fan_out(output_file, run, resolve_jobs(jobs)) as (
+            ckpt,
+            executor,
         ):
             r = infer.toys.hypotest(
                 mu,
@@ -264,9 +264,9 @@ def _grid(
         "mu": mu,
         "test_stat": test_stat,
     }
-    with (
-        _executor.checkpoint(output_file, run) as ckpt,
-        _executor.executor(resolve_jobs(jobs)) as executor,
+    with _executor.fan_out(output_file, run, resolve_jobs(jobs)) as (
+        ckpt,
+        executor,
     ):
         points = infer.grid(
             Workspace.load(workspace),
@@ -401,21 +401,21 @@ def limit(
         )
     else:
         check_within_bounds(model, _poi_name(model), grid, "--scan")
-        run = {
-            "command": "limit",
-            "workspace": workspace,
-            "patchset": patchset,
-            "patch": patch,
-            "measurement": measurement,
-            "scan": [float(x) for x in grid],
-            "level": level,
-            "convention": convention,
-            "fix": list(fix),
-            "asimov": asimov,
-        }
-        with (
-            _executor.checkpoint(output_file, run) as ckpt,
-            _executor.executor(resolve_jobs(jobs)) as executor,
+        run = _run_id(
+            "limit",
+            workspace,
+            patchset,
+            patch,
+            measurement,
+            fix,
+            asimov,
+            scan=[float(x) for x in grid],
+            level=level,
+            convention=convention,
+        )
+        with _executor.fan_out(output_file, run, resolve_jobs(jobs)) as (
+            ckpt,
+            executor,
         ):
             r = infer.upper_limit(
                 settings.data,
@@ -459,6 +459,29 @@ def limit(
     write_output(output_file, {**r.to_dict(), **_data_label(settings)})
     write_figures("limit", r.to_dict(), figures_dir, figure_label)
     _executor.remove_checkpoint(output_file)
+
+
+def _run_id(
+    command: str,
+    workspace: str,
+    patchset: str | None,
+    patch: str | None,
+    measurement: str | None,
+    fix: tuple[str, ...],
+    asimov: bool,
+    **options: Any,
+) -> dict[str, Any]:
+    """What names a run in its checkpoint: --resume refuses another run's."""
+    return {
+        "command": command,
+        "workspace": workspace,
+        "patchset": patchset,
+        "patch": patch,
+        "measurement": measurement,
+        **options,
+        "fix": list(fix),
+        "asimov": asimov,
+    }
 
 
 def _limit_text(value: float) -> str:
@@ -597,20 +620,20 @@ def scan(
             lo, hi = model.config.suggested_bounds()[i]
             x, s = best.bestfit[i], best.uncertainty[i] or 1.0
             grids.append(np.linspace(max(lo, x - 2 * s), min(hi, x + 2 * s), 21))
-    run = {
-        "command": "scan",
-        "workspace": workspace,
-        "patchset": patchset,
-        "patch": patch,
-        "measurement": measurement,
-        "pars": names,
-        "grids": [list(map(float, g)) for g in grids],
-        "fix": list(fix),
-        "asimov": asimov,
-    }
-    with (
-        _executor.checkpoint(output_file, run) as ckpt,
-        _executor.executor(resolve_jobs(jobs)) as executor,
+    run = _run_id(
+        "scan",
+        workspace,
+        patchset,
+        patch,
+        measurement,
+        fix,
+        asimov,
+        pars=names,
+        grids=[list(map(float, g)) for g in grids],
+    )
+    with _executor.fan_out(output_file, run, resolve_jobs(jobs)) as (
+        ckpt,
+        executor,
     ):
         r = infer.scan(
             data,
@@ -696,18 +719,10 @@ def ranking(
             "every parameter but the POI is fixed: there is no nuisance parameter "
             "to rank"
         )
-    run = {
-        "command": "ranking",
-        "workspace": workspace,
-        "patchset": patchset,
-        "patch": patch,
-        "measurement": measurement,
-        "fix": list(fix),
-        "asimov": asimov,
-    }
-    with (
-        _executor.checkpoint(output_file, run) as ckpt,
-        _executor.executor(resolve_jobs(jobs)) as executor,
+    run = _run_id("ranking", workspace, patchset, patch, measurement, fix, asimov)
+    with _executor.fan_out(output_file, run, resolve_jobs(jobs)) as (
+        ckpt,
+        executor,
     ):
         r = infer.ranking(
             settings.data,
